@@ -1,0 +1,3 @@
+from actcli.cli import main
+
+main()

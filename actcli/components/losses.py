@@ -1,0 +1,122 @@
+"""Losses: formula, what the loss reads from the network, torch module.
+
+The network hands its logits ``z`` (before the output activation) to the objective built
+here. Each loss says what it reads: the output activation's values (``output``: bce on
+sigmoid probabilities, mse/mae/smooth_l1), the logits (``logits``: bce_with_logits,
+cross_entropy, which apply the sigmoid/softmax themselves, stably) or log-probabilities
+(``log_probability``: nll, fed log_softmax(z)). So ``output: softmax`` with
+``cross_entropy`` trains on logits, never softmax twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from actcli.components import Param, Ref, Registry
+from actcli.errors import ConfigError
+
+Reads = Literal["output", "logits", "log_probability"]
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    name: str
+    doc: str
+    formula: str
+    reads: Reads
+    module: Callable[..., nn.Module]  # module(**params), mean reduction
+    outputs: tuple[str, ...]  # output activations it fits
+    classes: Literal["binary", "multiclass", "any"]
+    params: Mapping[str, Param] = field(default_factory=dict)
+    notes: str = ""
+
+
+LOSSES: Registry[LossSpec] = Registry(
+    "loss",
+    [
+        LossSpec(
+            "mae", "mean absolute error (L1)", "L = mean |y - p|", "output", nn.L1Loss,
+            ("sigmoid", "softmax", "identity"), "any",
+            notes="Targets are 0/1 (binary) or one-hot (classes).",
+        ),
+        LossSpec(
+            "mse", "mean squared error (L2)", "L = mean (y - p)^2", "output", nn.MSELoss,
+            ("sigmoid", "softmax", "identity"), "any",
+            notes="With a sigmoid output its gradient vanishes when the unit saturates.",
+        ),
+        LossSpec(
+            "smooth_l1", "Huber-like: squared near 0, absolute beyond beta",
+            "L = mean(0.5 d^2 / beta if |d| < beta else |d| - beta/2), d = y - p", "output",
+            lambda beta: nn.SmoothL1Loss(beta=beta), ("sigmoid", "softmax", "identity"), "any",
+            {"beta": Param(1.0, "where the square turns into the absolute value", gt=0.0)},
+        ),
+        LossSpec(
+            "bce", "binary cross-entropy on probabilities",
+            "L = -mean(y ln p + (1 - y) ln(1 - p))", "output", nn.BCELoss, ("sigmoid",),
+            "binary", notes="Needs one sigmoid output unit.",
+        ),
+        LossSpec(
+            "bce_with_logits", "binary cross-entropy on logits (sigmoid inside, stable)",
+            "L = -mean(y ln s(z) + (1 - y) ln(1 - s(z))), s = sigmoid", "logits",
+            nn.BCEWithLogitsLoss, ("sigmoid", "identity"), "binary",
+        ),
+        LossSpec(
+            "cross_entropy", "softmax cross-entropy on logits",
+            "L = -mean ln(e^(z_y) / sum_j e^(z_j))", "logits", nn.CrossEntropyLoss,
+            ("softmax", "identity"), "multiclass",
+            notes="Reads the logits, so it pairs with output softmax without a double softmax.",
+        ),
+        LossSpec(
+            "nll", "negative log-likelihood of log-probabilities",
+            "L = -mean log_softmax(z)_y", "log_probability", nn.NLLLoss, ("softmax",),
+            "multiclass", notes="Fed log_softmax of the logits.",
+        ),
+    ],
+    aliases={"l1": "mae", "l2": "mse", "huber": "smooth_l1", "ce": "cross_entropy"},
+)
+
+
+def check_fit(loss: Ref, output: str, n_outputs: int) -> None:
+    """Raise ConfigError when ``loss`` does not fit the output layer."""
+    spec = LOSSES.get(loss.name)
+    if spec.classes == "binary" and n_outputs != 1:
+        raise ConfigError(
+            f"{spec.name} is for one output unit (two classes), but the task has "
+            f"{n_outputs} classes; use cross_entropy"
+        )
+    if spec.classes == "multiclass" and n_outputs < 2:
+        raise ConfigError(
+            f"{spec.name} needs two or more classes, but the task has one output unit; "
+            "use bce or bce_with_logits"
+        )
+    if output not in spec.outputs:
+        raise ConfigError(
+            f"{spec.name} does not fit output {output!r}; it fits: {', '.join(spec.outputs)}"
+        )
+
+
+def objective(loss: Ref, output: nn.Module, n_outputs: int) -> Callable[[Tensor, Tensor], Tensor]:
+    """``f(z, y) -> loss``: z are logits (N, n_outputs); y is (N, 1) float or (N,) long."""
+    spec = LOSSES.get(loss.name)
+    fn = spec.module(**loss.kwargs)
+
+    def one_hot(y: Tensor) -> Tensor:
+        return nn.functional.one_hot(y, n_outputs).to(torch.get_default_dtype())
+
+    if spec.reads == "logits":
+        return lambda z, y: fn(z, y)
+    if spec.reads == "log_probability":
+        return lambda z, y: fn(torch.log_softmax(z, dim=-1), y)
+    if n_outputs > 1:
+        return lambda z, y: fn(output(z), one_hot(y))
+    return lambda z, y: fn(output(z), y)
+
+
+def build(name: str, **params: Any) -> nn.Module:  # noqa: ANN401
+    """Torch's own loss module for ``name``."""
+    return LOSSES.get(name).module(**params)

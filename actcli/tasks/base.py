@@ -1,0 +1,170 @@
+"""What every task hands to an experiment, and the shared 1-D binary task machinery.
+
+A task turns its options into tensors (:class:`TaskData`), names the extra figures it
+reports (``extras``) and the data its picture needs (``picture``). rice_cooker and beans
+are both "one number in, yes/no out", so :class:`Curve1D` does their split, scaling,
+threshold and fit curve once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import torch
+from pydantic import Field
+from torch import Tensor
+
+from actcli.strict import Strict
+
+Predict = Callable[[Tensor], Tensor]  # model inputs (N, n_inputs) -> scores (N, n_outputs)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Inputs ``x`` (N, n_inputs) and targets ``y``: (N, 1) float for binary, (N,) long."""
+
+    x: Tensor
+    y: Tensor
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def to(self, device: torch.device) -> Split:
+        return Split(self.x.to(device), self.y.to(device))
+
+
+@dataclass(frozen=True)
+class TaskData:
+    train: Split
+    test: Split  # what final metrics are computed on (the full set when there is no split)
+    n_inputs: int
+    n_outputs: int  # 1 = binary with one unit, else number of classes
+    info: dict[str, Any] = field(default_factory=dict)  # JSON-able, recorded in summary.json
+    context: dict[str, Any] = field(default_factory=dict)  # the task's own, for its picture
+
+
+class Task(Protocol):
+    """A task: named options in, tensors and task-specific results out."""
+
+    name: str
+    doc: str
+    n_outputs: int
+    options: type[Strict]
+
+    def load(self, options: Any, smoke: bool) -> TaskData: ...  # noqa: ANN401
+
+    def extras(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]: ...  # noqa: ANN401
+
+    def picture(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]: ...  # noqa: ANN401
+
+
+class Curve1DOptions(Strict):
+    """Options every 1-D binary task has."""
+
+    scale: Literal["standard", "minmax", "none"] = Field(
+        "standard",
+        description="input scaling fitted on the training set: standard = (x - mean) / std, "
+        "minmax = (x - min) / (max - min), none = raw values",
+    )
+    test_fraction: float = Field(
+        0.0, ge=0.0, lt=1.0,
+        description="share of samples held out for testing; 0 = train and measure on the "
+        "full set, as the classic example does",
+    )
+    seed: int = Field(0, ge=0, description="seed of the data (noise and split), not of training")
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """x_model = (x_raw - shift) / scale."""
+
+    shift: float
+    scale: float
+
+    @classmethod
+    def fit(cls, x: Tensor, how: str) -> Scaling:
+        if how == "standard":
+            std = float(x.std())
+            return cls(float(x.mean()), std if std > 0 else 1.0)
+        if how == "minmax":
+            span = float(x.max() - x.min())
+            return cls(float(x.min()), span if span > 0 else 1.0)
+        return cls(0.0, 1.0)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return (x - self.shift) / self.scale
+
+
+def crossing(x: Tensor, score: Tensor, level: float = 0.5) -> float | None:
+    """First x where ``score`` crosses ``level``, linearly interpolated; None if never."""
+    d = (score - level).flatten().double()
+    x = x.flatten().double()
+    hit = torch.nonzero(d == 0)
+    change = torch.nonzero((d[:-1] * d[1:]) < 0)
+    candidates = []
+    if len(hit):
+        candidates.append((int(hit[0]), float(x[hit[0]])))
+    if len(change):
+        i = int(change[0])
+        t = float(d[i] / (d[i] - d[i + 1]))
+        candidates.append((i, float(x[i] + t * (x[i + 1] - x[i]))))
+    return min(candidates)[1] if candidates else None
+
+
+class Curve1D:
+    """A binary task on one input: subclasses give the raw samples and the labels."""
+
+    name: str
+    doc: str
+    options: type[Curve1DOptions]
+    n_outputs = 1
+    x_label = "x"
+    extra_name = "threshold"  # the x where the prediction crosses 0.5
+
+    def samples(self, options: Any, smoke: bool) -> tuple[Tensor, Tensor]:  # noqa: ANN401
+        """Raw inputs (N,) float64 and 0/1 labels (N,)."""
+        raise NotImplementedError
+
+    def span(self, options: Any) -> tuple[float, float]:  # noqa: ANN401
+        """The range of raw inputs the fit curve and the threshold search cover."""
+        raise NotImplementedError
+
+    def load(self, options: Curve1DOptions, smoke: bool) -> TaskData:
+        raw, labels = self.samples(options, smoke)
+        n = len(raw)
+        order = torch.arange(n)
+        n_test = round(n * options.test_fraction)
+        if n_test:
+            gen = torch.Generator().manual_seed(options.seed)
+            order = torch.randperm(n, generator=gen)
+        train_idx, test_idx = order[n_test:], order[:n_test]
+        scaling = Scaling.fit(raw[train_idx], options.scale)
+        dtype = torch.get_default_dtype()
+        x = scaling(raw).to(dtype).unsqueeze(1)
+        y = labels.to(dtype).unsqueeze(1)
+        train = Split(x[train_idx], y[train_idx])
+        test = Split(x[test_idx], y[test_idx]) if n_test else train
+        return TaskData(
+            train, test, 1, 1,
+            info={"samples": n, "train_samples": len(train_idx), "test_samples": n_test,
+                  "input_scaling": {"shift": scaling.shift, "scale": scaling.scale}},
+            context={"raw": raw, "labels": labels, "scaling": scaling},
+        )
+
+    def _grid(self, options: Any, data: TaskData, points: int) -> tuple[Tensor, Tensor]:  # noqa: ANN401
+        lo, hi = self.span(options)
+        raw = torch.linspace(lo, hi, points, dtype=torch.float64)
+        x = data.context["scaling"](raw).to(torch.get_default_dtype()).unsqueeze(1)
+        return raw, x
+
+    def extras(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]:  # noqa: ANN401
+        raw, x = self._grid(options, data, 20001)
+        return {self.extra_name: crossing(raw, predict(x)[:, 0])}
+
+    def picture(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]:  # noqa: ANN401
+        raw, x = self._grid(options, data, 801)
+        return {"x": raw.numpy(), "score": predict(x)[:, 0].double().numpy(),
+                "data_x": data.context["raw"].numpy(), "data_y": data.context["labels"].numpy(),
+                "x_label": self.x_label}
