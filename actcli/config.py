@@ -428,6 +428,21 @@ def load(path: str | Path | None, overrides: Sequence[str] = ()) -> Config:
     return validate(document, source, changed)
 
 
+SMOKE_EPOCHS = 200  # --smoke trains at most this many epochs
+
+
+def smoke(config: Config) -> Config:
+    """The same config made tiny: the task's smoke options, at most SMOKE_EPOCHS epochs.
+
+    The result is an ordinary config, so the run's config.yaml reproduces the smoke run.
+    """
+    document = to_dict(config)
+    document["task"].update(TASKS.get(config.task.name).task.smoke)
+    document["train"]["epochs"] = min(config.train.epochs, SMOKE_EPOCHS)
+    document["train"]["log_every"] = None
+    return validate(document, "--smoke")
+
+
 def to_dict(config: Config) -> dict[str, Any]:
     """The resolved config as plain data: every default filled in."""
     data = config.model_dump(mode="json")

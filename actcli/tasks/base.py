@@ -52,8 +52,10 @@ class Task(Protocol):
     doc: str
     n_outputs: int
     options: type[Strict]
+    smoke: dict[str, Any]  # option changes that make the task tiny (``--smoke``)
+    figure: str  # which plots function draws its picture
 
-    def load(self, options: Any, smoke: bool) -> TaskData: ...  # noqa: ANN401
+    def load(self, options: Any) -> TaskData: ...  # noqa: ANN401
 
     def extras(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]: ...  # noqa: ANN401
 
@@ -120,10 +122,12 @@ class Curve1D:
     doc: str
     options: type[Curve1DOptions]
     n_outputs = 1
+    figure = "fit_curve"
+    smoke: dict[str, Any] = {}
     x_label = "x"
     extra_name = "threshold"  # the x where the prediction crosses 0.5
 
-    def samples(self, options: Any, smoke: bool) -> tuple[Tensor, Tensor]:  # noqa: ANN401
+    def samples(self, options: Any) -> tuple[Tensor, Tensor]:  # noqa: ANN401
         """Raw inputs (N,) float64 and 0/1 labels (N,)."""
         raise NotImplementedError
 
@@ -131,8 +135,8 @@ class Curve1D:
         """The range of raw inputs the fit curve and the threshold search cover."""
         raise NotImplementedError
 
-    def load(self, options: Curve1DOptions, smoke: bool) -> TaskData:
-        raw, labels = self.samples(options, smoke)
+    def load(self, options: Curve1DOptions) -> TaskData:
+        raw, labels = self.samples(options)
         n = len(raw)
         order = torch.arange(n)
         n_test = round(n * options.test_fraction)

@@ -31,9 +31,10 @@ class Beans(Curve1D):
     doc = "toxic beans by size: 0.7 x + jitter + 0.5 > 0.8 (one input, binary)"
     options = BeansOptions
     x_label = "bean size"
+    smoke = {"count": 200}
 
-    def samples(self, options: BeansOptions, smoke: bool) -> tuple[Tensor, Tensor]:
-        count = min(options.count, 200) if smoke else options.count
+    def samples(self, options: BeansOptions) -> tuple[Tensor, Tensor]:
+        count = options.count
         gen = torch.Generator().manual_seed(options.seed)
         x = torch.rand(count, generator=gen, dtype=torch.float64)
         noise = 0.5 - torch.rand(count, generator=gen, dtype=torch.float64)

@@ -41,9 +41,10 @@ class RiceCooker(Curve1D):
     doc = "switch point of a kettle: label 1 above 130 °C (one input, binary)"
     options = RiceCookerOptions
     x_label = "temperature (°C)"
+    smoke = {"step": 1.0}
 
-    def samples(self, options: RiceCookerOptions, smoke: bool) -> tuple[Tensor, Tensor]:
-        step = max(options.step, (options.t_max - options.t_min) / 200) if smoke else options.step
+    def samples(self, options: RiceCookerOptions) -> tuple[Tensor, Tensor]:
+        step = options.step
         count = int(round((options.t_max - options.t_min) / step)) + 1
         # integer steps, not arange on floats: 0.1 * k is exact to the last digit shown
         t = options.t_min + step * torch.arange(count, dtype=torch.float64)

@@ -1,0 +1,63 @@
+"""What ``actcli list`` shows: one table per kind of component, from the registries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from actcli.components import Param
+from actcli.errors import UnknownNameError
+
+KINDS = ("activations", "losses", "inits", "optimizers", "tasks")
+_SINGULAR = {"activation": "activations", "loss": "losses", "init": "inits",
+             "initializers": "inits", "initializer": "inits", "optimizer": "optimizers",
+             "task": "tasks"}
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+
+
+def _options(params: Mapping[str, Param]) -> str:
+    return ", ".join(f"{k}={p.default}" for k, p in params.items()) or "-"
+
+
+def table(kind: str) -> Table:
+    """The table for ``kind`` (activations, losses, inits, optimizers or tasks)."""
+    kind = _SINGULAR.get(kind, kind)
+    if kind == "activations":
+        from actcli.components.activations import ACTIVATIONS
+
+        return Table("activations", ("name", "f(x)", "f'(x)", "range", "options", "notes"),
+                     [(s.name, s.formula, s.derivative, s.output_range, _options(s.params),
+                       s.notes) for s in ACTIVATIONS])
+    if kind == "losses":
+        from actcli.components.losses import LOSSES
+
+        return Table("losses", ("name", "formula", "reads", "outputs", "options", "notes"),
+                     [(s.name, s.formula, s.reads, ", ".join(s.outputs), _options(s.params),
+                       s.notes) for s in LOSSES])
+    if kind == "inits":
+        from actcli.components.initializers import INITIALIZERS
+
+        return Table("initializers", ("name", "draws", "bias", "options", "what"),
+                     [(s.name, s.formula, s.bias, _options(s.params), s.doc)
+                      for s in INITIALIZERS])
+    if kind == "optimizers":
+        from actcli.components.optimizers import OPTIMIZERS
+
+        return Table("optimizers", ("name", "update", "options", "what"),
+                     [(s.name, s.formula, _options(s.params), s.doc) for s in OPTIMIZERS])
+    if kind == "tasks":
+        from actcli.tasks import TASKS
+
+        rows = []
+        for spec in TASKS:
+            fields = spec.task.options.model_fields
+            options = ", ".join(f"{k}={f.default}" for k, f in fields.items() if k != "name")
+            rows.append((spec.name, spec.doc, str(spec.task.n_outputs), options))
+        return Table("tasks", ("name", "what", "outputs", "options"), rows)
+    raise UnknownNameError("kind", kind, KINDS)

@@ -1,0 +1,233 @@
+"""The command line. Each command parses, calls one library function and prints.
+
+Heavy modules (torch, matplotlib, the registries) are imported inside the commands, so
+``actcli --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from actcli import __version__
+from actcli.errors import ActcliError
+
+app = typer.Typer(
+    name="actcli",
+    help="Train and compare activations, losses, initializers and optimizers.\n\n"
+    "Examples:\n\n"
+    "  actcli train configs/rice_cooker.yaml\n\n"
+    "  actcli plot relu gelu silu --grad --range -4 4\n\n"
+    "  actcli list activations",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXIT_INTERRUPTED = 130
+
+
+def _stdout():  # noqa: ANN202 - rich Console, imported lazily
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """ActcliError -> one line on stderr and its exit code; never a traceback."""
+    try:
+        yield
+    except ActcliError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(err.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"actcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Train and compare activations, losses, initializers and optimizers."""
+
+
+SetOption = Annotated[
+    Optional[list[str]],  # noqa: UP045 - typer needs Optional here
+    typer.Option("--set", help="Override a config key, e.g. --set optimizer.lr=0.01 "
+                 "(value read as YAML; repeatable)."),
+]
+OutOption = Annotated[Path, typer.Option("--out", help="Runs root folder.")]
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(help="YAML config file.")],
+    set_: SetOption = None,
+    out: OutOption = Path("runs"),
+    name: Annotated[Optional[str], typer.Option(help="Run name (folder suffix).")] = None,  # noqa: UP045
+    seed: Annotated[Optional[int], typer.Option(help="Training seed (train.seed).")] = None,  # noqa: UP045
+    device: Annotated[
+        Optional[str], typer.Option(help="auto | cpu | cuda | cuda:N | mps")  # noqa: UP045
+    ] = None,
+    smoke: Annotated[bool, typer.Option(help="Tiny run in seconds (what CI runs).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+    print_config: Annotated[
+        bool, typer.Option(help="Print the resolved config and train nothing.")
+    ] = False,
+) -> None:
+    """Train one config; write config, metrics, model and plots to OUT/<stamp>-<name>/.
+
+    Examples:
+
+      actcli train configs/rice_cooker.yaml
+
+      actcli train configs/beans.yaml --set optimizer.lr=0.1 --seed 3
+
+      actcli train configs/rice_cooker.yaml --smoke --quiet
+
+      actcli train configs/rice_cooker.yaml --print-config
+    """
+    with _user_errors():
+        from actcli import config as config_mod
+
+        overrides = list(set_ or [])
+        overrides += [f"name={name}"] if name is not None else []
+        overrides += [f"train.seed={seed}"] if seed is not None else []
+        overrides += [f"device={device}"] if device is not None else []
+        cfg = config_mod.load(config, overrides)
+        if smoke:
+            cfg = config_mod.smoke(cfg)
+        if print_config:
+            typer.echo(config_mod.dump(cfg), nl=False)
+            return
+        _run(cfg, out, quiet)
+
+
+def _run(cfg, out: Path, quiet: bool) -> None:  # noqa: ANN001 - Config, imported lazily
+    from actcli import experiment
+    from actcli.console import ProgressReporter, key_values
+    from actcli.errors import RunError
+
+    console = _stdout()
+    reporter = None if quiet else ProgressReporter(console, cfg.name)
+    try:
+        result = experiment.run(cfg, out, reporter=reporter)
+    except (ActcliError, KeyboardInterrupt):
+        raise
+    except Exception as err:  # a crash while training: one line, status "failed" recorded
+        if os.environ.get("ACTCLI_DEBUG"):
+            raise
+        raise RunError(f"run failed: {type(err).__name__}: {err} "
+                       "(set ACTCLI_DEBUG=1 for the traceback)") from None
+    if not quiet:
+        console.print(key_values(f"{cfg.name}: {result.status}", {
+            "run folder": str(result.path), **result.metrics,
+            "epochs": result.epochs, "seconds": round(result.seconds, 2),
+        }))
+    else:
+        typer.echo(str(result.path))
+    if result.status == "diverged":
+        raise RunError(f"run diverged ({result.reason}); try a smaller learning rate, "
+                       f"e.g. --set optimizer.lr={cfg.optimizer.kwargs['lr'] / 10:g}")
+
+
+@app.command()
+def plot(
+    names: Annotated[list[str], typer.Argument(help="Activation names (actcli list activations).")],
+    grad: Annotated[bool, typer.Option("--grad", help="Add the derivatives beside.")] = False,
+    range_: Annotated[
+        tuple[float, float], typer.Option("--range", help="x range: LO HI.")
+    ] = (-5.0, 5.0),
+    out: Annotated[Path, typer.Option("--out", help="PNG file, or a folder for it.")] = Path(
+        "runs"
+    ),
+) -> None:
+    """Draw activation curves (and derivatives) into a PNG; print its path.
+
+    Examples:
+
+      actcli plot sigmoid --grad
+
+      actcli plot relu gelu silu --grad --range -4 4 --out acts.png
+
+      actcli plot softmax
+    """
+    with _user_errors():
+        from actcli import curves
+
+        drawn = curves.draw(list(names), grad=grad, lo=range_[0], hi=range_[1], out=out)
+        if grad:
+            for name, gap in drawn.max_gap.items():
+                typer.echo(f"{name}: max |autograd - formula| derivative gap {gap:.2g}")
+        typer.echo(str(drawn.path))
+
+
+@app.command("list")
+def list_(
+    kind: Annotated[
+        str, typer.Argument(help="activations | losses | inits | optimizers | tasks")
+    ] = "activations",
+) -> None:
+    """List the components of one kind with formulas and options.
+
+    Examples:
+
+      actcli list activations
+
+      actcli list losses
+    """
+    with _user_errors():
+        from actcli import catalog
+        from actcli.console import grid
+
+        found = catalog.table(kind)
+        _stdout().print(grid(found.title, found.columns, found.rows))
+
+
+@app.command()
+def schema(
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.")  # noqa: UP045
+    ] = None,
+) -> None:
+    """Print the config's JSON Schema (for editors: yaml-language-server).
+
+    Examples:
+
+      actcli schema --out schema/actcli.schema.json
+    """
+    with _user_errors():
+        import json
+
+        from actcli import config as config_mod
+        from actcli import runs
+
+        text = json.dumps(config_mod.json_schema(), indent=2) + "\n"
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            runs.write_text(out, text)
+            typer.echo(str(out))
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(app())

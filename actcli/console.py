@@ -1,0 +1,78 @@
+"""Terminal output with rich: the training progress bar and tables. No logic lives here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+
+class ProgressReporter:
+    """A rich progress bar over epochs with the live training loss (experiment.Reporter)."""
+
+    def __init__(self, console: Console, label: str) -> None:
+        self.console, self.label = console, label
+        self._progress: Progress | None = None
+        self._task: Any = None
+        self._last = 0.0
+
+    def start(self, run: Path, epochs: int) -> None:
+        self.console.print(f"run folder: {run}", highlight=False, markup=False)
+        self._progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=self.console, transient=False,
+        )
+        self._task = self._progress.add_task(self.label, total=epochs, loss="-")
+        self._progress.start()
+
+    def epoch(self, epoch: int, train_loss: float) -> None:
+        # updating rich on each of 10,000 fast epochs would cost more than training them
+        now = time.monotonic()
+        if self._progress is not None and (now - self._last > 0.1):
+            self._last = now
+            self._progress.update(self._task, completed=epoch, loss=f"{train_loss:.4g}")
+        self._epoch, self._loss = epoch, train_loss
+
+    def finish(self) -> None:
+        if self._progress is not None:
+            last = getattr(self, "_epoch", 0)
+            loss = getattr(self, "_loss", float("nan"))
+            self._progress.update(self._task, completed=last, loss=f"{loss:.4g}")
+            self._progress.stop()
+
+
+def format_value(value: Any) -> str:  # noqa: ANN401
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return "-" if value is None else str(value)
+
+
+def key_values(title: str, values: Mapping[str, Any]) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    for key, value in values.items():
+        table.add_row(key, format_value(value))
+    return table
+
+
+def grid(title: str, columns: Iterable[str], rows: Iterable[Iterable[str]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table

@@ -1,0 +1,76 @@
+"""Activation curves for ``actcli plot``: values, autograd and textbook derivatives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from actcli import plots, runs
+from actcli.components import activations
+from actcli.errors import ConfigError
+
+EXAMPLE_LOGITS = (1.0, 2.0, 0.5, -1.0, 3.0)  # what `plot softmax` shows
+
+
+@dataclass(frozen=True)
+class Drawn:
+    path: Path
+    max_gap: dict[str, float]  # name -> max |autograd - textbook derivative| on the grid
+
+
+def evaluate(name: str, lo: float, hi: float, points: int = 801) -> plots.Curve:
+    """f, autograd f' and the textbook f' of activation ``name`` on [lo, hi] (float64)."""
+    spec = activations.ACTIVATIONS.get(name)
+    kwargs = {key: p.default for key, p in spec.params.items()}
+    x = torch.linspace(lo, hi, points, dtype=torch.float64).requires_grad_(True)
+    y = spec.module(**kwargs).double()(x)
+    (dy,) = torch.autograd.grad(y.sum(), x)
+    analytic = spec.grad(x.detach(), **kwargs)
+    return plots.Curve(spec.name, x.detach().numpy(), y.detach().numpy(), dy.numpy(),
+                       analytic.numpy())
+
+
+def softmax_example(logits: tuple[float, ...] = EXAMPLE_LOGITS) -> dict[str, np.ndarray]:
+    """Probabilities, torch's autograd Jacobian and the textbook one for example logits."""
+    spec = activations.ACTIVATIONS.get("softmax")
+    x = torch.tensor(logits, dtype=torch.float64)
+    jacobian = torch.autograd.functional.jacobian(spec.module(), x)
+    return {"logits": x.numpy(), "probabilities": spec.module()(x).numpy(),
+            "jacobian": jacobian.numpy(), "jacobian_analytic": spec.grad(x).numpy()}
+
+
+def default_path(names: list[str], grad: bool) -> str:
+    return "-".join(names) + ("-grad" if grad else "") + ".png"
+
+
+def draw(names: list[str], *, grad: bool, lo: float, hi: float, out: Path) -> Drawn:
+    """Draw the named activations (and their derivatives) into a PNG; return where.
+
+    ``out`` is a .png file, or a folder the file is put in. ``softmax`` is a function of a
+    whole vector, so it is drawn on its own: a stem plot of example logits.
+    """
+    specs = [activations.ACTIVATIONS.get(name) for name in names]
+    names = [spec.name for spec in specs]
+    if not lo < hi:
+        raise ConfigError(f"--range: LO must be < HI, got {lo} and {hi}")
+    if "softmax" in names and len(names) > 1:
+        raise ConfigError("softmax is drawn on its own (example logits); plot it separately")
+    path = out if out.suffix.lower() == ".png" else out / default_path(names, grad)
+    if out.suffix and out.suffix.lower() != ".png":
+        raise ConfigError(f"--out: {str(out)!r} must be a folder or a .png file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if names == ["softmax"]:
+        example = softmax_example()
+        gap = float(np.abs(example["jacobian"] - example["jacobian_analytic"]).max())
+        figure = plots.softmax_stem(example["logits"], example["probabilities"],
+                                    example["jacobian"] if grad else None)
+        runs.save_figure(figure, path)
+        return Drawn(path, {"softmax": gap})
+    curves = [evaluate(name, lo, hi) for name in names]
+    gaps = {c.label: float(np.abs(c.dy - c.dy_analytic).max()) for c in curves}  # type: ignore[operator]
+    shown = [plots.Curve(c.label, c.x, c.y, c.dy, None) for c in curves]
+    runs.save_figure(plots.activation_curves(shown, grad), path)
+    return Drawn(path, gaps)

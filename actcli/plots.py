@@ -1,0 +1,120 @@
+"""Every figure actcli draws. Functions take data and return a Figure; callers save.
+
+Figures are built with ``matplotlib.figure.Figure`` directly (Agg when saved), never
+through pyplot, so there is no global current figure and nothing opens a window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def learning_curves(history: Sequence[Mapping[str, float]], title: str = "") -> Figure:
+    """Losses against epochs (log scale when they span decades), accuracies beside."""
+    epochs = [row["epoch"] for row in history]
+    loss_keys = [k for k in ("train_loss", "test_loss", "val_loss") if history and k in history[0]]
+    acc_keys = [k for k in history[0] if "accuracy" in k] if history else []
+    fig = Figure(figsize=(10 if acc_keys else 5.5, 4), layout="constrained")
+    axes = fig.subplots(1, 2 if acc_keys else 1, squeeze=False)[0]
+    for key in loss_keys:
+        axes[0].plot(epochs, [row[key] for row in history], label=key.replace("_", " "))
+    values = [row[k] for row in history for k in loss_keys]
+    positive = [v for v in values if v > 0 and np.isfinite(v)]
+    if positive and max(positive) / min(positive) > 100:
+        axes[0].set_yscale("log")
+    axes[0].set(xlabel="epoch", ylabel="loss", title="loss")
+    axes[0].legend()
+    axes[0].grid(alpha=0.3)
+    if acc_keys:
+        for key in acc_keys:
+            axes[1].plot(epochs, [row[key] for row in history], label=key.replace("_", " "))
+        axes[1].set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(-0.02, 1.02))
+        axes[1].legend()
+        axes[1].grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A 1-D curve: inputs, values, and optional derivatives (autograd, textbook)."""
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+    dy: np.ndarray | None = None
+    dy_analytic: np.ndarray | None = None
+
+
+def fit_curve(data_x: np.ndarray, data_y: np.ndarray, before: Curve, after: Curve,
+              threshold: float | None, x_label: str, title: str = "") -> Figure:
+    """The labelled samples and the model's prediction before and after training."""
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
+    ax.scatter(data_x, data_y, s=6, c=data_y, cmap="coolwarm", alpha=0.5, label="samples",
+               rasterized=len(data_x) > 5000)
+    ax.plot(before.x, before.y, "--", color="grey", label=before.label)
+    ax.plot(after.x, after.y, color="black", lw=2, label=after.label)
+    if threshold is not None:
+        ax.axvline(threshold, color="tab:green", lw=1)
+        ax.annotate(f"0.5 at {threshold:.2f}", (threshold, 0.5), xytext=(6, -14),
+                    textcoords="offset points", color="tab:green")
+    ax.axhline(0.5, color="tab:green", lw=0.5, ls=":")
+    ax.set(xlabel=x_label, ylabel="prediction / label", ylim=(-0.08, 1.08),
+           title=title or "fit")
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def activation_curves(curves: Sequence[Curve], grad: bool, title: str = "") -> Figure:
+    """Curves overlaid (one colour each); with ``grad`` their derivatives in a panel beside."""
+    fig = Figure(figsize=(11 if grad else 6, 4.2), layout="constrained")
+    axes = fig.subplots(1, 2 if grad else 1, squeeze=False)[0]
+    for i, curve in enumerate(curves):
+        color = f"C{i % 10}"
+        axes[0].plot(curve.x, curve.y, color=color, label=curve.label)
+        if grad and curve.dy is not None:
+            axes[1].plot(curve.x, curve.dy, color=color, label=f"{curve.label}' (autograd)")
+        if grad and curve.dy_analytic is not None:
+            axes[1].plot(curve.x, curve.dy_analytic, color=color, ls=(0, (2, 3)), lw=2.5,
+                         alpha=0.7, label=f"{curve.label}' (formula)")
+    axes[0].set(xlabel="x", ylabel="f(x)", title=title or "activation")
+    if grad:
+        axes[1].set(xlabel="x", ylabel="f'(x)", title="derivative")
+    for ax in axes:
+        ax.axhline(0, color="black", lw=0.5)
+        ax.axvline(0, color="black", lw=0.5)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    return fig
+
+
+def softmax_stem(logits: np.ndarray, probabilities: np.ndarray,
+                 jacobian: np.ndarray | None = None) -> Figure:
+    """Example logits and their softmax probabilities as stem plots, with the sum shown.
+
+    With ``jacobian`` a third panel shows d softmax_i / d x_j as a heat map.
+    """
+    fig = Figure(figsize=(13 if jacobian is not None else 9, 3.8), layout="constrained")
+    axes = fig.subplots(1, 3 if jacobian is not None else 2)
+    left, right = axes[0], axes[1]
+    index = np.arange(len(logits))
+    left.stem(index, logits)
+    left.set(xlabel="class i", ylabel="logit x_i", title="logits", xticks=index)
+    right.stem(index, probabilities)
+    right.set(xlabel="class i", ylabel="softmax(x)_i", xticks=index, ylim=(0, 1.05),
+              title=f"softmax: probabilities, sum = {probabilities.sum():.6f}")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    if jacobian is not None:
+        image = axes[2].imshow(jacobian, cmap="RdBu_r", vmin=-0.25, vmax=0.25)
+        axes[2].set(title="Jacobian d s_i / d x_j = s_i (delta_ij - s_j)", xlabel="j",
+                    ylabel="i", xticks=index, yticks=index)
+        fig.colorbar(image, ax=axes[2])
+    return fig

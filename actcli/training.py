@@ -1,0 +1,99 @@
+"""The training loop: batches, loss, backward, step, evaluation, NaN guard.
+
+It neither prints nor draws: it returns what happened and calls ``on_epoch`` after
+every epoch (progress bars, logging and checkpoints are the caller's business).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+Objective = Callable[[Tensor, Tensor], Tensor]  # (logits, targets) -> scalar loss
+Evaluate = Callable[[], dict[str, float]]  # metrics on held-out data, called on log epochs
+OnEpoch = Callable[[int, float, "dict[str, float] | None"], None]  # epoch, train loss, row
+
+
+@dataclass
+class FitResult:
+    status: Literal["completed", "diverged"]
+    epochs: int  # epochs finished
+    history: list[dict[str, float]] = field(default_factory=list)  # one row per logged epoch
+    reason: str = ""  # why a run stopped early
+
+
+def log_epochs(epochs: int, log_every: int | None) -> int:
+    """Epochs between logged rows: as asked, or about 200 rows over the run."""
+    return log_every if log_every is not None else max(1, epochs // 200)
+
+
+def train_epoch(model: nn.Module, objective: Objective, optimizer: torch.optim.Optimizer,
+                x: Tensor, y: Tensor, batch_size: int | None,
+                generator: torch.Generator) -> float:
+    """One pass over (x, y); returns the mean loss over samples (NaN if it diverged).
+
+    Full batch when ``batch_size`` is None or covers the set, else shuffled index slices.
+    """
+    model.train()
+    n = len(y)
+    if batch_size is None or batch_size >= n:
+        optimizer.zero_grad(set_to_none=True)
+        loss = objective(model(x), y)
+        loss.backward()
+        if not _finite(loss, model):
+            return math.nan
+        optimizer.step()
+        return float(loss.detach())
+    order = torch.randperm(n, generator=generator).to(x.device)
+    total = 0.0
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        optimizer.zero_grad(set_to_none=True)
+        loss = objective(model(x[idx]), y[idx])
+        loss.backward()
+        if not _finite(loss, model):
+            return math.nan
+        optimizer.step()
+        total += float(loss.detach()) * len(idx)
+    return total / n
+
+
+def _finite(loss: Tensor, model: nn.Module) -> bool:
+    """Loss and every gradient finite: a step with a NaN would poison the weights."""
+    if not torch.isfinite(loss):
+        return False
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    if not grads:
+        return True
+    return bool(torch.isfinite(torch.stack([g.abs().max() for g in grads])).all())
+
+
+def fit(model: nn.Module, objective: Objective, optimizer: torch.optim.Optimizer,
+        x: Tensor, y: Tensor, *, epochs: int, batch_size: int | None,
+        generator: torch.Generator, evaluate: Evaluate, log_every: int | None = None,
+        on_epoch: OnEpoch | None = None, start_epoch: int = 0) -> FitResult:
+    """Train for ``epochs`` epochs; log ``evaluate()`` every few epochs and at the end.
+
+    Stops at once, with status ``diverged``, when the loss or a gradient is not finite.
+    """
+    every = log_epochs(epochs, log_every)
+    result = FitResult("completed", start_epoch)
+    for epoch in range(start_epoch + 1, epochs + 1):
+        train_loss = train_epoch(model, objective, optimizer, x, y, batch_size, generator)
+        if not math.isfinite(train_loss):
+            result.status = "diverged"
+            result.reason = f"loss or gradient not finite at epoch {epoch}"
+            return result
+        row = None
+        if epoch == 1 or epoch % every == 0 or epoch == epochs:
+            row = {"epoch": epoch, "train_loss": train_loss, **evaluate()}
+            result.history.append(row)
+        result.epochs = epoch
+        if on_epoch is not None:
+            on_epoch(epoch, train_loss, row)
+    return result
