@@ -460,4 +460,4 @@ def json_schema() -> dict[str, Any]:
     """JSON Schema of the config, for editors (yaml-language-server) and `actcli schema`."""
     schema = Config.model_json_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "title": "actcli config", **schema}
+            **schema, "title": "actcli config"}

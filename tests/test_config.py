@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from actcli import config
 from actcli.errors import ConfigError
+
 from helpers import CONFIGS, ROOT, write
 
 
@@ -99,8 +100,10 @@ ERRORS = [
     ("loss: cross_entropy", "c.yaml: loss: cross_entropy needs two or more classes"),
     ("model: {output: softmax}\nloss: cross_entropy", "c.yaml: model.output: softmax needs two"),
     ("model: {output: softmx}", "c.yaml: model.output: 'softmx' is not allowed; valid:"),
-    ("model: {activation: softmax, hidden: [3]}", "c.yaml: model.activation: softmax is for outputs"),
-    ("model: {activation: [relu], hidden: [3, 3]}", "c.yaml: model.activation: a list needs one entry"),
+    ("model: {activation: softmax, hidden: [3]}",
+     "c.yaml: model.activation: softmax is for outputs"),
+    ("model: {activation: [relu], hidden: [3, 3]}",
+     "c.yaml: model.activation: a list needs one entry"),
     ("model: {activation: {name: leaky_relu, slope: 1}}",
      "c.yaml: model.activation: leaky_relu has no option 'slope'; its options: negative_slope"),
     ("name: ../evil", "c.yaml: name: '../evil' is not a valid run name"),

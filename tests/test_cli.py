@@ -1,0 +1,161 @@
+"""The command line as a user meets it: exit codes, exact messages, files made."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from helpers import CONFIGS, write
+
+
+def only_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def test_train_smoke_writes_a_run_folder(invoke, tmp_path):
+    result = invoke("train", CONFIGS / "rice_cooker.yaml", "--smoke", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    (run,) = tmp_path.iterdir()
+    assert run.name.endswith("-rice_cooker")
+    assert "rice_cooker: completed" in result.stdout and "threshold" in result.stdout
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["epochs"] == 200
+
+
+def test_train_options_become_config(invoke, tmp_path):
+    result = invoke("train", CONFIGS / "beans.yaml", "--smoke", "--quiet", "--out", tmp_path,
+                    "--name", "mine", "--seed", "5", "--device", "cpu",
+                    "--set", "optimizer.lr=0.1", "--set", "model.activation=gelu")
+    assert result.exit_code == 0, result.output
+    path = only_line(result.stdout)
+    assert path.endswith("-mine")
+    written = (tmp_path / path.split("/")[-1] / "config.yaml").read_text()
+    assert "seed: 5" in written and "lr: 0.1" in written and "device: cpu" in written
+
+
+def test_print_config_trains_nothing(invoke, tmp_path):
+    result = invoke("train", CONFIGS / "rice_cooker.yaml", "--print-config", "--out", tmp_path,
+                    "--set", "optimizer.lr=3e-3")
+    assert result.exit_code == 0
+    assert "lr: 0.003" in result.stdout and result.stdout.startswith("name: rice_cooker")
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["missing.yaml"], "error: missing.yaml: config file not found"),
+    (["CONFIGS", "--set", "model.activation=relux"],
+     "model.activation: unknown activation 'relux' (did you mean 'relu'?)"),
+    (["CONFIGS", "--set", "optimizer.lr=fast"], "optimizer.lr: expected float, got 'fast'"),
+    (["CONFIGS", "--set", "nokey"], "--set 'nokey': expected KEY=VALUE"),
+    (["CONFIGS", "--name", "../up"], "name: '../up' is not a valid run name"),
+    (["CONFIGS", "--set", "loss=cross_entropy"], "loss: cross_entropy needs two or more"),
+])
+def test_bad_input_exits_2_with_one_line_and_no_folder(invoke, tmp_path, args, message):
+    args = [str(CONFIGS / "rice_cooker.yaml") if a == "CONFIGS" else a for a in args]
+    result = invoke("train", *args, "--out", tmp_path / "runs")
+    assert result.exit_code == 2
+    line = only_line(result.stderr)
+    assert line.startswith("error: ") and message in line
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_bad_yaml_names_line_and_column(invoke, tmp_path):
+    path = write(tmp_path / "bad.yaml", "name: x\nmodel: }\n")
+    result = invoke("train", path, "--out", tmp_path / "runs")
+    assert result.exit_code == 2
+    assert only_line(result.stderr) == f"error: {path}:2:8: invalid YAML: expected the node " \
+                                       "content, but found '}'"
+
+
+def test_absent_device_exits_2(invoke, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = invoke("train", CONFIGS / "beans.yaml", "--device", "cuda:1", "--out", tmp_path)
+    assert result.exit_code == 2
+    assert "device: 'cuda:1' is not available" in only_line(result.stderr)
+    assert not any(tmp_path.iterdir())
+
+
+def test_diverged_run_exits_1_and_records_it(invoke, tmp_path):
+    result = invoke("train", CONFIGS / "beans.yaml", "--quiet", "--out", tmp_path,
+                    "--set", "model.output=identity", "--set", "loss=mse",
+                    "--set", "optimizer=sgd", "--set", "optimizer.lr=100",
+                    "--set", "train.epochs=50")
+    assert result.exit_code == 1
+    assert "run diverged" in result.stderr and "smaller learning rate" in result.stderr
+    (run,) = tmp_path.iterdir()
+    assert json.loads((run / "summary.json").read_text())["status"] == "diverged"
+
+
+def test_plot_grad_overlay(invoke, tmp_path):
+    out = tmp_path / "acts.png"
+    result = invoke("plot", "relu", "gelu", "silu", "--grad", "--range", "-4", "4", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1] == str(out)
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert "gelu: max |autograd - formula| derivative gap" in result.stdout
+
+
+def test_plot_into_a_folder_and_softmax(invoke, tmp_path):
+    result = invoke("plot", "sigmoid", "--grad", "--out", tmp_path)
+    assert result.exit_code == 0
+    assert (tmp_path / "sigmoid-grad.png").exists()
+    result = invoke("plot", "softmax", "--out", tmp_path)
+    assert result.exit_code == 0 and (tmp_path / "softmax.png").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["sigmoidd"], "error: unknown activation 'sigmoidd' (did you mean 'sigmoid'?)"),
+    (["relu", "softmax"], "error: softmax is drawn on its own"),
+    (["relu", "--range", "3", "1"], "error: --range: LO must be < HI, got 3.0 and 1.0"),
+])
+def test_plot_bad_input(invoke, tmp_path, args, message):
+    result = invoke("plot", *args, "--out", tmp_path)
+    assert result.exit_code == 2
+    assert only_line(result.stderr).startswith(message)
+
+
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("activations", "hardswish"), ("losses", "bce_with_logits"), ("inits", "kaiming_normal"),
+    ("optimizers", "rmsprop"), ("tasks", "rice_cooker"),
+])
+def test_list(invoke, kind, expected):
+    result = invoke("list", kind)
+    assert result.exit_code == 0 and expected in result.stdout
+
+
+def test_list_unknown_kind(invoke):
+    result = invoke("list", "activatons")
+    assert result.exit_code == 2
+    assert only_line(result.stderr).startswith(
+        "error: unknown kind 'activatons' (did you mean 'activations'?)")
+
+
+def test_schema(invoke, tmp_path):
+    result = invoke("schema")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["title"] == "actcli config"
+    result = invoke("schema", "--out", tmp_path / "s.json")
+    assert json.loads((tmp_path / "s.json").read_text())["title"] == "actcli config"
+
+
+@pytest.mark.parametrize("command", ["train", "plot", "list", "schema"])
+def test_every_command_has_help_with_examples(invoke, command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0 and "Examples:" in result.stdout
+
+
+def test_help_does_not_import_torch():
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "actcli", "--help"],
+                         capture_output=True, text=True, check=True)
+    imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()}
+    assert "torch" not in imported and "matplotlib" not in imported
+    assert "Usage:" in out.stdout

@@ -1,0 +1,98 @@
+"""One run end to end: the folder contract, the classic results, reproducibility."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+
+from actcli import config, experiment
+
+from helpers import CONFIGS
+
+
+def run(tmp_path, path=CONFIGS / "rice_cooker.yaml", *overrides):
+    return experiment.run(config.load(path, list(overrides)), tmp_path)
+
+
+def test_run_folder_contract(tmp_path):
+    result = run(tmp_path, CONFIGS / "rice_cooker.yaml", "train.epochs=300")
+    files = sorted(p.name for p in result.path.iterdir())
+    assert files == ["config.yaml", "fit.png", "learning_curves.png", "metrics.csv", "model.pt",
+                     "summary.json"]
+    summary = json.loads((result.path / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["seed"] == 0
+    assert summary["device"] == "cpu" and summary["torch"] == torch.__version__
+    assert set(summary["metrics"]) == {"accuracy", "loss", "threshold"}
+    with open(result.path / "metrics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["epoch", "train_loss", "test_loss", "accuracy"]
+    assert rows[-1]["epoch"] == "300"
+    state = torch.load(result.path / "model.pt", weights_only=True)
+    assert set(state) == {"layers.0.weight", "layers.0.bias"}
+    for name in ("fit.png", "learning_curves.png"):
+        assert (result.path / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_summary_threshold_is_minus_b_over_a_in_degrees(tmp_path):
+    result = run(tmp_path, CONFIGS / "rice_cooker.yaml", "train.epochs=300")
+    state = torch.load(result.path / "model.pt", weights_only=True)
+    a, b = state["layers.0.weight"].item(), state["layers.0.bias"].item()
+    scaling = json.loads((result.path / "summary.json").read_text())["data"]["input_scaling"]
+    # sigmoid(a z + b) = 0.5 at z = -b/a, and z = (t - shift) / scale
+    expected = scaling["shift"] + scaling["scale"] * (-b / a)
+    assert result.metrics["threshold"] == pytest.approx(expected, abs=1e-3)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_rice_cooker_finds_130_for_every_seed(tmp_path, seed):
+    result = run(tmp_path, CONFIGS / "rice_cooker.yaml", f"train.seed={seed}")
+    assert abs(result.metrics["threshold"] - 130) <= 1.0
+    assert result.metrics["accuracy"] >= 0.999  # at most the 130.0 °C sample itself
+
+
+def test_beans_reaches_97_percent(tmp_path):
+    result = run(tmp_path, CONFIGS / "beans.yaml")
+    assert result.metrics["accuracy"] >= 0.97
+    assert 0.40 < result.metrics["threshold"] < 0.46  # the boundary near 3/7
+
+
+def test_same_config_and_seed_same_numbers(tmp_path):
+    a = run(tmp_path, CONFIGS / "beans.yaml", "train.epochs=200", "train.batch_size=64")
+    b = run(tmp_path, CONFIGS / "beans.yaml", "train.epochs=200", "train.batch_size=64")
+    assert a.path != b.path
+    assert (a.path / "metrics.csv").read_text() == (b.path / "metrics.csv").read_text()
+    assert a.metrics == b.metrics
+
+
+def test_resolved_config_trains_again_to_the_same_numbers(tmp_path):
+    first = run(tmp_path, CONFIGS / "beans.yaml", "train.epochs=150", "model.hidden=[4]")
+    again = run(tmp_path, first.path / "config.yaml")
+    assert (first.path / "metrics.csv").read_text() == (again.path / "metrics.csv").read_text()
+
+
+def test_hidden_layers_and_minibatches_train(tmp_path):
+    result = run(tmp_path, CONFIGS / "beans.yaml", "model.hidden=[8]", "model.activation=tanh",
+                 "train.batch_size=32", "train.epochs=100", "optimizer.lr=0.01")
+    assert result.status == "completed" and result.metrics["accuracy"] >= 0.95
+
+
+def test_diverged_run_keeps_metrics_and_plots(tmp_path):
+    result = run(tmp_path, CONFIGS / "beans.yaml", "model.output=identity", "loss=mse",
+                 "optimizer=sgd", "optimizer.lr=100", "train.epochs=50")
+    assert result.status == "diverged"
+    summary = json.loads((result.path / "summary.json").read_text())
+    assert summary["status"] == "diverged" and "not finite" in summary["reason"]
+    assert (result.path / "metrics.csv").exists() and (result.path / "learning_curves.png").exists()
+
+
+def test_absent_device_fails_before_any_folder(tmp_path):
+    from actcli.errors import DeviceError
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(DeviceError, match="'cuda' is not available"):
+        run(tmp_path / "runs", CONFIGS / "beans.yaml", "device=cuda")
+    assert not (tmp_path / "runs").exists()

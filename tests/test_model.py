@@ -1,0 +1,47 @@
+"""The network a model config builds."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from actcli import config, model
+
+
+def build(*overrides, n_in=1, n_out=1):
+    cfg = config.load(None, list(overrides))
+    return model.build(cfg.model, n_in, n_out)
+
+
+def test_one_neuron_is_sigmoid_of_a_t_plus_b():
+    net = build()
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    assert len(linears) == 1 and sum(p.numel() for p in net.parameters()) == 2
+    a, b = linears[0].weight.item(), linears[0].bias.item()
+    t = torch.tensor([[0.3], [-1.2]])
+    torch.testing.assert_close(net.predict(t), torch.sigmoid(a * t + b))
+
+
+def test_hidden_layers_activations_and_sizes():
+    net = build("model.hidden=[8, 4]", "model.activation=[relu, tanh]", n_in=3, n_out=1)
+    kinds = [type(m) for m in net.layers]
+    assert kinds == [nn.Linear, nn.ReLU, nn.Linear, nn.Tanh, nn.Linear]
+    assert sum(p.numel() for p in net.parameters()) == (3 * 8 + 8) + (8 * 4 + 4) + (4 + 1)
+
+
+def test_activation_options_reach_the_module():
+    net = build("model.hidden=[2]", "model.activation={name: leaky_relu, negative_slope: 0.2}")
+    assert net.layers[1].negative_slope == 0.2
+
+
+def test_init_per_layer():
+    net = build("model.hidden=[2]", "model.init=[zeros, {name: constant, value: 3}]")
+    assert torch.equal(net.layers[0].weight, torch.zeros(2, 1))
+    assert torch.equal(net.layers[2].weight, torch.full((1, 2), 3.0))
+    assert torch.equal(net.layers[2].bias, torch.full((1,), 3.0))
+
+
+def test_softmax_output_for_classes():
+    net = build("task=beans", "model.hidden=[5]", "model.output=identity",
+                "loss=bce_with_logits", n_in=4, n_out=3)
+    assert net(torch.zeros(2, 4)).shape == (2, 3)
