@@ -138,24 +138,40 @@ def _output_alias(value: object) -> object:
 
 
 class ModelConfig(Strict):
-    kind: Literal["mlp"] = Field("mlp", description="network kind: mlp = fully connected")
+    kind: Literal["mlp", "cnn"] = Field(
+        "mlp", description="mlp = fully connected; cnn = conv layers (channels), then hidden"
+    )
+    channels: list[Annotated[int, Field(gt=0)]] = Field(
+        default_factory=lambda: [32, 64],
+        description="cnn only: output channels of each 3x3 conv layer (each followed by "
+        "the activation and 2x2 max pooling)",
+    )
     hidden: list[Annotated[int, Field(gt=0)]] = Field(
         default_factory=list,
         description="widths of hidden layers; [] = one neuron: output(a*x + b)",
     )
+    dropout: float = Field(0.0, ge=0.0, lt=1.0,
+                           description="dropout probability after each hidden layer")
+    batch_norm: bool = Field(False, description="batch norm before each hidden activation")
     activation: Activations = Field("relu")
     output: Annotated[
         Literal["sigmoid", "softmax", "identity"], BeforeValidator(_output_alias)
     ] = Field("sigmoid", description="output activation: sigmoid | softmax | identity (none)")
     init: Inits = Field("xavier_uniform")
 
+    @property
+    def hidden_layers(self) -> int:
+        """Layers followed by an activation: conv layers (cnn) and hidden dense layers."""
+        return len(self.hidden) + (len(self.channels) if self.kind == "cnn" else 0)
+
     @model_validator(mode="after")
     def _per_layer(self) -> ModelConfig:
-        n = len(self.hidden)
+        n = self.hidden_layers
         acts = self.activation if isinstance(self.activation, tuple) else (self.activation,) * n
         if isinstance(self.activation, tuple) and len(self.activation) != n:
             raise PydanticCustomError(
-                "actcli", f"activation: a list needs one entry per hidden layer ({n}), "
+                "actcli", f"activation: a list needs one entry per hidden layer, conv "
+                f"layers first ({n}), "
                 f"got {len(self.activation)}",
             )
         for ref in acts:
@@ -211,7 +227,13 @@ class Config(Strict):
                 "actcli", f"device: {self.device!r} is not a device; valid: auto, cpu, cuda, "
                 "cuda:N, mps",
             )
-        n_outputs = TASKS.get(self.task.name).task.n_outputs
+        task = TASKS.get(self.task.name).task
+        n_outputs = task.n_outputs
+        if self.model.kind == "cnn" and len(task.input_shape) != 3:
+            raise PydanticCustomError(
+                "actcli", f"model.kind: cnn needs image input, but task {self.task.name} has "
+                f"{task.input_shape[0]} number(s) per sample; use mlp",
+            )
         if self.model.output == "softmax" and n_outputs < 2:
             raise PydanticCustomError(
                 "actcli", f"model.output: softmax needs two or more classes, but task "
@@ -428,17 +450,15 @@ def load(path: str | Path | None, overrides: Sequence[str] = ()) -> Config:
     return validate(document, source, changed)
 
 
-SMOKE_EPOCHS = 200  # --smoke trains at most this many epochs
-
-
 def smoke(config: Config) -> Config:
-    """The same config made tiny: the task's smoke options, at most SMOKE_EPOCHS epochs.
+    """The same config made tiny: the task's smoke options and at most its smoke epochs.
 
     The result is an ordinary config, so the run's config.yaml reproduces the smoke run.
     """
     document = to_dict(config)
-    document["task"].update(TASKS.get(config.task.name).task.smoke)
-    document["train"]["epochs"] = min(config.train.epochs, SMOKE_EPOCHS)
+    task = TASKS.get(config.task.name).task
+    document["task"].update(task.smoke)
+    document["train"]["epochs"] = min(config.train.epochs, task.smoke_epochs)
     document["train"]["log_every"] = None
     return validate(document, "--smoke")
 

@@ -10,11 +10,13 @@ from typing import Any
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
+    TransferSpeedColumn,
 )
 from rich.table import Table
 
@@ -28,7 +30,23 @@ class ProgressReporter:
         self._task: Any = None
         self._last = 0.0
 
+    def download(self, name: str, done: int, total: int) -> None:
+        """Progress of a data download (bytes)."""
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                TransferSpeedColumn(), console=self.console, transient=True,
+            )
+            self._progress.start()
+            self._downloads: dict[str, Any] = {}
+        if name not in self._downloads:
+            self._downloads[name] = self._progress.add_task(f"download {name}", total=total or None)
+        self._progress.update(self._downloads[name], completed=done)
+
     def start(self, run: Path, epochs: int) -> None:
+        if self._progress is not None:  # a download bar finished before training
+            self._progress.stop()
+            self._progress = None
         self.console.print(f"run folder: {run}", highlight=False, markup=False)
         self._progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

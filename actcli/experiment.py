@@ -3,6 +3,9 @@
 Everything that can be wrong with the input (device, data, sizes) is checked before the
 run folder exists, so bad input never leaves a folder behind. From then on the folder
 always holds a ``summary.json`` whose status says how far the run got.
+
+When the task has a validation split, the model with the best validation accuracy is
+kept (``model.pt``) and the final test metrics are measured on it.
 """
 
 from __future__ import annotations
@@ -26,15 +29,19 @@ from actcli.tasks import TASKS
 from actcli.tasks.base import Split, TaskData
 from actcli.training import fit
 
+EVAL_BATCH = 8192  # samples per forward pass when measuring (no gradients: memory is small)
+
 
 class Reporter(Protocol):
-    """Progress of a run, for a progress bar or a log. Every method may do nothing."""
+    """Progress of a run, for a progress bar or a log."""
 
     def start(self, run: Path, epochs: int) -> None: ...
 
     def epoch(self, epoch: int, train_loss: float) -> None: ...
 
     def finish(self) -> None: ...
+
+    def download(self, name: str, done: int, total: int) -> None: ...
 
 
 @dataclass
@@ -45,34 +52,61 @@ class RunResult:
     seconds: float
     epochs: int
     reason: str = ""
-    files: list[str] = field(default_factory=list)
 
 
-def scorer(config: Config, net: model_mod.Network, n_outputs: int) -> Callable[[Tensor], Tensor]:
-    """Logits -> what a prediction is read from: probabilities (or the raw output).
+@dataclass
+class Parts:
+    """What a config builds for a task: the network and how it is trained and read."""
 
-    A logit loss with output identity still predicts through the sigmoid/softmax it
-    trained with; otherwise the output activation gives the prediction.
-    """
+    net: model_mod.Network
+    objective: Callable[[Tensor, Tensor], Tensor]
+    score: Callable[[Tensor], Tensor]  # logits -> probabilities (or the raw output)
+    correct: Callable[[Tensor, Tensor], Tensor]  # logits, targets -> number right
+    device: torch.device
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def predict(self, x: Tensor) -> Tensor:
+        """Scores for inputs ``x`` (any device), on the CPU, in eval mode."""
+        self.net.eval()
+        with torch.inference_mode():
+            return self.score(self.net(x.to(self.device))).cpu()
+
+
+def build_parts(config: Config, data: TaskData, device: torch.device,
+                input_shape: tuple[int, ...]) -> Parts:
+    """Seeded network, objective and readers for ``config`` on ``data``."""
+    torch.manual_seed(config.train.seed)
+    net = model_mod.build(config.model, input_shape, data.n_outputs).to(device)
+    objective = losses.objective(config.loss, net.output, data.n_outputs)
     reads = losses.LOSSES.get(config.loss.name).reads
     if config.model.output == "identity" and reads != "output":
-        return torch.sigmoid if n_outputs == 1 else (lambda z: torch.softmax(z, dim=-1))
-    return net.output
+        # a logit loss with no output activation still predicts through its sigmoid/softmax
+        score = torch.sigmoid if data.n_outputs == 1 else (lambda z: torch.softmax(z, dim=-1))
+    else:
+        score = net.output
 
-
-def evaluate(net: model_mod.Network, objective: Callable[[Tensor, Tensor], Tensor],
-             score: Callable[[Tensor], Tensor], split: Split) -> dict[str, float]:
-    """Loss and accuracy of ``net`` on ``split`` (no gradients)."""
-    net.eval()
-    with torch.inference_mode():
-        z = net(split.x)
-        loss = float(objective(z, split.y))
+    def correct(z: Tensor, y: Tensor) -> Tensor:
         s = score(z)
         if s.shape[1] == 1:
-            correct = ((s > 0.5).to(split.y.dtype) == split.y).float().mean()
-        else:
-            correct = (s.argmax(dim=1) == split.y).float().mean()
-    return {"loss": loss, "accuracy": float(correct)}
+            return ((s > 0.5).to(y.dtype) == y).sum()
+        return (s.argmax(dim=1) == y).sum()
+
+    return Parts(net, objective, score, correct, device)
+
+
+def measure(parts: Parts, split: Split) -> tuple[float, float]:
+    """(loss, accuracy) of the network on ``split``, in large batches, no gradients."""
+    parts.net.eval()
+    loss = torch.zeros((), dtype=torch.float64)
+    right = torch.zeros((), dtype=torch.float64)
+    with torch.inference_mode():
+        for start in range(0, len(split), EVAL_BATCH):
+            x, y = split.x[start:start + EVAL_BATCH], split.y[start:start + EVAL_BATCH]
+            z = parts.net(x)
+            loss += parts.objective(z, y).double().cpu() * len(y)
+            right += parts.correct(z, y).double().cpu()
+    n = max(len(split), 1)
+    return float(loss) / n, float(right) / n
 
 
 def _finite_or_none(value: Any) -> Any:  # noqa: ANN401
@@ -85,51 +119,54 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None) -> RunRe
     """Train ``config`` and write its run folder under ``out``; return what happened."""
     device = devices.resolve(config.device)
     task = TASKS.get(config.task.name).task
-    data: TaskData = task.load(config.task)
+    data = task.load(config.task, progress=reporter.download if reporter else None)
     train_split, test_split = data.train.to(device), data.test.to(device)
-
-    torch.manual_seed(config.train.seed)
+    val_split = data.val.to(device) if data.val is not None else None
+    parts = build_parts(config, data, device, task.input_shape)
+    optimizer = optimizers.build(config.optimizer, parts.net.parameters())
     generator = torch.Generator().manual_seed(config.train.seed)
-    net = model_mod.build(config.model, data.n_inputs, data.n_outputs).to(device)
-    objective = losses.objective(config.loss, net.output, data.n_outputs)
-    optimizer = optimizers.build(config.optimizer, net.parameters())
-    score = scorer(config, net, data.n_outputs)
-
-    def predict(x: Tensor) -> Tensor:
-        net.eval()
-        with torch.inference_mode():
-            return score(net(x.to(device))).cpu()
+    loss_name, accuracy_name = task.final_names
 
     folder = runs.create(out, config.name or task.name)
     summary: dict[str, Any] = {
-        "status": "running", "name": config.name, "task": config.task.name,
-        "metrics": {}, "epochs": 0, "seconds": 0.0, "device": str(device),
-        "torch": torch.__version__, "seed": config.train.seed, "data": data.info,
+        "status": "running", "name": config.name, "task": config.task.name, "metrics": {},
+        "epochs": 0, "seconds": 0.0, "device": str(device), "torch": torch.__version__,
+        "seed": config.train.seed, "parameters": sum(p.numel() for p in parts.net.parameters()),
+        "data": data.info,
     }
     runs.write_text(folder / "config.yaml", config_mod.dump(config))
     runs.write_json(folder / runs.SUMMARY, summary)
     start = time.perf_counter()
-    picture_before = task.picture(config.task, data, predict)
+    picture_before = task.picture(config.task, data, parts.predict) \
+        if task.figure == "fit_curve" else None
     history: list[dict[str, float]] = []
+    best: dict[str, Any] = {"accuracy": -1.0, "epoch": 0, "state": None}
+
+    def monitor() -> dict[str, float]:
+        if val_split is None:
+            loss, accuracy = measure(parts, test_split)
+            return {"test_loss": loss, "accuracy": accuracy}
+        loss, accuracy = measure(parts, val_split)
+        return {"val_loss": loss, "val_accuracy": accuracy}
 
     def on_epoch(epoch: int, train_loss: float, row: dict[str, float] | None) -> None:
         if row is not None:
             history.append(row)
+            if val_split is not None and row["val_accuracy"] > best["accuracy"]:
+                best.update(accuracy=row["val_accuracy"], epoch=epoch,
+                            state={k: v.detach().clone() for k, v in
+                                   parts.net.state_dict().items()})
         if reporter is not None:
             reporter.epoch(epoch, train_loss)
-
-    def test_metrics() -> dict[str, float]:
-        measured = evaluate(net, objective, score, test_split)
-        return {"test_loss": measured["loss"], "accuracy": measured["accuracy"]}
 
     if reporter is not None:
         reporter.start(folder, config.train.epochs)
     status, reason, epochs = "failed", "", 0
     try:
-        result = fit(net, objective, optimizer, train_split.x, train_split.y,
+        result = fit(parts.net, parts.objective, optimizer, train_split.x, train_split.y,
                      epochs=config.train.epochs, batch_size=config.train.batch_size,
-                     generator=generator, evaluate=test_metrics,
-                     log_every=config.train.log_every, on_epoch=on_epoch)
+                     generator=generator, evaluate=monitor, log_every=config.train.log_every,
+                     on_epoch=on_epoch, correct=parts.correct)
         status, reason, epochs = result.status, result.reason, result.epochs
     except KeyboardInterrupt:
         status, reason, epochs = "interrupted", "interrupted by the user", len(history)
@@ -140,59 +177,80 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None) -> RunRe
     finally:
         if reporter is not None:
             reporter.finish()
-        seconds = time.perf_counter() - start
-        metrics = _final_metrics(status, history, net, objective, score, test_split)
-        if status in ("completed", "diverged") and metrics:
-            extras = task.extras(config.task, data, predict) if status == "completed" else {}
-            metrics.update(extras)
-        files = _write_outputs(folder, config, task, data, history, picture_before, predict,
-                               metrics, net, status)
-        summary.update(status=status, metrics={k: _finite_or_none(v) for k, v in metrics.items()},
-                       epochs=epochs, seconds=round(seconds, 3))
+        metrics: dict[str, Any] = {}
+        if status == "completed":
+            if best["state"] is not None:
+                parts.net.load_state_dict(best["state"])
+                metrics.update(best_epoch=best["epoch"], val_accuracy=best["accuracy"])
+            loss, accuracy = measure(parts, test_split)
+            metrics = {loss_name: loss, accuracy_name: accuracy, **metrics,
+                       **task.extras(config.task, data, parts.predict)}
+        elif history:  # the last finite figures logged before it stopped
+            metrics = {k: v for k, v in history[-1].items() if k != "epoch"}
+            metrics["last_logged_epoch"] = history[-1]["epoch"]
+        _write_outputs(folder, config, task, data, history, picture_before, parts, metrics,
+                       status)
+        summary.update(status=status, epochs=epochs,
+                       seconds=round(time.perf_counter() - start, 3),
+                       metrics={k: _finite_or_none(v) for k, v in metrics.items()})
         if reason:
             summary["reason"] = reason
         runs.write_json(folder / runs.SUMMARY, summary)
-    return RunResult(folder, status, summary["metrics"], seconds, epochs, reason,
-                     [*files, "config.yaml", runs.SUMMARY])
-
-
-def _final_metrics(status: str, history: list[dict[str, float]], net: model_mod.Network,
-                   objective: Callable[[Tensor, Tensor], Tensor],
-                   score: Callable[[Tensor], Tensor], split: Split) -> dict[str, Any]:
-    """Completed: measured now. Otherwise: the last finite logged row, if any."""
-    if status == "completed":
-        return evaluate(net, objective, score, split)
-    if history:
-        last = history[-1]
-        return {"loss": last["test_loss"], "accuracy": last["accuracy"],
-                "last_logged_epoch": last["epoch"]}
-    return {}
+    return RunResult(folder, status, summary["metrics"], summary["seconds"], epochs, reason)
 
 
 def _write_outputs(folder: Path, config: Config, task: Any, data: TaskData,  # noqa: ANN401
-                   history: list[dict[str, float]], picture_before: dict[str, Any],
-                   predict: Callable[[Tensor], Tensor], metrics: dict[str, Any],
-                   net: model_mod.Network, status: str) -> list[str]:
-    files = []
+                   history: list[dict[str, float]], picture_before: dict[str, Any] | None,
+                   parts: Parts, metrics: dict[str, Any], status: str) -> None:
     if history:
         runs.write_csv(folder / "metrics.csv", history)
         runs.save_figure(plots.learning_curves(history, config.name or ""),
                          folder / "learning_curves.png")
-        files += ["metrics.csv", "learning_curves.png"]
-    if status != "failed":
-        runs.save_state({k: v.cpu() for k, v in net.state_dict().items()}, folder / "model.pt")
-        files.append("model.pt")
-    if task.figure == "fit_curve" and status != "failed":
-        after = task.picture(config.task, data, predict)
-        before_curve = plots.Curve("before training", picture_before["x"],
-                                   picture_before["score"])
-        after_curve = plots.Curve(f"after {status} training" if status != "completed"
-                                  else "after training", after["x"], after["score"])
-        figure = plots.fit_curve(after["data_x"], after["data_y"], before_curve, after_curve,
-                                 metrics.get(task.extra_name), after["x_label"],
-                                 title=f"{config.name}: {config.model.output} output, "
-                                       f"{config.loss.name}, {config.optimizer.name} "
-                                       f"lr={config.optimizer.kwargs['lr']:g}")
+    if status == "failed":
+        return
+    runs.save_state({k: v.cpu() for k, v in parts.net.state_dict().items()},
+                    folder / "model.pt")
+    after = task.picture(config.task, data, parts.predict)
+    if task.figure == "fit_curve" and picture_before is not None:
+        label = "after training" if status == "completed" else f"after training ({status})"
+        figure = plots.fit_curve(
+            after["data_x"], after["data_y"],
+            plots.Curve("before training", picture_before["x"], picture_before["score"]),
+            plots.Curve(label, after["x"], after["score"]),
+            metrics.get(task.extra_name), after["x_label"],
+            title=f"{config.name}: {config.model.output} output, {config.loss.name}, "
+                  f"{config.optimizer.name} lr={config.optimizer.kwargs['lr']:g}",
+        )
         runs.save_figure(figure, folder / "fit.png")
-        files.append("fit.png")
-    return files
+    elif task.figure == "classes":
+        runs.save_figure(plots.confusion_matrix(after["confusion"], after["classes"]),
+                         folder / "confusion_matrix.png")
+        names = after["classes"]
+        titles = [f"true {names[t]}\npred {names[p]}"
+                  for t, p in zip(after["wrong_true"], after["wrong_pred"], strict=True)]
+        runs.save_figure(plots.image_grid(after["wrong_images"], titles,
+                                          "misclassified test images"),
+                         folder / "misclassified.png")
+
+
+def evaluate_run(run_dir: Path) -> dict[str, Any]:
+    """Re-load a run's config and model (weights only) and measure it on the test set again.
+
+    Returns the metrics now and the ones the run recorded, under ``measured``/``recorded``.
+    """
+    recorded = runs.read_summary(run_dir)
+    config = config_mod.load(run_dir / "config.yaml")
+    device = devices.resolve(config.device)
+    task = TASKS.get(config.task.name).task
+    data = task.load(config.task)
+    parts = build_parts(config, data, device, task.input_shape)
+    state_path = run_dir / "model.pt"
+    if not state_path.exists():
+        from actcli.errors import ActcliError
+
+        raise ActcliError(f"{run_dir}: no model.pt (run status: {recorded.get('status')})")
+    parts.net.load_state_dict(torch.load(state_path, map_location=device, weights_only=True))
+    loss, accuracy = measure(parts, data.test.to(device))
+    loss_name, accuracy_name = task.final_names
+    return {"measured": {loss_name: loss, accuracy_name: accuracy},
+            "recorded": {k: recorded["metrics"].get(k) for k in (loss_name, accuracy_name)}}

@@ -1,7 +1,10 @@
-"""Builds the network a config's ``model`` section describes."""
+"""Builds the network a config's ``model`` section describes: an MLP or a small CNN."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import torch
 from torch import Tensor, nn
 
 from actcli.components import Ref, activations, initializers
@@ -13,38 +16,65 @@ def per_layer(value: Ref | tuple[Ref, ...], count: int) -> tuple[Ref, ...]:
 
 
 class Network(nn.Module):
-    """Linear layers with activations between them; ``forward`` returns the logits.
+    """[conv blocks] -> flatten -> hidden dense blocks -> output layer; forward gives logits.
 
-    ``output`` is the output activation (sigmoid, softmax or identity). Losses read the
-    logits or the output as they need (see ``components.losses``); ``predict`` gives the
-    output activation's values.
+    A conv block is Conv2d(3x3, same padding) [-> BatchNorm2d] -> activation -> MaxPool2d(2);
+    a dense block is Linear [-> BatchNorm1d] -> activation [-> Dropout]. ``output`` is the
+    output activation; losses read logits or output as they need (components.losses).
     """
 
-    def __init__(self, n_inputs: int, hidden: list[int], n_outputs: int,
+    def __init__(self, input_shape: tuple[int, ...], n_outputs: int, *, kind: str = "mlp",
+                 channels: list[int] | None = None, hidden: list[int] | None = None,
                  activation: Ref | tuple[Ref, ...], output: str,
-                 init: Ref | tuple[Ref, ...]) -> None:
+                 init: Ref | tuple[Ref, ...], dropout: float = 0.0,
+                 batch_norm: bool = False) -> None:
         super().__init__()
-        widths = [n_inputs, *hidden, n_outputs]
-        acts = per_layer(activation, len(hidden))
-        inits = per_layer(init, len(hidden) + 1)
+        convs = list(channels or []) if kind == "cnn" else []
+        dense = list(hidden or [])
+        acts = iter(per_layer(activation, len(convs) + len(dense)))
+        inits = iter(per_layer(init, len(convs) + len(dense) + 1))
         layers: list[nn.Module] = []
-        for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
-            linear = nn.Linear(fan_in, fan_out)
-            initializers.apply(inits[i], linear.weight, linear.bias)
-            layers.append(linear)
-            if i < len(hidden):
-                layers.append(activations.build(acts[i].name, **acts[i].kwargs))
+        shape = input_shape
+        for width in convs:  # (N, C, H, W) -> (N, width, H/2, W/2)
+            conv = nn.Conv2d(shape[0], width, kernel_size=3, padding=1)
+            layers += self._block(conv, next(inits), next(acts), batch_norm, nn.BatchNorm2d,
+                                  width)
+            layers.append(nn.MaxPool2d(2))
+            shape = (width, shape[1] // 2, shape[2] // 2)
+        if len(shape) > 1:
+            layers.append(nn.Flatten())
+        features = int(torch.tensor(shape).prod())
+        for width in dense:
+            layers += self._block(nn.Linear(features, width), next(inits), next(acts),
+                                  batch_norm, nn.BatchNorm1d, width)
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            features = width
+        last = nn.Linear(features, n_outputs)
+        initializers.apply(next(inits), last.weight, last.bias)
+        layers.append(last)
         self.layers = nn.Sequential(*layers)
         self.output = activations.build(output)
 
-    def forward(self, x: Tensor) -> Tensor:  # (N, n_inputs) -> logits (N, n_outputs)
+    @staticmethod
+    def _block(layer: nn.Conv2d | nn.Linear, init: Ref, act: Ref, batch_norm: bool,
+               norm: type[nn.Module], width: int) -> list[nn.Module]:
+        initializers.apply(init, layer.weight, layer.bias)
+        modules: list[nn.Module] = [layer]
+        if batch_norm:
+            modules.append(norm(width))
+        modules.append(activations.build(act.name, **act.kwargs))
+        return modules
+
+    def forward(self, x: Tensor) -> Tensor:  # (N, *input_shape) -> logits (N, n_outputs)
         return self.layers(x)
 
     def predict(self, x: Tensor) -> Tensor:
         return self.output(self.forward(x))
 
 
-def build(model: object, n_inputs: int, n_outputs: int) -> Network:
-    """The network for a ``ModelConfig`` on a task with these input and output sizes."""
-    return Network(n_inputs, list(model.hidden), n_outputs, model.activation,  # type: ignore[attr-defined]
-                   model.output, model.init)  # type: ignore[attr-defined]
+def build(model: Any, input_shape: tuple[int, ...], n_outputs: int) -> Network:  # noqa: ANN401
+    """The network for a ``ModelConfig`` on a task with this sample shape and output size."""
+    return Network(input_shape, n_outputs, kind=model.kind, channels=list(model.channels),
+                   hidden=list(model.hidden), activation=model.activation, output=model.output,
+                   init=model.init, dropout=model.dropout, batch_norm=model.batch_norm)

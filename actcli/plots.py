@@ -118,3 +118,37 @@ def softmax_stem(logits: np.ndarray, probabilities: np.ndarray,
                     ylabel="i", xticks=index, yticks=index)
         fig.colorbar(image, ax=axes[2])
     return fig
+
+
+def confusion_matrix(counts: np.ndarray, classes: Sequence[str]) -> Figure:
+    """Counts of (true, predicted) pairs, with each row's recall on the diagonal colour."""
+    fig = Figure(figsize=(8, 7), layout="constrained")
+    ax = fig.subplots()
+    rows = counts.sum(axis=1, keepdims=True)
+    share = counts / np.maximum(rows, 1)
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for (i, j), value in np.ndenumerate(counts):
+        ax.text(j, i, str(value), ha="center", va="center", fontsize=8,
+                color="white" if share[i, j] > 0.5 else "black")
+    ticks = np.arange(len(classes))
+    ax.set(xticks=ticks, yticks=ticks, xlabel="predicted", ylabel="true",
+           title=f"confusion matrix (accuracy {np.trace(counts) / max(counts.sum(), 1):.4f})")
+    ax.set_xticklabels(classes, rotation=45, ha="right")
+    ax.set_yticklabels(classes)
+    fig.colorbar(image, ax=ax, label="share of the true class")
+    return fig
+
+
+def image_grid(images: np.ndarray, titles: Sequence[str], title: str, columns: int = 6) -> Figure:
+    """Grey images (N, H, W) in a grid with a small title each."""
+    count = max(len(images), 1)
+    rows = (count + columns - 1) // columns
+    fig = Figure(figsize=(columns * 1.7, rows * 2.0), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < len(images):
+            ax.imshow(images[k], cmap="gray_r")
+            ax.set_title(titles[k], fontsize=7)
+    fig.suptitle(title)
+    return fig

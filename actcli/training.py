@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 Objective = Callable[[Tensor, Tensor], Tensor]  # (logits, targets) -> scalar loss
+Correct = Callable[[Tensor, Tensor], Tensor]  # (logits, targets) -> number right (0-dim)
 Evaluate = Callable[[], dict[str, float]]  # metrics on held-out data, called on log epochs
 OnEpoch = Callable[[int, float, "dict[str, float] | None"], None]  # epoch, train loss, row
 
@@ -34,33 +35,36 @@ def log_epochs(epochs: int, log_every: int | None) -> int:
 
 def train_epoch(model: nn.Module, objective: Objective, optimizer: torch.optim.Optimizer,
                 x: Tensor, y: Tensor, batch_size: int | None,
-                generator: torch.Generator) -> float:
-    """One pass over (x, y); returns the mean loss over samples (NaN if it diverged).
+                generator: torch.Generator, correct: Correct | None = None) -> tuple[float, float]:
+    """One pass over (x, y): (mean loss, accuracy) over its samples; NaN loss if it diverged.
 
-    Full batch when ``batch_size`` is None or covers the set, else shuffled index slices.
+    Full batch when ``batch_size`` is None or covers the set, else slices of a shuffled
+    index, gathered from the tensors already on the device (no per-sample loading).
+    The accuracy is counted on the fly from the training logits (NaN without ``correct``).
     """
     model.train()
     n = len(y)
-    if batch_size is None or batch_size >= n:
+    size = n if batch_size is None else min(batch_size, n)
+    order = None if size == n else torch.randperm(n, generator=generator).to(x.device)
+    total = torch.zeros((), dtype=torch.float64, device=x.device)
+    right = torch.zeros((), dtype=torch.float64, device=x.device)
+    for start in range(0, n, size):
+        if order is None:
+            xb, yb = x, y
+        else:
+            idx = order[start:start + size]
+            xb, yb = x[idx], y[idx]
         optimizer.zero_grad(set_to_none=True)
-        loss = objective(model(x), y)
+        z = model(xb)
+        loss = objective(z, yb)
         loss.backward()
         if not _finite(loss, model):
-            return math.nan
+            return math.nan, math.nan
         optimizer.step()
-        return float(loss.detach())
-    order = torch.randperm(n, generator=generator).to(x.device)
-    total = 0.0
-    for start in range(0, n, batch_size):
-        idx = order[start:start + batch_size]
-        optimizer.zero_grad(set_to_none=True)
-        loss = objective(model(x[idx]), y[idx])
-        loss.backward()
-        if not _finite(loss, model):
-            return math.nan
-        optimizer.step()
-        total += float(loss.detach()) * len(idx)
-    return total / n
+        total += loss.detach() * len(yb)  # summed on the device: one sync per epoch
+        if correct is not None:
+            right += correct(z.detach(), yb)
+    return float(total) / n, (float(right) / n if correct is not None else math.nan)
 
 
 def _finite(loss: Tensor, model: nn.Module) -> bool:
@@ -76,7 +80,8 @@ def _finite(loss: Tensor, model: nn.Module) -> bool:
 def fit(model: nn.Module, objective: Objective, optimizer: torch.optim.Optimizer,
         x: Tensor, y: Tensor, *, epochs: int, batch_size: int | None,
         generator: torch.Generator, evaluate: Evaluate, log_every: int | None = None,
-        on_epoch: OnEpoch | None = None, start_epoch: int = 0) -> FitResult:
+        on_epoch: OnEpoch | None = None, start_epoch: int = 0,
+        correct: Correct | None = None) -> FitResult:
     """Train for ``epochs`` epochs; log ``evaluate()`` every few epochs and at the end.
 
     Stops at once, with status ``diverged``, when the loss or a gradient is not finite.
@@ -84,14 +89,18 @@ def fit(model: nn.Module, objective: Objective, optimizer: torch.optim.Optimizer
     every = log_epochs(epochs, log_every)
     result = FitResult("completed", start_epoch)
     for epoch in range(start_epoch + 1, epochs + 1):
-        train_loss = train_epoch(model, objective, optimizer, x, y, batch_size, generator)
+        train_loss, train_accuracy = train_epoch(model, objective, optimizer, x, y, batch_size,
+                                                 generator, correct)
         if not math.isfinite(train_loss):
             result.status = "diverged"
             result.reason = f"loss or gradient not finite at epoch {epoch}"
             return result
         row = None
         if epoch == 1 or epoch % every == 0 or epoch == epochs:
-            row = {"epoch": epoch, "train_loss": train_loss, **evaluate()}
+            row = {"epoch": epoch, "train_loss": train_loss}
+            if correct is not None:
+                row["train_accuracy"] = train_accuracy
+            row.update(evaluate())
             result.history.append(row)
         result.epochs = epoch
         if on_epoch is not None:

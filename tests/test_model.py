@@ -10,7 +10,7 @@ from actcli import config, model
 
 def build(*overrides, n_in=1, n_out=1):
     cfg = config.load(None, list(overrides))
-    return model.build(cfg.model, n_in, n_out)
+    return model.build(cfg.model, (n_in,), n_out)
 
 
 def test_one_neuron_is_sigmoid_of_a_t_plus_b():

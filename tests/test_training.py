@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from torch import nn
 
@@ -37,8 +38,8 @@ def test_full_batch_step_is_plain_gradient_descent():
     loss = bce(net(x), y)
     gw, gb = torch.autograd.grad(loss, [net.weight, net.bias])
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
-    reported = train_epoch(net, bce, opt, x, y, None, torch.Generator())
-    assert reported == loss.detach().item()
+    reported, _ = train_epoch(net, bce, opt, x, y, None, torch.Generator())
+    assert reported == pytest.approx(loss.detach().item(), rel=1e-6)
     torch.testing.assert_close(net.weight, w0 - 0.1 * gw)
     torch.testing.assert_close(net.bias, b0 - 0.1 * gb)
 
@@ -91,3 +92,15 @@ def test_non_finite_loss_stops_at_once():
     assert result.status == "diverged" and result.epochs == 2
     assert "epoch 3" in result.reason
     assert torch.isfinite(net.weight).all()  # the bad step was never taken
+
+
+def test_training_accuracy_is_counted_on_the_fly():
+    net, x, y = problem(n=40)
+    opt = torch.optim.SGD(net.parameters(), lr=0.0)  # lr 0: weights stay, so we can check
+
+    def correct(z, y):
+        return ((z > 0).float() == y).sum()
+
+    expected = ((net(x) > 0).float() == y).float().mean().item()
+    _, accuracy = train_epoch(net, bce, opt, x, y, 7, torch.Generator(), correct)
+    assert accuracy == pytest.approx(expected)

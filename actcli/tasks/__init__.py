@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from actcli.components import Param, Registry
-from actcli.tasks import beans, rice_cooker
+from actcli.tasks import beans, fashion_mnist, rice_cooker
 from actcli.tasks.base import Task
 
 
@@ -19,5 +19,7 @@ class TaskSpec:
 
 
 TASKS: Registry[TaskSpec] = Registry(
-    "task", [TaskSpec(t.name, t.doc, t) for t in (rice_cooker.TASK, beans.TASK)]
+    "task",
+    [TaskSpec(t.name, t.doc, t)  # type: ignore[arg-type]
+     for t in (rice_cooker.TASK, beans.TASK, fashion_mnist.TASK)],
 )

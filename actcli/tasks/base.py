@@ -41,6 +41,7 @@ class TaskData:
     test: Split  # what final metrics are computed on (the full set when there is no split)
     n_inputs: int
     n_outputs: int  # 1 = binary with one unit, else number of classes
+    val: Split | None = None  # for model selection, when the task has one
     info: dict[str, Any] = field(default_factory=dict)  # JSON-able, recorded in summary.json
     context: dict[str, Any] = field(default_factory=dict)  # the task's own, for its picture
 
@@ -52,10 +53,13 @@ class Task(Protocol):
     doc: str
     n_outputs: int
     options: type[Strict]
+    input_shape: tuple[int, ...]  # one sample's shape: (1,) or (channels, height, width)
     smoke: dict[str, Any]  # option changes that make the task tiny (``--smoke``)
+    smoke_epochs: int  # at most this many epochs with ``--smoke``
     figure: str  # which plots function draws its picture
+    final_names: tuple[str, str]  # names of the final (loss, accuracy) in summary.json
 
-    def load(self, options: Any) -> TaskData: ...  # noqa: ANN401
+    def load(self, options: Any, progress: Any = None) -> TaskData: ...  # noqa: ANN401
 
     def extras(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]: ...  # noqa: ANN401
 
@@ -122,8 +126,11 @@ class Curve1D:
     doc: str
     options: type[Curve1DOptions]
     n_outputs = 1
+    input_shape = (1,)
     figure = "fit_curve"
+    final_names = ("loss", "accuracy")
     smoke: dict[str, Any] = {}
+    smoke_epochs = 200
     x_label = "x"
     extra_name = "threshold"  # the x where the prediction crosses 0.5
 
@@ -135,7 +142,7 @@ class Curve1D:
         """The range of raw inputs the fit curve and the threshold search cover."""
         raise NotImplementedError
 
-    def load(self, options: Curve1DOptions) -> TaskData:
+    def load(self, options: Curve1DOptions, progress: Any = None) -> TaskData:  # noqa: ANN401
         raw, labels = self.samples(options)
         n = len(raw)
         order = torch.arange(n)
