@@ -149,6 +149,32 @@ def _run(cfg, out: Path, quiet: bool) -> None:  # noqa: ANN001 - Config, importe
                        f"e.g. --set optimizer.lr={cfg.optimizer.kwargs['lr'] / 10:g}")
 
 
+@app.command("eval")
+def eval_(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder made by actcli train.")],
+) -> None:
+    """Re-load a run's saved model (weights only) and re-compute its test metrics.
+
+    Examples:
+
+      actcli eval runs/20261122-134501-fashion_mnist
+    """
+    with _user_errors():
+        from actcli import experiment
+        from actcli.console import grid
+
+        if not run_dir.is_dir():
+            raise ActcliError(f"{run_dir}: not a folder")
+        found = experiment.evaluate_run(run_dir)
+        rows = [(name, f"{value:.6g}", _fmt(found["recorded"].get(name)))
+                for name, value in found["measured"].items()]
+        _stdout().print(grid(str(run_dir), ("metric", "measured now", "recorded"), rows))
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
 @app.command()
 def plot(
     names: Annotated[list[str], typer.Argument(help="Activation names (actcli list activations).")],

@@ -192,6 +192,10 @@ class TrainConfig(Strict):
     epochs: int = Field(100, ge=1, description="passes over the training set")
     batch_size: int | None = Field(None, ge=1, description="samples per step; null = full batch")
     seed: int = Field(0, ge=0, description="seed of initialisation and batch order")
+    lr_schedule: Literal["constant", "cosine"] = Field(
+        "constant", description="learning rate over epochs: constant, or cosine = decays "
+        "from optimizer.lr to 0 along half a cosine, stepped once per epoch",
+    )
     log_every: int | None = Field(
         None, ge=1, description="epochs between rows of metrics.csv; null = about 200 rows"
     )

@@ -124,6 +124,9 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None) -> RunRe
     val_split = data.val.to(device) if data.val is not None else None
     parts = build_parts(config, data, device, task.input_shape)
     optimizer = optimizers.build(config.optimizer, parts.net.parameters())
+    scheduler = None
+    if config.train.lr_schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.train.epochs)
     generator = torch.Generator().manual_seed(config.train.seed)
     loss_name, accuracy_name = task.final_names
 
@@ -166,7 +169,7 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None) -> RunRe
         result = fit(parts.net, parts.objective, optimizer, train_split.x, train_split.y,
                      epochs=config.train.epochs, batch_size=config.train.batch_size,
                      generator=generator, evaluate=monitor, log_every=config.train.log_every,
-                     on_epoch=on_epoch, correct=parts.correct)
+                     on_epoch=on_epoch, correct=parts.correct, scheduler=scheduler)
         status, reason, epochs = result.status, result.reason, result.epochs
     except KeyboardInterrupt:
         status, reason, epochs = "interrupted", "interrupted by the user", len(history)

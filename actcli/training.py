@@ -81,7 +81,8 @@ def fit(model: nn.Module, objective: Objective, optimizer: torch.optim.Optimizer
         x: Tensor, y: Tensor, *, epochs: int, batch_size: int | None,
         generator: torch.Generator, evaluate: Evaluate, log_every: int | None = None,
         on_epoch: OnEpoch | None = None, start_epoch: int = 0,
-        correct: Correct | None = None) -> FitResult:
+        correct: Correct | None = None,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> FitResult:
     """Train for ``epochs`` epochs; log ``evaluate()`` every few epochs and at the end.
 
     Stops at once, with status ``diverged``, when the loss or a gradient is not finite.
@@ -103,6 +104,8 @@ def fit(model: nn.Module, objective: Objective, optimizer: torch.optim.Optimizer
             row.update(evaluate())
             result.history.append(row)
         result.epochs = epoch
+        if scheduler is not None:
+            scheduler.step()
         if on_epoch is not None:
             on_epoch(epoch, train_loss, row)
     return result

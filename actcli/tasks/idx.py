@@ -47,7 +47,8 @@ def parse(raw: bytes, source: str, expect_dims: int | None = None) -> np.ndarray
             f"{source}: truncated or corrupt: header says {'x'.join(map(str, shape))} = {size} "
             f"bytes of data, file has {len(raw) - header}"
         )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    # a bytearray makes the array writable, so torch.from_numpy may share it
+    return np.frombuffer(bytearray(raw), dtype=np.uint8, offset=header).reshape(shape)
 
 
 def write(path: Path, array: np.ndarray, compress: bool | None = None) -> None:

@@ -1,0 +1,136 @@
+"""Samples/s of one Fashion-MNIST training epoch: the textbook loop against actcli's own.
+
+    python benchmarks/fmnist_epoch.py [--config configs/fashion_mnist.yaml] [--samples N]
+
+(a) textbook: a per-sample Dataset that turns each stored uint8 image into a PIL image,
+    then a float tensor in [0, 1] and normalises it (as torchvision's ToTensor + Normalize),
+    fed by a DataLoader (batch 128, shuffled, in-process).
+(b) actcli: the whole set as one tensor, batches as index slices of a permutation
+    (actcli.training.train_epoch), same model, optimizer and batch size.
+(c) limit: the epoch's matmul FLOPs divided by this CPU's sustained matmul FLOP/s, measured
+    here on large square float32 matrix products.
+
+Both loops train the same freshly seeded network from the same config, in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+
+from actcli import config as config_mod
+from actcli import experiment
+from actcli.components import optimizers
+from actcli.tasks import TASKS, fmnist_data
+from actcli.tasks.fashion_mnist import read_split
+from actcli.training import train_epoch
+
+
+class TextbookDataset(Dataset):
+    """One image at a time: uint8 -> PIL -> float tensor -> normalised, as torchvision does."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, mean: float, std: float):
+        self.images, self.labels, self.mean, self.std = images, labels, mean, std
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        picture = Image.fromarray(self.images[i], mode="L")
+        x = torch.from_numpy(np.asarray(picture, dtype=np.float32) / 255.0).unsqueeze(0)
+        return (x - self.mean) / self.std, int(self.labels[i])
+
+
+def matmul_flops_per_second(size: int = 1024, seconds: float = 2.0) -> float:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    for _ in range(3):
+        a @ b  # warm up
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        count += 1
+    return 2 * size**3 * count / (time.perf_counter() - start)
+
+
+def epoch_flops(net: torch.nn.Module, samples: int) -> float:
+    """Matmul FLOPs of forward + backward: 2 per weight forward, 4 backward (input and
+    weight gradients), minus the first layer's input gradient, which is not computed."""
+    linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    weights = sum(m.weight.numel() for m in linears)
+    return samples * (6 * weights - 2 * linears[0].weight.numel())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="configs/fashion_mnist.yaml")
+    parser.add_argument("--samples", type=int, default=20_000,
+                        help="training images per measured pass (the textbook loop is slow)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    args = parser.parse_args()
+
+    cfg = config_mod.load(Path(args.config), [f"train.batch_size={args.batch_size}"])
+    task = TASKS.get(cfg.task.name).task
+    paths = fmnist_data.locate(cfg.task.data_dir, cfg.task.download)
+    images, labels = read_split(paths, "train")
+    images, labels = images[:args.samples], labels[:args.samples]
+    mean, std = float(images.mean() / 255), float((images / 255).std())
+    data = task.load(cfg.task.model_copy(update={"limit_train": args.samples}))
+    device = torch.device("cpu")
+    threads = torch.get_num_threads()
+
+    def fresh():
+        parts = experiment.build_parts(cfg, data, device, task.input_shape)
+        return parts, optimizers.build(cfg.optimizer, parts.net.parameters())
+
+    # (a) the textbook loop
+    parts, opt = fresh()
+    loader = DataLoader(TextbookDataset(images, labels, mean, std), batch_size=args.batch_size,
+                        shuffle=True, generator=torch.Generator().manual_seed(0))
+    parts.net.train()
+    start = time.perf_counter()
+    for x, y in loader:
+        opt.zero_grad(set_to_none=True)
+        loss = parts.objective(parts.net(x), y)
+        loss.backward()
+        opt.step()
+    textbook = time.perf_counter() - start
+
+    # (b) actcli's loop, best of 3 passes (the first warms caches and allocators)
+    parts, opt = fresh()
+    x, y = data.train.x, data.train.y
+    ours = []
+    for _ in range(3):
+        start = time.perf_counter()
+        train_epoch(parts.net, parts.objective, opt, x, y, args.batch_size,
+                    torch.Generator().manual_seed(0), parts.correct)
+        ours.append(time.perf_counter() - start)
+    actcli_time = min(ours)
+
+    # (c) the matmul-bound limit
+    peak = matmul_flops_per_second()
+    limit = epoch_flops(parts.net, len(y)) / peak
+
+    n = len(y)
+    print(f"Fashion-MNIST, {cfg.name}: {n} training images per pass, batch {args.batch_size}, "
+          f"{threads} threads, torch {torch.__version__}")
+    print(f"sustained matmul: {peak / 1e9:.1f} GFLOP/s; epoch matmul work: "
+          f"{epoch_flops(parts.net, n) / 1e9:.2f} GFLOP")
+    print()
+    print(f"| {'loop':<32} | {'samples/s':>10} | {'seconds':>8} | {'vs textbook':>11} |"
+          f" {'vs limit':>8} |")
+    print(f"|{'-' * 34}|{'-' * 12}|{'-' * 10}|{'-' * 13}|{'-' * 10}|")
+    for name, seconds in (("textbook (PIL + DataLoader)", textbook),
+                          ("actcli (tensor slices)", actcli_time),
+                          ("matmul-bound limit", limit)):
+        print(f"| {name:<32} | {n / seconds:>10,.0f} | {seconds:>8.3f} | "
+              f"{textbook / seconds:>10.1f}x | {seconds / limit:>7.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
