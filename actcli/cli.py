@@ -79,7 +79,11 @@ OutOption = Annotated[Path, typer.Option("--out", help="Runs root folder.")]
 
 @app.command()
 def train(
-    config: Annotated[Path, typer.Argument(help="YAML config file.")],
+    config: Annotated[Optional[Path], typer.Argument(help="YAML config file.")] = None,  # noqa: UP045
+    resume: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="Continue an interrupted run in its folder (no CONFIG then)."),
+    ] = None,
     set_: SetOption = None,
     out: OutOption = Path("runs"),
     name: Annotated[Optional[str], typer.Option(help="Run name (folder suffix).")] = None,  # noqa: UP045
@@ -104,9 +108,20 @@ def train(
       actcli train configs/rice_cooker.yaml --smoke --quiet
 
       actcli train configs/rice_cooker.yaml --print-config
+
+      actcli train --resume runs/20261122-134501-fashion_mnist
     """
     with _user_errors():
         from actcli import config as config_mod
+
+        if resume is not None:
+            if config is not None or set_ or name or seed is not None or device or smoke:
+                raise ActcliError("--resume continues a run as it was configured: give no "
+                                  "CONFIG, --set, --name, --seed, --device or --smoke with it")
+            _run(None, out, quiet, resume)
+            return
+        if config is None:
+            raise ActcliError("give a CONFIG file (or --resume RUN_DIR)")
 
         overrides = list(set_ or [])
         overrides += [f"name={name}"] if name is not None else []
@@ -121,15 +136,22 @@ def train(
         _run(cfg, out, quiet)
 
 
-def _run(cfg, out: Path, quiet: bool) -> None:  # noqa: ANN001 - Config, imported lazily
+def _run(cfg, out: Path, quiet: bool, resume: Path | None = None) -> None:  # noqa: ANN001
+    """Train ``cfg`` (a Config) or resume the run in ``resume``; print the outcome."""
     from actcli import experiment
     from actcli.console import ProgressReporter, key_values
     from actcli.errors import RunError
 
     console = _stdout()
-    reporter = None if quiet else ProgressReporter(console, cfg.name)
+    label = cfg.name if cfg is not None else str(resume.name if resume else "")
+    reporter = None if quiet else ProgressReporter(console, label)
     try:
-        result = experiment.run(cfg, out, reporter=reporter)
+        if resume is not None:
+            if not resume.is_dir():
+                raise ActcliError(f"--resume: {resume} is not a run folder")
+            result = experiment.resume(resume, reporter=reporter)
+        else:
+            result = experiment.run(cfg, out, reporter=reporter)
     except (ActcliError, KeyboardInterrupt):
         raise
     except Exception as err:  # a crash while training: one line, status "failed" recorded
@@ -138,15 +160,25 @@ def _run(cfg, out: Path, quiet: bool) -> None:  # noqa: ANN001 - Config, importe
         raise RunError(f"run failed: {type(err).__name__}: {err} "
                        "(set ACTCLI_DEBUG=1 for the traceback)") from None
     if not quiet:
-        console.print(key_values(f"{cfg.name}: {result.status}", {
+        console.print(key_values(f"{label}: {result.status}", {
             "run folder": str(result.path), **result.metrics,
             "epochs": result.epochs, "seconds": round(result.seconds, 2),
         }))
     else:
         typer.echo(str(result.path))
+    if result.status == "interrupted":
+        typer.echo(f"interrupted: {result.reason}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
     if result.status == "diverged":
+        lr = _lr_of(result.path)
         raise RunError(f"run diverged ({result.reason}); try a smaller learning rate, "
-                       f"e.g. --set optimizer.lr={cfg.optimizer.kwargs['lr'] / 10:g}")
+                       f"e.g. --set optimizer.lr={lr / 10:g}")
+
+
+def _lr_of(run: Path) -> float:
+    from actcli import config as config_mod
+
+    return float(config_mod.load(run / "config.yaml").optimizer.kwargs["lr"])
 
 
 @app.command("eval")

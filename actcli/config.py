@@ -196,6 +196,10 @@ class TrainConfig(Strict):
         "constant", description="learning rate over epochs: constant, or cosine = decays "
         "from optimizer.lr to 0 along half a cosine, stepped once per epoch",
     )
+    checkpoint_every: int | None = Field(
+        None, ge=1, description="save checkpoint.pt every N epochs (protects against a killed "
+        "process; Ctrl-C and SIGTERM always checkpoint); null = only on interruption",
+    )
     log_every: int | None = Field(
         None, ge=1, description="epochs between rows of metrics.csv; null = about 200 rows"
     )

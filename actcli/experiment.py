@@ -11,6 +11,8 @@ kept (``model.pt``) and the final test metrics are measured on it.
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,10 +27,12 @@ from actcli import devices, plots, runs
 from actcli import model as model_mod
 from actcli.components import losses, optimizers
 from actcli.config import Config
+from actcli.errors import ActcliError
 from actcli.tasks import TASKS
 from actcli.tasks.base import Split, TaskData
-from actcli.training import fit
+from actcli.training import Cursor, fit
 
+CHECKPOINT = "checkpoint.pt"  # model, optimizer, epoch, RNG states: what a resume needs
 EVAL_BATCH = 8192  # samples per forward pass when measuring (no gradients: memory is small)
 
 
@@ -115,64 +119,175 @@ def _finite_or_none(value: Any) -> Any:  # noqa: ANN401
     return value
 
 
-def run(config: Config, out: Path, *, reporter: Reporter | None = None) -> RunResult:
-    """Train ``config`` and write its run folder under ``out``; return what happened."""
+@dataclass
+class Prepared:
+    """Everything a run needs, built from its config before any folder exists."""
+
+    config: Config
+    task: Any
+    data: TaskData
+    parts: Parts
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    generator: torch.Generator
+    train: Split
+    test: Split
+    val: Split | None
+
+
+def prepare(config: Config, progress: Any = None) -> Prepared:  # noqa: ANN401
+    """Device, data, seeded network, optimizer: all input problems surface here."""
     device = devices.resolve(config.device)
     task = TASKS.get(config.task.name).task
-    data = task.load(config.task, progress=reporter.download if reporter else None)
-    train_split, test_split = data.train.to(device), data.test.to(device)
-    val_split = data.val.to(device) if data.val is not None else None
+    data = task.load(config.task, progress=progress)
     parts = build_parts(config, data, device, task.input_shape)
     optimizer = optimizers.build(config.optimizer, parts.net.parameters())
     scheduler = None
     if config.train.lr_schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.train.epochs)
-    generator = torch.Generator().manual_seed(config.train.seed)
-    loss_name, accuracy_name = task.final_names
+    return Prepared(config, task, data, parts, optimizer, scheduler,
+                    torch.Generator().manual_seed(config.train.seed), data.train.to(device),
+                    data.test.to(device), data.val.to(device) if data.val is not None else None)
 
-    folder = runs.create(out, config.name or task.name)
+
+class StopRequests:
+    """SIGINT/SIGTERM ask the loop to stop after its current step; a second Ctrl-C is final."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: dict[int, Any] = {}
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum: int, frame: Any) -> None:  # noqa: ANN401
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> StopRequests:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+def run(config: Config, out: Path, *, reporter: Reporter | None = None) -> RunResult:
+    """Train ``config`` and write its run folder under ``out``; return what happened."""
+    prepared = prepare(config, progress=reporter.download if reporter else None)
+    folder = runs.create(out, config.name or prepared.task.name)
     summary: dict[str, Any] = {
         "status": "running", "name": config.name, "task": config.task.name, "metrics": {},
-        "epochs": 0, "seconds": 0.0, "device": str(device), "torch": torch.__version__,
-        "seed": config.train.seed, "parameters": sum(p.numel() for p in parts.net.parameters()),
-        "data": data.info,
+        "epochs": 0, "seconds": 0.0, "device": str(prepared.parts.device),
+        "torch": torch.__version__, "seed": config.train.seed,
+        "parameters": sum(p.numel() for p in prepared.parts.net.parameters()),
+        "data": prepared.data.info,
     }
     runs.write_text(folder / "config.yaml", config_mod.dump(config))
     runs.write_json(folder / runs.SUMMARY, summary)
-    start = time.perf_counter()
-    picture_before = task.picture(config.task, data, parts.predict) \
+    return _train(prepared, folder, summary, reporter)
+
+
+def resume(run_dir: Path, *, reporter: Reporter | None = None) -> RunResult:
+    """Continue an interrupted (or killed) run in its own folder from its checkpoint."""
+    summary = runs.read_summary(run_dir)
+    if summary.get("status") == "completed":
+        raise ActcliError(f"{run_dir}: the run has completed; nothing to resume")
+    if not (run_dir / CHECKPOINT).exists():
+        raise ActcliError(
+            f"{run_dir}: no {CHECKPOINT} to resume from (status {summary.get('status')}); "
+            "set train.checkpoint_every to checkpoint a run periodically"
+        )
+    config = config_mod.load(run_dir / "config.yaml")
+    prepared = prepare(config, progress=reporter.download if reporter else None)
+    try:
+        checkpoint = torch.load(run_dir / CHECKPOINT, map_location=prepared.parts.device,
+                                weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable checkpoint is the same problem
+        raise ActcliError(f"{run_dir / CHECKPOINT}: cannot be read: {err}") from None
+    summary.pop("reason", None)
+    return _train(prepared, run_dir, summary, reporter, checkpoint)
+
+
+def _checkpoint(p: Prepared, epoch: int, cursor: Cursor | None,
+                history: list[dict[str, float]], best: dict[str, Any],
+                seconds: float) -> dict[str, Any]:
+    return {
+        "model": p.parts.net.state_dict(), "optimizer": p.optimizer.state_dict(),
+        "scheduler": p.scheduler.state_dict() if p.scheduler is not None else None,
+        "epoch": epoch, "cursor": cursor.state() if cursor is not None else None,
+        "generator": p.generator.get_state(), "torch_rng": torch.get_rng_state(),
+        "history": history, "best": best, "seconds": seconds,
+    }
+
+
+def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporter | None,
+           checkpoint: dict[str, Any] | None = None) -> RunResult:
+    config, task, parts = p.config, p.task, p.parts
+    loss_name, accuracy_name = task.final_names
+    # the untrained network is the same on a resume: it is rebuilt from the same seed
+    picture_before = task.picture(config.task, p.data, parts.predict) \
         if task.figure == "fit_curve" else None
     history: list[dict[str, float]] = []
     best: dict[str, Any] = {"accuracy": -1.0, "epoch": 0, "state": None}
+    start_epoch, cursor, earlier = 0, None, 0.0
+    if checkpoint is not None:
+        parts.net.load_state_dict(checkpoint["model"])
+        p.optimizer.load_state_dict(checkpoint["optimizer"])
+        if p.scheduler is not None and checkpoint["scheduler"] is not None:
+            p.scheduler.load_state_dict(checkpoint["scheduler"])
+        p.generator.set_state(checkpoint["generator"])
+        torch.set_rng_state(checkpoint["torch_rng"])
+        history, best = list(checkpoint["history"]), dict(checkpoint["best"])
+        start_epoch, earlier = int(checkpoint["epoch"]), float(checkpoint["seconds"])
+        if checkpoint["cursor"] is not None:
+            cursor = Cursor.from_state(checkpoint["cursor"], parts.device)
+    start = time.perf_counter()
+    every = config.train.checkpoint_every
 
     def monitor() -> dict[str, float]:
-        if val_split is None:
-            loss, accuracy = measure(parts, test_split)
+        if p.val is None:
+            loss, accuracy = measure(parts, p.test)
             return {"test_loss": loss, "accuracy": accuracy}
-        loss, accuracy = measure(parts, val_split)
+        loss, accuracy = measure(parts, p.val)
         return {"val_loss": loss, "val_accuracy": accuracy}
 
     def on_epoch(epoch: int, train_loss: float, row: dict[str, float] | None) -> None:
         if row is not None:
             history.append(row)
-            if val_split is not None and row["val_accuracy"] > best["accuracy"]:
+            if p.val is not None and row["val_accuracy"] > best["accuracy"]:
                 best.update(accuracy=row["val_accuracy"], epoch=epoch,
                             state={k: v.detach().clone() for k, v in
                                    parts.net.state_dict().items()})
+        if every is not None and epoch % every == 0 and epoch < config.train.epochs:
+            runs.save_state(_checkpoint(p, epoch, None, history, best,
+                                        earlier + time.perf_counter() - start),
+                            folder / CHECKPOINT)
+            runs.write_csv(folder / "metrics.csv", history)
         if reporter is not None:
             reporter.epoch(epoch, train_loss)
 
     if reporter is not None:
         reporter.start(folder, config.train.epochs)
-    status, reason, epochs = "failed", "", 0
+    status, reason, epochs, stopped_at = "failed", "", start_epoch, None
+    graceful_stop = False
     try:
-        result = fit(parts.net, parts.objective, optimizer, train_split.x, train_split.y,
-                     epochs=config.train.epochs, batch_size=config.train.batch_size,
-                     generator=generator, evaluate=monitor, log_every=config.train.log_every,
-                     on_epoch=on_epoch, correct=parts.correct, scheduler=scheduler)
-        status, reason, epochs = result.status, result.reason, result.epochs
-    except KeyboardInterrupt:
-        status, reason, epochs = "interrupted", "interrupted by the user", len(history)
+        with StopRequests() as stop:
+            result = fit(parts.net, parts.objective, p.optimizer, p.train.x, p.train.y,
+                         epochs=config.train.epochs, batch_size=config.train.batch_size,
+                         generator=p.generator, evaluate=monitor,
+                         log_every=config.train.log_every, on_epoch=on_epoch,
+                         start_epoch=start_epoch, correct=parts.correct,
+                         scheduler=p.scheduler, stop=stop, cursor=cursor)
+        status, reason, epochs, stopped_at = (result.status, result.reason, result.epochs,
+                                              result.cursor)
+        graceful_stop = status == "interrupted"
+    except KeyboardInterrupt:  # a second Ctrl-C: no checkpoint of this step
+        status, reason = "interrupted", "interrupted twice: stopped without a checkpoint"
         raise
     except Exception as err:
         reason = f"{type(err).__name__}: {err}"
@@ -180,21 +295,26 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None) -> RunRe
     finally:
         if reporter is not None:
             reporter.finish()
+        seconds = earlier + time.perf_counter() - start
+        if graceful_stop:
+            runs.save_state(_checkpoint(p, epochs, stopped_at, history, best, seconds),
+                            folder / CHECKPOINT)
+            reason = f"{reason}; resume with: actcli train --resume {folder}"
         metrics: dict[str, Any] = {}
         if status == "completed":
             if best["state"] is not None:
                 parts.net.load_state_dict(best["state"])
                 metrics.update(best_epoch=best["epoch"], val_accuracy=best["accuracy"])
-            loss, accuracy = measure(parts, test_split)
+            loss, accuracy = measure(parts, p.test)
             metrics = {loss_name: loss, accuracy_name: accuracy, **metrics,
-                       **task.extras(config.task, data, parts.predict)}
+                       **task.extras(config.task, p.data, parts.predict)}
+            (folder / CHECKPOINT).unlink(missing_ok=True)
         elif history:  # the last finite figures logged before it stopped
             metrics = {k: v for k, v in history[-1].items() if k != "epoch"}
             metrics["last_logged_epoch"] = history[-1]["epoch"]
-        _write_outputs(folder, config, task, data, history, picture_before, parts, metrics,
+        _write_outputs(folder, config, task, p.data, history, picture_before, parts, metrics,
                        status)
-        summary.update(status=status, epochs=epochs,
-                       seconds=round(time.perf_counter() - start, 3),
+        summary.update(status=status, epochs=epochs, seconds=round(seconds, 3),
                        metrics={k: _finite_or_none(v) for k, v in metrics.items()})
         if reason:
             summary["reason"] = reason
@@ -249,8 +369,6 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
     parts = build_parts(config, data, device, task.input_shape)
     state_path = run_dir / "model.pt"
     if not state_path.exists():
-        from actcli.errors import ActcliError
-
         raise ActcliError(f"{run_dir}: no model.pt (run status: {recorded.get('status')})")
     parts.net.load_state_dict(torch.load(state_path, map_location=device, weights_only=True))
     loss, accuracy = measure(parts, data.test.to(device))

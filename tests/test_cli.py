@@ -159,3 +159,62 @@ def test_help_does_not_import_torch():
     imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()}
     assert "torch" not in imported and "matplotlib" not in imported
     assert "Usage:" in out.stdout
+
+
+# issue list of bad input: each through the CLI, one stderr line, exit 2, no run folder
+BAD_FILES = [
+    ("scalar", "42\n", "the top level must be a mapping of keys (name, task, model, ...), got a "
+                       "number"),
+    ("list", "- a\n- b\n", "got a list"),
+    ("yaml", "model: {hidden: [1, 2}\n", "invalid YAML"),
+    ("python_tag", "name: !!python/object/apply:os.system [ls]\n", "invalid YAML: could not "
+                                                                    "determine a constructor"),
+    ("top_key", "epochs: 3\n", "unknown key 'epochs'; valid keys in top level"),
+    ("nested_key", "train: {epoch: 3}\n", "unknown key 'train.epoch' (did you mean 'epochs'?)"),
+    ("activation", "model: {activation: rellu}\n", "unknown activation 'rellu'"),
+    ("loss", "loss: bcee\n", "unknown loss 'bcee' (did you mean 'bce'?)"),
+    ("init", "model: {init: xavier_unifrom}\n", "unknown init 'xavier_unifrom' (did you mean "
+                                                "'xavier_uniform'?)"),
+    ("optimizer", "optimizer: sgdd\n", "unknown optimizer 'sgdd' (did you mean 'sgd'?)"),
+    ("task", "task: beens\n", "unknown task 'beens' (did you mean 'beans'?)"),
+    ("lr_type", "optimizer: {name: adam, lr: fast}\n", "optimizer.lr: expected float, got 'fast'"),
+    ("epochs_type", "train: {epochs: 1.5}\n", "train.epochs: input should be a valid integer"),
+    ("hidden_type", "model: {hidden: 7}\n", "model.hidden: input should be a valid list"),
+    ("lr_zero", "optimizer: {name: sgd, lr: 0}\n", "optimizer.lr: must be > 0.0, got 0.0"),
+    ("lr_negative", "optimizer: {name: sgd, lr: -0.1}\n", "optimizer.lr: must be > 0.0"),
+    ("epochs_zero", "train: {epochs: 0}\n", "train.epochs: input should be greater than or equal"),
+    ("batch_zero", "train: {batch_size: 0}\n", "train.batch_size: input should be greater"),
+    ("width", "model: {hidden: [4, -2]}\n", "model.hidden[1]: input should be greater than 0"),
+    ("dropout", "model: {dropout: 1.0}\n", "model.dropout: input should be less than 1"),
+    ("dropout_negative", "model: {dropout: -0.1}\n", "model.dropout: input should be greater"),
+    ("ce_on_sigmoid", "loss: cross_entropy\n", "loss: cross_entropy needs two or more classes"),
+    ("bce_on_ten", "task: fashion_mnist\nmodel: {output: softmax}\nloss: bce\n",
+     "loss: bce is for one output unit (two classes), but the task has 10 classes"),
+    ("name_sep", "name: a/b\n", "name: 'a/b' is not a valid run name"),
+    ("name_dots", "name: ..\n", "name: '..' is not a valid run name"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), [b[1:] for b in BAD_FILES],
+                         ids=[b[0] for b in BAD_FILES])
+def test_every_kind_of_bad_config_is_one_line(invoke, tmp_path, text, message):
+    path = write(tmp_path / "c.yaml", text)
+    result = invoke("train", path, "--out", tmp_path / "runs")
+    assert result.exit_code == 2, result.output
+    line = only_line(result.stderr)
+    assert line.startswith(f"error: {path}") and message in line, line
+    assert not (tmp_path / "runs").exists()
+
+
+def test_directory_instead_of_a_file(invoke, tmp_path):
+    result = invoke("train", tmp_path, "--out", tmp_path / "runs")
+    assert result.exit_code == 2
+    assert only_line(result.stderr) == f"error: {tmp_path}: is a directory, expected a YAML " \
+                                       "config file"
+
+
+@pytest.mark.parametrize("override", ["optimizer.lr", "=1", "a..b=2"])
+def test_malformed_set_through_the_cli(invoke, tmp_path, override):
+    result = invoke("train", CONFIGS / "beans.yaml", "--set", override, "--out", tmp_path)
+    assert result.exit_code == 2
+    assert "expected KEY=VALUE" in only_line(result.stderr)

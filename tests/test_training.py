@@ -38,7 +38,7 @@ def test_full_batch_step_is_plain_gradient_descent():
     loss = bce(net(x), y)
     gw, gb = torch.autograd.grad(loss, [net.weight, net.bias])
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
-    reported, _ = train_epoch(net, bce, opt, x, y, None, torch.Generator())
+    reported, _ = train_epoch(net, bce, opt, x, y, None, torch.Generator())  # type: ignore[misc]
     assert reported == pytest.approx(loss.detach().item(), rel=1e-6)
     torch.testing.assert_close(net.weight, w0 - 0.1 * gw)
     torch.testing.assert_close(net.bias, b0 - 0.1 * gb)

@@ -1,0 +1,161 @@
+"""Interruption and resume: a stopped run continues to the same numbers, to the last digit."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from actcli import config, experiment
+from actcli.training import Cursor, fit
+
+from helpers import CONFIGS
+
+# beans with a hidden layer, dropout (global RNG), mini-batches (batch order) and a cosine
+# schedule: everything a resume has to restore
+BEANS = ["model.hidden=[8]", "model.dropout=0.2", "train.batch_size=64",
+         "train.lr_schedule=cosine", "train.epochs=40"]
+
+
+def test_fit_stopped_mid_epoch_resumes_to_the_same_weights():
+    def make():
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(2, 8), nn.Dropout(0.3), nn.ReLU(), nn.Linear(8, 1))
+        return net, torch.optim.Adam(net.parameters(), lr=0.01)
+
+    gen_x = torch.Generator().manual_seed(1)
+    x = torch.randn(100, 2, generator=gen_x)
+    y = (x.sum(dim=1, keepdim=True) > 0).float()
+    loss = nn.BCEWithLogitsLoss()
+    kwargs = dict(epochs=5, batch_size=16, evaluate=lambda: {})
+
+    net, opt = make()
+    torch.manual_seed(5)
+    straight = fit(net, loss, opt, x, y, generator=torch.Generator().manual_seed(3), **kwargs)
+
+    net2, opt2 = make()
+    torch.manual_seed(5)
+    gen = torch.Generator().manual_seed(3)
+    calls = iter(range(10_000))
+    first = fit(net2, loss, opt2, x, y, generator=gen, stop=lambda: next(calls) == 10, **kwargs)
+    assert first.status == "interrupted" and isinstance(first.cursor, Cursor)
+    assert first.cursor.epoch == 2 and 0 < first.cursor.position < 100  # inside epoch 2
+    rest = fit(net2, loss, opt2, x, y, generator=gen, start_epoch=first.epochs,
+               cursor=first.cursor, **kwargs)
+    assert rest.status == "completed"
+    assert first.history + rest.history == straight.history
+    for a, b in zip(net.parameters(), net2.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+class SignalAt:
+    """A reporter that sends this process a real signal at one epoch."""
+
+    def __init__(self, epoch: int, signum: int = signal.SIGINT) -> None:
+        self.at, self.signum = epoch, signum
+
+    def start(self, run, epochs):
+        pass
+
+    def epoch(self, epoch, train_loss):
+        if epoch == self.at:
+            signal.raise_signal(self.signum)
+
+    def finish(self):
+        pass
+
+    def download(self, name, done, total):
+        pass
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_checkpoints_and_resume_matches(tmp_path, signum):
+    cfg = config.load(CONFIGS / "beans.yaml", BEANS)
+    straight = experiment.run(cfg, tmp_path / "a")
+    stopped = experiment.run(cfg, tmp_path / "b", reporter=SignalAt(13, signum))
+    assert stopped.status == "interrupted" and stopped.epochs == 13
+    summary = json.loads((stopped.path / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and "actcli train --resume" in summary["reason"]
+    assert (stopped.path / "checkpoint.pt").exists() and (stopped.path / "metrics.csv").exists()
+    resumed = experiment.resume(stopped.path)
+    assert resumed.status == "completed" and resumed.path == stopped.path
+    assert (resumed.path / "metrics.csv").read_text() == (straight.path / "metrics.csv").read_text()
+    assert resumed.metrics == straight.metrics
+    assert not (resumed.path / "checkpoint.pt").exists()
+
+
+def actcli(*args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    return subprocess.Popen([sys.executable, "-m", "actcli", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+
+
+def wait_for(path_glob, root: Path, timeout: float = 60.0) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = list(root.glob(path_glob))
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"{path_glob} did not appear under {root}")
+
+
+def real_beans(root: Path) -> list[str]:
+    return ["train", str(CONFIGS / "beans.yaml"), "--quiet", "--out", str(root),
+            "--set", "train.epochs=6000", "--set", "train.checkpoint_every=500"]
+
+
+def test_ctrl_c_through_the_cli_then_resume_gives_the_same_metrics(tmp_path, invoke):
+    straight = invoke(*real_beans(tmp_path / "a"))
+    assert straight.exit_code == 0
+    (done,) = (tmp_path / "a").iterdir()
+
+    process = actcli(*real_beans(tmp_path / "b"))
+    wait_for("*/checkpoint.pt", tmp_path / "b")  # training is under way
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "resume with: actcli train --resume" in err
+    (run,) = (tmp_path / "b").iterdir()
+    assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
+
+    resumed = invoke("train", "--resume", run, "--quiet")
+    assert resumed.exit_code == 0, resumed.output
+    assert (run / "metrics.csv").read_text() == (done / "metrics.csv").read_text()
+    a = json.loads((done / "summary.json").read_text())["metrics"]
+    b = json.loads((run / "summary.json").read_text())["metrics"]
+    assert a == b
+
+
+def test_killed_process_resumes_from_the_periodic_checkpoint(tmp_path, invoke):
+    process = actcli(*real_beans(tmp_path))
+    checkpoint = wait_for("*/checkpoint.pt", tmp_path)
+    process.send_signal(signal.SIGKILL)  # no handler runs: only the periodic checkpoint
+    process.communicate(timeout=60)
+    run = checkpoint.parent
+    assert json.loads((run / "summary.json").read_text())["status"] == "running"
+    resumed = invoke("train", "--resume", run, "--quiet")
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads((run / "summary.json").read_text())["status"] == "completed"
+
+
+def test_resume_refuses_what_it_cannot_do(tmp_path, invoke):
+    done = invoke("train", CONFIGS / "rice_cooker.yaml", "--smoke", "--quiet", "--out", tmp_path)
+    run = Path(done.stdout.strip())
+    result = invoke("train", "--resume", run)
+    assert result.exit_code == 2 and "has completed; nothing to resume" in result.stderr
+    result = invoke("train", "--resume", tmp_path / "nope")
+    assert result.exit_code == 2 and "is not a run folder" in result.stderr
+    result = invoke("train", CONFIGS / "beans.yaml", "--resume", run)
+    assert result.exit_code == 2 and "give no CONFIG" in result.stderr
+    (run / "summary.json").write_text(json.dumps({"status": "interrupted"}))
+    result = invoke("train", "--resume", run)
+    assert result.exit_code == 2 and "no checkpoint.pt to resume from" in result.stderr
