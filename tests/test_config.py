@@ -36,7 +36,9 @@ def test_defaults_fill_every_key():
     assert data["name"] == "rice_cooker"
     assert data["task"]["name"] == "rice_cooker" and data["task"]["threshold"] == 130.0
     assert data["optimizer"]["name"] == "adam" and data["optimizer"]["lr"] == 0.001
-    assert data["train"] == {"epochs": 100, "batch_size": None, "seed": 0, "log_every": None}
+    assert data["train"] == {"epochs": 100, "batch_size": None, "seed": 0,
+                             "lr_schedule": "constant", "checkpoint_every": None,
+                             "log_every": None}
     assert data["device"] == "auto"
 
 
