@@ -287,8 +287,9 @@ def parse_yaml(text: str, source: str) -> Any:  # noqa: ANN401
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         problem = err.problem or err.context or "invalid YAML"
         raise ConfigError(f"{source}{where}: invalid YAML: {problem}") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{source}: invalid YAML: {err}") from None
+    except yaml.YAMLError as err:  # e.g. a control character: keep the message to one line
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"{source}: invalid YAML: {first}") from None
 
 
 def read_document(path: Path) -> dict[str, Any]:

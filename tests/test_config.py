@@ -141,6 +141,13 @@ def test_file_problems(tmp_path):
         config.load(write(tmp_path / "c.yaml", "name: !!python/object:os.system {}\n"))
 
 
+def test_control_character_in_set_is_one_line():
+    with pytest.raises(ConfigError) as info:
+        config.load(None, ["name=\x1b"])
+    assert str(info.value) == ("--set name: invalid YAML: unacceptable character #x001b: "
+                               "special characters are not allowed")
+
+
 @pytest.mark.parametrize("override", ["optimizer.lr", "=3", "a..b=1", ".x=1"])
 def test_malformed_set(override):
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
