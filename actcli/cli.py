@@ -217,6 +217,13 @@ def plot(
     out: Annotated[Path, typer.Option("--out", help="PNG file, or a folder for it.")] = Path(
         "runs"
     ),
+    analytic: Annotated[
+        bool, typer.Option("--analytic", help="Also draw the textbook derivative (dashed).")
+    ] = False,
+    points: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--points", help="Print f(x) and f'(x) at these x, e.g. -1,0,2.5."),
+    ] = None,
 ) -> None:
     """Draw activation curves (and derivatives) into a PNG; print its path.
 
@@ -226,13 +233,22 @@ def plot(
 
       actcli plot relu gelu silu --grad --range -4 4 --out acts.png
 
+      actcli plot tanh --analytic --points -2,0,0.5
+
       actcli plot softmax
     """
     with _user_errors():
         from actcli import curves
 
-        drawn = curves.draw(list(names), grad=grad, lo=range_[0], hi=range_[1], out=out)
-        if grad:
+        if points is not None:
+            from actcli.console import grid
+
+            rows = curves.at_points(list(names), curves.parse_points(points))
+            _stdout().print(grid("values", ("name", "x", "f(x)", "f'(x) autograd",
+                                            "f'(x) formula"), rows))
+        drawn = curves.draw(list(names), grad=grad, lo=range_[0], hi=range_[1], out=out,
+                            analytic=analytic)
+        if grad or analytic:
             for name, gap in drawn.max_gap.items():
                 typer.echo(f"{name}: max |autograd - formula| derivative gap {gap:.2g}")
         typer.echo(str(drawn.path))

@@ -46,7 +46,51 @@ def default_path(names: list[str], grad: bool) -> str:
     return "-".join(names) + ("-grad" if grad else "") + ".png"
 
 
-def draw(names: list[str], *, grad: bool, lo: float, hi: float, out: Path) -> Drawn:
+def at_points(names: list[str], points: list[float]) -> list[tuple[str, ...]]:
+    """Rows (name, x, f(x), f'(x) by autograd, f'(x) by the formula) at the given points.
+
+    For softmax the points are one logit vector: rows give each probability and the
+    diagonal of its Jacobian, d s_i / d x_i = s_i (1 - s_i).
+    """
+    rows = []
+    x = torch.tensor(points, dtype=torch.float64)
+    for name in names:
+        spec = activations.ACTIVATIONS.get(name)
+        if not spec.elementwise:
+            example = softmax_example(tuple(points))
+            for i, xi in enumerate(points):
+                rows.append((spec.name, f"{xi:g}", f"{example['probabilities'][i]:.10g}",
+                             f"{example['jacobian'][i, i]:.10g}",
+                             f"{example['jacobian_analytic'][i, i]:.10g}"))
+            continue
+        kwargs = {key: p.default for key, p in spec.params.items()}
+        xg = x.clone().requires_grad_(True)
+        y = spec.module(**kwargs).double()(xg)
+        (dy,) = torch.autograd.grad(y.sum(), xg)
+        y = y.detach()
+        analytic = spec.grad(x, **kwargs)
+        for i, xi in enumerate(points):
+            rows.append((spec.name, f"{xi:g}", f"{float(y[i]):.10g}", f"{float(dy[i]):.10g}",
+                         f"{float(analytic[i]):.10g}"))
+    return rows
+
+
+def parse_points(text: str) -> list[float]:
+    """``"-1,0,2.5"`` -> [-1.0, 0.0, 2.5]; ConfigError naming the bad item."""
+    values = []
+    for item in text.split(","):
+        try:
+            values.append(float(item))
+        except ValueError:
+            raise ConfigError(
+                f"--points: {item.strip()!r} is not a number; give numbers separated by "
+                "commas, e.g. --points -1,0,2.5"
+            ) from None
+    return values
+
+
+def draw(names: list[str], *, grad: bool, lo: float, hi: float, out: Path,
+         analytic: bool = False) -> Drawn:
     """Draw the named activations (and their derivatives) into a PNG; return where.
 
     ``out`` is a .png file, or a folder the file is put in. ``softmax`` is a function of a
@@ -58,6 +102,7 @@ def draw(names: list[str], *, grad: bool, lo: float, hi: float, out: Path) -> Dr
         raise ConfigError(f"--range: LO must be < HI, got {lo} and {hi}")
     if "softmax" in names and len(names) > 1:
         raise ConfigError("softmax is drawn on its own (example logits); plot it separately")
+    grad = grad or analytic  # the textbook derivative is drawn in the derivative panel
     path = out if out.suffix.lower() == ".png" else out / default_path(names, grad)
     if out.suffix and out.suffix.lower() != ".png":
         raise ConfigError(f"--out: {str(out)!r} must be a folder or a .png file")
@@ -71,6 +116,7 @@ def draw(names: list[str], *, grad: bool, lo: float, hi: float, out: Path) -> Dr
         return Drawn(path, {"softmax": gap})
     curves = [evaluate(name, lo, hi) for name in names]
     gaps = {c.label: float(np.abs(c.dy - c.dy_analytic).max()) for c in curves}  # type: ignore[operator]
-    shown = [plots.Curve(c.label, c.x, c.y, c.dy, None) for c in curves]
+    shown = [plots.Curve(c.label, c.x, c.y, c.dy, c.dy_analytic if analytic else None)
+             for c in curves]
     runs.save_figure(plots.activation_curves(shown, grad), path)
     return Drawn(path, gaps)

@@ -218,3 +218,32 @@ def test_malformed_set_through_the_cli(invoke, tmp_path, override):
     result = invoke("train", CONFIGS / "beans.yaml", "--set", override, "--out", tmp_path)
     assert result.exit_code == 2
     assert "expected KEY=VALUE" in only_line(result.stderr)
+
+
+def test_plot_points_table_by_hand(invoke, tmp_path):
+    result = invoke("plot", "sigmoid", "relu", "--points", "-1,0,2", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    lines = [" ".join(line.replace("│", " ").split()) for line in result.stdout.splitlines()]
+    # sigmoid(0) = 1/2, sigmoid'(0) = 1/4; relu'(0) = 0 (torch's convention), relu(2) = 2
+    assert "sigmoid 0 0.5 0.25 0.25" in lines
+    assert "sigmoid -1 0.2689414214 0.1966119332 0.1966119332" in lines
+    assert "relu 0 0 0 0" in lines and "relu 2 2 1 1" in lines
+
+
+def test_plot_points_must_be_numbers(invoke, tmp_path):
+    result = invoke("plot", "relu", "--points", "1,x", "--out", tmp_path)
+    assert result.exit_code == 2
+    assert only_line(result.stderr) == ("error: --points: 'x' is not a number; give numbers "
+                                        "separated by commas, e.g. --points -1,0,2.5")
+
+
+def test_plot_analytic_draws_the_formula_over_autograd(tmp_path):
+    from actcli import curves, plots
+
+    curve = curves.evaluate("gelu", -3, 3)
+    assert abs(curve.dy - curve.dy_analytic).max() < 1e-12
+    fig = plots.activation_curves([curve], grad=True)
+    labels = [line.get_label() for line in fig.axes[1].lines]
+    assert "gelu' (autograd)" in labels and "gelu' (formula)" in labels
+    drawn = curves.draw(["gelu"], grad=False, lo=-3, hi=3, out=tmp_path, analytic=True)
+    assert drawn.path.name == "gelu-grad.png" and drawn.path.exists()
