@@ -254,6 +254,66 @@ def plot(
         typer.echo(str(drawn.path))
 
 
+def _numbers(option: str, text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(float(item) for item in text.split(","))
+    except ValueError:
+        raise ActcliError(f"{option}: {text!r} must be numbers separated by commas") from None
+
+
+@app.command()
+def backprop(
+    inputs: Annotated[Optional[str], typer.Option(help="i1,i2 (default 0.05,0.10)")] = None,  # noqa: UP045
+    targets: Annotated[Optional[str], typer.Option(help="t1,t2 (default 0.01,0.99)")] = None,  # noqa: UP045
+    hidden_weights: Annotated[
+        Optional[str], typer.Option(help="w1,w2,w3,w4 (default 0.15,0.20,0.25,0.30)")  # noqa: UP045
+    ] = None,
+    output_weights: Annotated[
+        Optional[str], typer.Option(help="w5,w6,w7,w8 (default 0.40,0.45,0.50,0.55)")  # noqa: UP045
+    ] = None,
+    biases: Annotated[Optional[str], typer.Option(help="b1,b2 (default 0.35,0.60)")] = None,  # noqa: UP045
+    lr: Annotated[float, typer.Option(help="SGD learning rate for the step.")] = 0.5,
+) -> None:
+    """Backpropagation by hand on the classic 2-2-2 sigmoid network, beside autograd.
+
+    Examples:
+
+      actcli backprop
+
+      actcli backprop --lr 0.1 --targets 0.5,0.5
+    """
+    with _user_errors():
+        from actcli import backprop as bp
+        from actcli.console import grid
+
+        given = {"inputs": _numbers("--inputs", inputs), "targets": _numbers("--targets", targets),
+                 "hidden_weights": _numbers("--hidden-weights", hidden_weights),
+                 "output_weights": _numbers("--output-weights", output_weights),
+                 "biases": _numbers("--biases", biases)}
+        found = bp.compute(**{k: v for k, v in given.items() if v is not None}, lr=lr)
+        console = _stdout()
+        console.print(grid("forward pass (out = sigmoid(net))", ("unit", "net", "out"),
+                           [(u.name, f"{u.net:.9f}", f"{u.out:.9f}") for u in found.units]))
+        console.print(f"E = 1/2 sum (target - out)^2 = {found.loss:.9f}", markup=False)
+
+        def cell(value: float | None) -> str:
+            return "-" if value is None else f"{value:.9f}"
+
+        console.print(grid(
+            f"gradients (dE/dout * dout/dnet * dnet/dparam) and one SGD step, lr {found.lr:g}",
+            ("param", "value", "dE/dout", "dout/dnet", "dnet/dparam", "chain rule", "autograd",
+             "after step"),
+            [(g.name, f"{g.value:.9f}", cell(g.dE_dout), cell(g.dout_dnet), cell(g.dnet_dparam),
+              f"{g.chain:.9f}", f"{g.autograd:.9f}", f"{g.updated:.9f}")
+             for g in found.gradients]))
+        console.print("b1, b2 are shared by two units each: their gradient is the sum of "
+                      "dE/dnet over those units.", markup=False)
+        gap = max(abs(g.chain - g.autograd) for g in found.gradients)
+        console.print(f"max |chain rule - autograd| = {gap:.2g}", markup=False)
+
+
 @app.command("list")
 def list_(
     kind: Annotated[
