@@ -254,6 +254,34 @@ def plot(
         typer.echo(str(drawn.path))
 
 
+@app.command()
+def summary(
+    config: Annotated[Path, typer.Argument(help="YAML config file.")],
+    set_: SetOption = None,
+) -> None:
+    """Show the model a config builds: each layer's output shape, parameters, init, activation.
+
+    Examples:
+
+      actcli summary configs/fashion_mnist_cnn.yaml
+
+      actcli summary configs/beans.yaml --set model.hidden=[8,8]
+    """
+    with _user_errors():
+        from actcli import config as config_mod
+        from actcli import summary as summary_mod
+        from actcli.console import grid
+
+        found = summary_mod.summarize(config_mod.load(config, list(set_ or [])))
+        console = _stdout()
+        console.print(grid(f"input {tuple(found.input_shape)}",
+                           ("layer", "output shape", "parameters", "init / role"),
+                           [(r.layer, str(r.output_shape), f"{r.parameters:,}", r.note)
+                            for r in found.rows]))
+        console.print(f"total parameters: {found.total:,} (trainable {found.trainable:,})",
+                      markup=False)
+
+
 def _numbers(option: str, text: str | None) -> tuple[float, ...] | None:
     if text is None:
         return None

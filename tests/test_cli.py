@@ -147,7 +147,8 @@ def test_schema(invoke, tmp_path):
     assert json.loads((tmp_path / "s.json").read_text())["title"] == "actcli config"
 
 
-@pytest.mark.parametrize("command", ["train", "plot", "list", "schema", "eval", "backprop"])
+@pytest.mark.parametrize("command", ["train", "plot", "list", "schema", "eval", "backprop",
+                                     "summary"])
 def test_every_command_has_help_with_examples(invoke, command):
     result = invoke(command, "--help")
     assert result.exit_code == 0 and "Examples:" in result.stdout
