@@ -96,6 +96,11 @@ def train(
     print_config: Annotated[
         bool, typer.Option(help="Print the resolved config and train nothing.")
     ] = False,
+    animate: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--animate", help="1-D tasks: save fit.gif, one frame every N epochs.",
+                     min=1),
+    ] = None,
 ) -> None:
     """Train one config; write config, metrics, model and plots to OUT/<stamp>-<name>/.
 
@@ -110,14 +115,18 @@ def train(
       actcli train configs/rice_cooker.yaml --print-config
 
       actcli train --resume runs/20261122-134501-fashion_mnist
+
+      actcli train configs/rice_cooker.yaml --animate 50
     """
     with _user_errors():
         from actcli import config as config_mod
 
         if resume is not None:
-            if config is not None or set_ or name or seed is not None or device or smoke:
+            if (config is not None or set_ or name or seed is not None or device or smoke
+                    or animate):
                 raise ActcliError("--resume continues a run as it was configured: give no "
-                                  "CONFIG, --set, --name, --seed, --device or --smoke with it")
+                                  "CONFIG, --set, --name, --seed, --device, --smoke or "
+                                  "--animate with it")
             _run(None, out, quiet, resume)
             return
         if config is None:
@@ -133,10 +142,15 @@ def train(
         if print_config:
             typer.echo(config_mod.dump(cfg), nl=False)
             return
-        _run(cfg, out, quiet)
+        from actcli import advice
+
+        for line in advice.warnings_for(cfg):
+            typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
+        _run(cfg, out, quiet, animate=animate)
 
 
-def _run(cfg, out: Path, quiet: bool, resume: Path | None = None) -> None:  # noqa: ANN001
+def _run(cfg, out: Path, quiet: bool, resume: Path | None = None,  # noqa: ANN001
+         animate: int | None = None) -> None:
     """Train ``cfg`` (a Config) or resume the run in ``resume``; print the outcome."""
     from actcli import experiment
     from actcli.console import ProgressReporter, key_values
@@ -151,7 +165,7 @@ def _run(cfg, out: Path, quiet: bool, resume: Path | None = None) -> None:  # no
                 raise ActcliError(f"--resume: {resume} is not a run folder")
             result = experiment.resume(resume, reporter=reporter)
         else:
-            result = experiment.run(cfg, out, reporter=reporter)
+            result = experiment.run(cfg, out, reporter=reporter, animate_every=animate)
     except (ActcliError, KeyboardInterrupt):
         raise
     except Exception as err:  # a crash while training: one line, status "failed" recorded

@@ -176,9 +176,16 @@ class StopRequests:
             signal.signal(sig, handler)
 
 
-def run(config: Config, out: Path, *, reporter: Reporter | None = None) -> RunResult:
-    """Train ``config`` and write its run folder under ``out``; return what happened."""
+def run(config: Config, out: Path, *, reporter: Reporter | None = None,
+        animate_every: int | None = None) -> RunResult:
+    """Train ``config`` and write its run folder under ``out``; return what happened.
+
+    ``animate_every`` (1-D tasks): also save fit.gif with a frame every that many epochs.
+    """
     prepared = prepare(config, progress=reporter.download if reporter else None)
+    if animate_every is not None and prepared.task.figure != "fit_curve":
+        raise ActcliError(f"--animate draws a fit curve: task {config.task.name} has none "
+                          "(it works for rice_cooker and beans)")
     folder = runs.create(out, config.name or prepared.task.name)
     summary: dict[str, Any] = {
         "status": "running", "name": config.name, "task": config.task.name, "metrics": {},
@@ -189,7 +196,7 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None) -> RunRe
     }
     runs.write_text(folder / "config.yaml", config_mod.dump(config))
     runs.write_json(folder / runs.SUMMARY, summary)
-    return _train(prepared, folder, summary, reporter)
+    return _train(prepared, folder, summary, reporter, animate_every=animate_every)
 
 
 def resume(run_dir: Path, *, reporter: Reporter | None = None) -> RunResult:
@@ -225,13 +232,22 @@ def _checkpoint(p: Prepared, epoch: int, cursor: Cursor | None,
     }
 
 
+def _weights(net: torch.nn.Module) -> dict[str, Any]:
+    """Each weight matrix (not biases) as a flat numpy array, by parameter name."""
+    return {name: p.detach().cpu().flatten().numpy().copy()
+            for name, p in net.named_parameters() if name.endswith("weight") and p.dim() > 1}
+
+
 def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporter | None,
-           checkpoint: dict[str, Any] | None = None) -> RunResult:
+           checkpoint: dict[str, Any] | None = None,
+           animate_every: int | None = None) -> RunResult:
     config, task, parts = p.config, p.task, p.parts
     loss_name, accuracy_name = task.final_names
     # the untrained network is the same on a resume: it is rebuilt from the same seed
     picture_before = task.picture(config.task, p.data, parts.predict) \
         if task.figure == "fit_curve" else None
+    weights_before = _weights(parts.net)
+    frames: list[tuple[int, float, Any]] = []  # (epoch, train loss, scores on the grid)
     history: list[dict[str, float]] = []
     best: dict[str, Any] = {"accuracy": -1.0, "epoch": 0, "state": None}
     start_epoch, cursor, earlier = 0, None, 0.0
@@ -263,6 +279,9 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
                 best.update(accuracy=row["val_accuracy"], epoch=epoch,
                             state={k: v.detach().clone() for k, v in
                                    parts.net.state_dict().items()})
+        if animate_every is not None and (epoch % animate_every == 0 or epoch == 1):
+            frames.append((epoch, train_loss,
+                           task.picture(config.task, p.data, parts.predict)["score"]))
         if every is not None and epoch % every == 0 and epoch < config.train.epochs:
             runs.save_state(_checkpoint(p, epoch, None, history, best,
                                         earlier + time.perf_counter() - start),
@@ -314,6 +333,13 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
             metrics["last_logged_epoch"] = history[-1]["epoch"]
         _write_outputs(folder, config, task, p.data, history, picture_before, parts, metrics,
                        status)
+        if status != "failed" and checkpoint is None:
+            runs.save_figure(plots.weight_histograms(weights_before, _weights(parts.net)),
+                             folder / "weights.png")
+        if frames and picture_before is not None:
+            runs.write_bytes(folder / "fit.gif", plots.fit_animation(
+                picture_before["x"], frames, picture_before["data_x"],
+                picture_before["data_y"], picture_before["x_label"], config.name or ""))
         summary.update(status=status, epochs=epochs, seconds=round(seconds, 3),
                        metrics={k: _finite_or_none(v) for k, v in metrics.items()})
         if reason:

@@ -152,3 +152,49 @@ def image_grid(images: np.ndarray, titles: Sequence[str], title: str, columns: i
             ax.set_title(titles[k], fontsize=7)
     fig.suptitle(title)
     return fig
+
+
+def weight_histograms(before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray]) -> Figure:
+    """One panel per weight layer: the distribution of its weights at start and at end."""
+    names = list(before)
+    fig = Figure(figsize=(4 * max(len(names), 1), 3.4), layout="constrained")
+    axes = fig.subplots(1, max(len(names), 1), squeeze=False)[0]
+    for ax, name in zip(axes, names, strict=False):
+        values = np.concatenate([before[name], after[name]])
+        lo, hi = float(values.min()), float(values.max())
+        if lo == hi:  # all equal (constant init): give the bar some width
+            lo, hi = lo - 0.5, hi + 0.5
+        bins = np.linspace(lo, hi, 41)
+        ax.hist(before[name], bins=bins, alpha=0.6, label="start")
+        ax.hist(after[name], bins=bins, alpha=0.6, label="end")
+        ax.set(title=f"{name} ({before[name].size} weights)", xlabel="weight", ylabel="count")
+        ax.legend(fontsize="small")
+    fig.suptitle("weights at the start and end of training")
+    return fig
+
+
+def fit_animation(x: np.ndarray, frames: Sequence[tuple[int, float, np.ndarray]],
+                  data_x: np.ndarray, data_y: np.ndarray, x_label: str, title: str) -> bytes:
+    """A GIF of the learned curve over the data, one frame per (epoch, loss, scores)."""
+    import io
+
+    from PIL import Image
+
+    fig = Figure(figsize=(6, 3.6), layout="constrained")
+    ax = fig.subplots()
+    ax.scatter(data_x, data_y, s=5, c=data_y, cmap="coolwarm", alpha=0.4)
+    (line,) = ax.plot(x, frames[0][2], color="black", lw=2)
+    ax.axhline(0.5, color="tab:green", lw=0.5, ls=":")
+    ax.set(xlabel=x_label, ylabel="prediction / label", ylim=(-0.08, 1.08))
+    images = []
+    for epoch, loss, scores in frames:
+        line.set_ydata(scores)
+        ax.set_title(f"{title}: epoch {epoch}, loss {loss:.4g}")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=80)
+        frame = Image.open(io.BytesIO(buffer.getvalue()))
+        images.append(frame.convert("P", palette=Image.ADAPTIVE))
+    out = io.BytesIO()
+    images[0].save(out, format="GIF", save_all=True, append_images=images[1:], duration=80,
+                   loop=0)
+    return out.getvalue()

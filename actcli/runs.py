@@ -17,6 +17,13 @@ from actcli.errors import ActcliError
 SUMMARY = "summary.json"
 
 
+def _file_mode() -> int:
+    """0o666 less the process umask: what open() would give a new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def create(root: Path, name: str, now: float | None = None) -> Path:
     """``root/<YYYYmmdd-HHMMSS>-<name>``, made now; ``-2``, ``-3``... if the name is taken.
 
@@ -43,6 +50,7 @@ def write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename: all or nothing."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _file_mode())  # mkstemp makes 0600; a run's files are ordinary files
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -21,7 +21,7 @@ def test_run_folder_contract(tmp_path):
     result = run(tmp_path, CONFIGS / "rice_cooker.yaml", "train.epochs=300")
     files = sorted(p.name for p in result.path.iterdir())
     assert files == ["config.yaml", "fit.png", "learning_curves.png", "metrics.csv", "model.pt",
-                     "summary.json"]
+                     "summary.json", "weights.png"]
     summary = json.loads((result.path / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["seed"] == 0
     assert summary["device"] == "cpu" and summary["torch"] == torch.__version__
@@ -95,4 +95,38 @@ def test_absent_device_fails_before_any_folder(tmp_path):
         pytest.skip("this machine has CUDA")
     with pytest.raises(DeviceError, match="'cuda' is not available"):
         run(tmp_path / "runs", CONFIGS / "beans.yaml", "device=cuda")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_zero_init_leaves_hidden_weights_where_they_started(tmp_path):
+    """The symmetry lesson: with zeros and tanh no weight receives a gradient."""
+    result = run(tmp_path, CONFIGS / "beans.yaml", "model.hidden=[4, 4]", "model.init=zeros",
+                 "model.activation=tanh", "train.epochs=50")
+    state = torch.load(result.path / "model.pt", weights_only=True)
+    for name in ("layers.0.weight", "layers.2.weight", "layers.4.weight"):
+        assert torch.equal(state[name], torch.zeros_like(state[name]))
+    assert (result.path / "weights.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_animate_writes_a_gif_with_a_frame_every_n_epochs(tmp_path):
+    from PIL import Image
+
+    cfg = config.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=100"])
+    result = experiment.run(cfg, tmp_path, animate_every=25)
+    with Image.open(result.path / "fit.gif") as gif:
+        assert gif.n_frames == 5  # epochs 1, 25, 50, 75, 100
+
+
+def test_without_animate_there_is_no_gif(tmp_path):
+    result = run(tmp_path, CONFIGS / "rice_cooker.yaml", "train.epochs=20")
+    assert not (result.path / "fit.gif").exists()
+
+
+def test_animate_needs_a_curve_task(tmp_path, monkeypatch):
+    from actcli.errors import ActcliError
+
+    cfg = config.load(CONFIGS / "rice_cooker.yaml")
+    monkeypatch.setattr(type(experiment.TASKS.get("rice_cooker").task), "figure", "classes")
+    with pytest.raises(ActcliError, match="--animate draws a fit curve"):
+        experiment.run(cfg, tmp_path / "runs", animate_every=5)
     assert not (tmp_path / "runs").exists()

@@ -44,3 +44,14 @@ def test_read_summary_of_a_non_run(tmp_path):
 
     with pytest.raises(ActcliError, match="not a run folder"):
         runs.read_summary(tmp_path)
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        runs.write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
