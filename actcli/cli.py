@@ -296,6 +296,48 @@ def summary(
                       markup=False)
 
 
+@app.command()
+def landscape(
+    config: Annotated[Path, typer.Argument(help="YAML config of a one-neuron 1-D task.")],
+    set_: SetOption = None,
+    steps: Annotated[int, typer.Option(help="Full-batch steps of each optimizer.")] = 200,
+    lr: Annotated[
+        Optional[float], typer.Option(help="Learning rate of all three (default: the config's).")  # noqa: UP045
+    ] = None,
+    momentum: Annotated[float, typer.Option(help="Momentum of the second SGD.")] = 0.9,
+    out: Annotated[Path, typer.Option("--out", help="PNG file, or a folder for it.")] = Path(
+        "runs"
+    ),
+) -> None:
+    """Draw the loss over (a, b) for sigmoid(a x + b) and the paths of SGD, momentum and Adam.
+
+    Examples:
+
+      actcli landscape configs/rice_cooker.yaml
+
+      actcli landscape configs/beans.yaml --lr 0.5 --steps 100 --out beans-landscape.png
+    """
+    with _user_errors():
+        from actcli import config as config_mod
+        from actcli import landscape as landscape_mod
+        from actcli import plots, runs
+        from actcli.console import grid
+
+        cfg = config_mod.load(config, list(set_ or []))
+        found = landscape_mod.compute(cfg, steps=steps, lr=lr, momentum=momentum)
+        path = out if out.suffix.lower() == ".png" else out / f"landscape-{cfg.name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure = plots.loss_landscape(found.a, found.b, found.loss,
+                                      [(t.name, t.a, t.b) for t in found.paths],
+                                      f"{cfg.name}: {cfg.loss.name} over (a, b), lr {found.lr:g}, "
+                                      f"{steps} steps")
+        runs.save_figure(figure, path)
+        _stdout().print(grid("after the last step", ("optimizer", "a", "b", "loss"),
+                             [(t.name, f"{t.a[-1]:.4g}", f"{t.b[-1]:.4g}", f"{t.loss[-1]:.4g}")
+                              for t in found.paths]))
+        typer.echo(str(path))
+
+
 def _numbers(option: str, text: str | None) -> tuple[float, ...] | None:
     if text is None:
         return None

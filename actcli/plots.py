@@ -198,3 +198,33 @@ def fit_animation(x: np.ndarray, frames: Sequence[tuple[int, float, np.ndarray]]
     images[0].save(out, format="GIF", save_all=True, append_images=images[1:], duration=80,
                    loop=0)
     return out.getvalue()
+
+
+def loss_landscape(a: np.ndarray, b: np.ndarray, loss: np.ndarray,
+                   paths: Sequence[tuple[str, np.ndarray, np.ndarray]], title: str) -> Figure:
+    """Contours of the loss over (a, b) with each optimizer's path from the common start."""
+    fig = Figure(figsize=(7.5, 6), layout="constrained")
+    ax = fig.subplots()
+    positive = loss[np.isfinite(loss) & (loss > 0)]
+    if positive.size and positive.max() / positive.min() > 50:
+        levels = np.geomspace(positive.min(), positive.max(), 25)
+        shown = ax.contourf(a, b, np.clip(loss, positive.min(), None), levels=levels,
+                            cmap="viridis", norm=_log_norm(levels))
+    else:
+        shown = ax.contourf(a, b, loss, levels=25, cmap="viridis")
+    fig.colorbar(shown, ax=ax, label="loss")
+    for i, (name, pa, pb) in enumerate(paths):
+        color = ("white", "orange", "red", "cyan")[i % 4]
+        ax.plot(pa, pb, color=color, lw=1.8, label=name)
+        ax.plot(pa[-1], pb[-1], "o", color=color)
+    ax.plot(paths[0][1][0], paths[0][2][0], "*", color="white", markersize=14,
+            markeredgecolor="black", label="start")
+    ax.set(xlabel="a (weight)", ylabel="b (bias)", title=title)
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def _log_norm(levels: np.ndarray):  # noqa: ANN202 - matplotlib.colors.LogNorm
+    from matplotlib.colors import LogNorm
+
+    return LogNorm(vmin=levels[0], vmax=levels[-1])

@@ -1,0 +1,68 @@
+"""The (a, b) loss landscape of the one-neuron model and the optimizers' paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from actcli import config
+from actcli.errors import ConfigError
+from actcli.landscape import compute
+from actcli.tasks import TASKS
+
+from helpers import CONFIGS
+
+
+def bce(a, b, x, y):
+    p = 1 / (1 + np.exp(-(a * x + b)))
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+@pytest.fixture(scope="module")
+def beans():
+    cfg = config.load(CONFIGS / "beans.yaml")
+    data = TASKS.get("beans").task.load(cfg.task)
+    found = compute(cfg, steps=20, points=21)
+    return found, data.train.x[:, 0].double().numpy(), data.train.y[:, 0].double().numpy()
+
+
+def test_paths_start_together_and_losses_follow_the_formula(beans):
+    found, x, y = beans
+    starts = {(t.a[0], t.b[0]) for t in found.paths}
+    assert len(starts) == 1 and len(found.paths) == 3
+    for t in found.paths:
+        for k in (0, 10, 20):
+            assert t.loss[k] == pytest.approx(bce(t.a[k], t.b[k], x, y), rel=1e-5)
+
+
+def test_first_sgd_step_is_minus_lr_times_the_gradient(beans):
+    found, x, y = beans
+    sgd = found.paths[0]
+    p = 1 / (1 + np.exp(-(sgd.a[0] * x + sgd.b[0])))
+    grad_a, grad_b = np.mean((p - y) * x), np.mean(p - y)  # d BCE / d(a, b)
+    assert sgd.a[1] == pytest.approx(sgd.a[0] - found.lr * grad_a, rel=1e-5)
+    assert sgd.b[1] == pytest.approx(sgd.b[0] - found.lr * grad_b, rel=1e-5)
+
+
+def test_grid_is_the_loss_at_each_point(beans):
+    found, x, y = beans
+    for i, j in ((0, 0), (10, 5), (20, 20)):
+        assert found.loss[i, j] == pytest.approx(bce(found.a[j], found.b[i], x, y), rel=1e-5)
+    for t in found.paths:  # the grid covers every path
+        assert found.a[0] <= t.a.min() and t.a.max() <= found.a[-1]
+        assert found.b[0] <= t.b.min() and t.b.max() <= found.b[-1]
+
+
+def test_needs_one_neuron():
+    with pytest.raises(ConfigError, match="landscape needs a one-neuron model"):
+        compute(config.load(CONFIGS / "beans.yaml", ["model.hidden=[3]"]))
+
+
+def test_cli_writes_the_picture(invoke, tmp_path):
+    result = invoke("landscape", CONFIGS / "rice_cooker.yaml", "--steps", "30",
+                    "--out", tmp_path / "l.png")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "l.png").read_bytes()[:4] == b"\x89PNG"
+    assert "sgd momentum 0.9" in result.stdout
+    bad = invoke("landscape", CONFIGS / "rice_cooker.yaml", "--lr", "0")
+    assert bad.exit_code == 2 and "--lr: must be > 0" in bad.stderr
