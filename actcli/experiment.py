@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from actcli import config as config_mod
-from actcli import devices, plots, runs
+from actcli import devices, diagnostics, plots, runs
 from actcli import model as model_mod
 from actcli.components import losses, optimizers
 from actcli.config import Config
@@ -222,13 +222,13 @@ def resume(run_dir: Path, *, reporter: Reporter | None = None) -> RunResult:
 
 def _checkpoint(p: Prepared, epoch: int, cursor: Cursor | None,
                 history: list[dict[str, float]], best: dict[str, Any],
-                seconds: float) -> dict[str, Any]:
+                seconds: float, diagnosed: list[dict[str, float]]) -> dict[str, Any]:
     return {
         "model": p.parts.net.state_dict(), "optimizer": p.optimizer.state_dict(),
         "scheduler": p.scheduler.state_dict() if p.scheduler is not None else None,
         "epoch": epoch, "cursor": cursor.state() if cursor is not None else None,
         "generator": p.generator.get_state(), "torch_rng": torch.get_rng_state(),
-        "history": history, "best": best, "seconds": seconds,
+        "history": history, "best": best, "seconds": seconds, "diagnostics": diagnosed,
     }
 
 
@@ -249,6 +249,8 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
     weights_before = _weights(parts.net)
     frames: list[tuple[int, float, Any]] = []  # (epoch, train loss, scores on the grid)
     history: list[dict[str, float]] = []
+    diagnosed: list[dict[str, float]] = []  # diagnostics.csv: one row per logged epoch
+    probe_x, probe_y = p.train.x[:diagnostics.PROBE], p.train.y[:diagnostics.PROBE]
     best: dict[str, Any] = {"accuracy": -1.0, "epoch": 0, "state": None}
     start_epoch, cursor, earlier = 0, None, 0.0
     if checkpoint is not None:
@@ -259,6 +261,7 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
         p.generator.set_state(checkpoint["generator"])
         torch.set_rng_state(checkpoint["torch_rng"])
         history, best = list(checkpoint["history"]), dict(checkpoint["best"])
+        diagnosed = list(checkpoint.get("diagnostics", []))
         start_epoch, earlier = int(checkpoint["epoch"]), float(checkpoint["seconds"])
         if checkpoint["cursor"] is not None:
             cursor = Cursor.from_state(checkpoint["cursor"], parts.device)
@@ -275,6 +278,8 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
     def on_epoch(epoch: int, train_loss: float, row: dict[str, float] | None) -> None:
         if row is not None:
             history.append(row)
+            diagnosed.append({"epoch": epoch, **diagnostics.measure(
+                parts.net, parts.objective, probe_x, probe_y)})
             if p.val is not None and row["val_accuracy"] > best["accuracy"]:
                 best.update(accuracy=row["val_accuracy"], epoch=epoch,
                             state={k: v.detach().clone() for k, v in
@@ -284,7 +289,7 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
                            task.picture(config.task, p.data, parts.predict)["score"]))
         if every is not None and epoch % every == 0 and epoch < config.train.epochs:
             runs.save_state(_checkpoint(p, epoch, None, history, best,
-                                        earlier + time.perf_counter() - start),
+                                        earlier + time.perf_counter() - start, diagnosed),
                             folder / CHECKPOINT)
             runs.write_csv(folder / "metrics.csv", history)
         if reporter is not None:
@@ -316,8 +321,8 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
             reporter.finish()
         seconds = earlier + time.perf_counter() - start
         if graceful_stop:
-            runs.save_state(_checkpoint(p, epochs, stopped_at, history, best, seconds),
-                            folder / CHECKPOINT)
+            runs.save_state(_checkpoint(p, epochs, stopped_at, history, best, seconds,
+                                        diagnosed), folder / CHECKPOINT)
             reason = f"{reason}; resume with: actcli train --resume {folder}"
         metrics: dict[str, Any] = {}
         if status == "completed":
@@ -333,6 +338,8 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
             metrics["last_logged_epoch"] = history[-1]["epoch"]
         _write_outputs(folder, config, task, p.data, history, picture_before, parts, metrics,
                        status)
+        if diagnosed:
+            runs.write_csv(folder / "diagnostics.csv", diagnosed)
         if status != "failed" and checkpoint is None:
             runs.save_figure(plots.weight_histograms(weights_before, _weights(parts.net)),
                              folder / "weights.png")

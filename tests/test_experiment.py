@@ -20,8 +20,8 @@ def run(tmp_path, path=CONFIGS / "rice_cooker.yaml", *overrides):
 def test_run_folder_contract(tmp_path):
     result = run(tmp_path, CONFIGS / "rice_cooker.yaml", "train.epochs=300")
     files = sorted(p.name for p in result.path.iterdir())
-    assert files == ["config.yaml", "fit.png", "learning_curves.png", "metrics.csv", "model.pt",
-                     "summary.json", "weights.png"]
+    assert files == ["config.yaml", "diagnostics.csv", "fit.png", "learning_curves.png",
+                     "metrics.csv", "model.pt", "summary.json", "weights.png"]
     summary = json.loads((result.path / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["seed"] == 0
     assert summary["device"] == "cpu" and summary["torch"] == torch.__version__
