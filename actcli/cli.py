@@ -269,6 +269,98 @@ def plot(
 
 
 @app.command()
+def compare(
+    config: Annotated[Optional[Path], typer.Argument(help="YAML config every cell starts from.")  # noqa: UP045
+                      ] = None,
+    activations: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Comma-separated activations (default: the eleven).")] = None,
+    over: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--over", help="KEY=v1,v2 to vary (repeatable: a grid)."),
+    ] = None,
+    seeds: Annotated[int, typer.Option(help="Seeds 0..N-1 for every cell.")] = 1,
+    workers: Annotated[int, typer.Option(help="Worker processes sharing the cores.")] = 1,
+    set_: SetOption = None,
+    out: OutOption = Path("runs"),
+    resume: Annotated[
+        Optional[Path], typer.Option(help="Run only the missing cells of this compare folder.")  # noqa: UP045
+    ] = None,
+    fail_fast: Annotated[bool, typer.Option(help="Stop at the first failing cell.")] = False,
+) -> None:
+    """Put activations (or any config values) side by side over seeds; write a report.
+
+    Examples:
+
+      actcli compare configs/beans.yaml --activations relu,tanh,sigmoid --seeds 3
+
+      actcli compare configs/beans.yaml --over model.init=zeros,xavier_uniform,kaiming_normal
+
+      actcli compare configs/beans.yaml --over optimizer.lr=0.01,0.1 --over model.hidden=[4],[8]
+
+      actcli compare --resume runs/20261122-140000-compare-beans
+    """
+    with _user_errors():
+        from actcli import compare as compare_mod
+        from actcli import report as report_mod
+
+        if resume is not None:
+            if config is not None or activations or over or set_:
+                raise ActcliError("--resume runs a compare as it was planned: give no CONFIG, "
+                                  "--activations, --over or --set with it")
+            folder, cells = resume, compare_mod.load_plan(resume)
+        else:
+            if config is None:
+                raise ActcliError("give a CONFIG file (or --resume COMPARE_DIR)")
+            grid = compare_mod.parse_over(list(over or []))
+            if activations is not None or not grid:
+                names = activations.split(",") if activations else list(compare_mod.ELEVEN)
+                grid = {"model.activation": names, **grid}
+            folder, cells = compare_mod.create(config, list(set_ or []), grid, seeds, out)
+        console = _stdout()
+        console.print(f"compare folder: {folder} ({len(cells)} runs)", markup=False)
+
+        def done(result: compare_mod.CellResult) -> None:
+            extra = f" ({result.error})" if result.error else ""
+            console.print(f"  {result.status:<10} {result.cell.label}, seed {result.cell.seed}"
+                          f"{extra}", markup=False, highlight=False)
+
+        results = compare_mod.execute(folder, cells, workers=workers, fail_fast=fail_fast,
+                                      on_done=done)
+        found = report_mod.summarize(results)
+        report_mod.write(folder, results, found)
+        _print_report(console, found)
+        typer.echo(str(folder / "report.md"))
+        if any(r.status == "interrupted" for r in results):
+            typer.echo(f"interrupted; resume with: actcli compare --resume {folder}", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED)
+        if found.failures:
+            from actcli.errors import RunError
+
+            raise RunError(f"{len(found.failures)} of {len(results)} runs did not complete "
+                           f"(listed in {folder / 'report.md'}); rerun them with: actcli "
+                           f"compare --resume {folder}")
+
+
+def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, report.Report
+    from actcli.console import grid
+
+    rows = []
+    for i, row in enumerate(found.rows, 1):
+        tie = "-" if row.tied is None else ("best" if i == 1 else
+                                            f"tied (p={row.p_value:.2f})" if row.tied
+                                            else f"worse (p={row.p_value:.2g})")
+        rows.append((str(i), row.label, str(row.seeds),
+                     f"{row.accuracy[0]:.4f} ± {row.accuracy[1]:.4f}",
+                     f"{row.loss[0]:.4f} ± {row.loss[1]:.4f}", f"{row.seconds:.1f}", tie))
+    console.print(grid("compare (best first)", ("#", "cell", "seeds", found.accuracy_name,
+                                                 found.loss_name, "s/run", "vs best"), rows))
+    for r in found.failures:
+        console.print(f"not completed: {r.cell.label}, seed {r.cell.seed}: {r.status}"
+                      f"{': ' + r.error if r.error else ''}", markup=False, highlight=False)
+
+
+@app.command()
 def summary(
     config: Annotated[Path, typer.Argument(help="YAML config file.")],
     set_: SetOption = None,

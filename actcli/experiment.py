@@ -177,16 +177,20 @@ class StopRequests:
 
 
 def run(config: Config, out: Path, *, reporter: Reporter | None = None,
-        animate_every: int | None = None) -> RunResult:
+        animate_every: int | None = None, folder: Path | None = None) -> RunResult:
     """Train ``config`` and write its run folder under ``out``; return what happened.
 
     ``animate_every`` (1-D tasks): also save fit.gif with a frame every that many epochs.
+    ``folder``: use exactly this new folder instead of ``out/<stamp>-<name>`` (compare cells).
     """
     prepared = prepare(config, progress=reporter.download if reporter else None)
     if animate_every is not None and prepared.task.figure != "fit_curve":
         raise ActcliError(f"--animate draws a fit curve: task {config.task.name} has none "
                           "(it works for rice_cooker and beans)")
-    folder = runs.create(out, config.name or prepared.task.name)
+    if folder is None:
+        folder = runs.create(out, config.name or prepared.task.name)
+    else:
+        folder.mkdir(parents=True)
     summary: dict[str, Any] = {
         "status": "running", "name": config.name, "task": config.task.name, "metrics": {},
         "epochs": 0, "seconds": 0.0, "device": str(prepared.parts.device),

@@ -228,3 +228,52 @@ def _log_norm(levels: np.ndarray):  # noqa: ANN202 - matplotlib.colors.LogNorm
     from matplotlib.colors import LogNorm
 
     return LogNorm(vmin=levels[0], vmax=levels[-1])
+
+
+def compare_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray, str]]
+                   ) -> Figure:
+    """Each cell's monitored accuracy against epochs: mean line, band of ± one std."""
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.subplots()
+    key = next(iter(curves.values()))[3] if curves else "accuracy"
+    for i, (label, (epochs, mean, std, _)) in enumerate(curves.items()):
+        color = f"C{i % 10}"
+        ax.plot(epochs, mean, color=color, label=label)
+        ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2)
+    ax.set(xlabel="epoch", ylabel=key.replace("_", " "), title=f"{key} (mean ± std over seeds)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", ncols=2)
+    return fig
+
+
+def compare_bars(labels: Sequence[str], values: Sequence[tuple[float, float]],
+                 name: str) -> Figure:
+    """Final metric per cell, best first, with error bars of one std."""
+    fig = Figure(figsize=(max(6, 0.6 * len(labels) + 2), 4.2), layout="constrained")
+    ax = fig.subplots()
+    means = [v[0] for v in values]
+    ax.bar(range(len(labels)), means, yerr=[v[1] for v in values], capsize=4, color="C0")
+    low = min(m - v[1] for m, v in zip(means, values, strict=True))
+    ax.set_ylim(max(0.0, low - 0.05 * (1 - low)), min(1.0, max(means) + 0.05 * (1 - low)))
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels([label.split("=", 1)[-1] for label in labels], rotation=45, ha="right")
+    ax.set(ylabel=name, title=f"final {name} (mean ± std over seeds)")
+    ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
+def gradient_flow(flow: Mapping[str, np.ndarray]) -> Figure:
+    """Mean gradient norm of each layer's weights, one line per cell (log scale)."""
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
+    for i, (label, norms) in enumerate(flow.items()):
+        ax.plot(np.arange(1, len(norms) + 1), norms, marker="o", color=f"C{i % 10}",
+                label=label.split("=", 1)[-1])
+    ax.set_yscale("log")
+    longest = max((len(v) for v in flow.values()), default=1)
+    ax.set_xticks(range(1, longest + 1))
+    ax.set(xlabel="layer (input -> output)", ylabel="mean |dL/dW|",
+           title="gradient flow: weight-gradient norm by layer")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", ncols=2)
+    return fig

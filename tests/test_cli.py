@@ -148,7 +148,7 @@ def test_schema(invoke, tmp_path):
 
 
 @pytest.mark.parametrize("command", ["train", "plot", "list", "schema", "eval", "backprop",
-                                     "summary", "landscape"])
+                                     "summary", "landscape", "compare"])
 def test_every_command_has_help_with_examples(invoke, command):
     result = invoke(command, "--help")
     assert result.exit_code == 0 and "Examples:" in result.stdout

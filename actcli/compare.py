@@ -1,0 +1,205 @@
+"""Sweeps: expand a grid of overrides x seeds into cells, run them, keep what finished.
+
+A compare folder holds ``base.yaml`` (the resolved config every cell starts from),
+``plan.json`` (the cells and their overrides) and ``cells/<id>/``, each an ordinary run
+folder. A cell whose summary says ``completed`` is done; ``--resume`` runs the rest.
+Cells run in this process (workers = 1) or in K spawned worker processes that split the
+cores between them (torch threads per worker = cores // K), so they do not oversubscribe.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from actcli import config as config_mod
+from actcli import runs
+from actcli.errors import ActcliError, ConfigError
+
+ELEVEN = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish",
+          "softplus", "hardswish")
+
+
+@dataclass(frozen=True)
+class Cell:
+    id: str  # folder name under cells/
+    label: str  # what varies, e.g. "model.activation=relu"
+    overrides: tuple[str, ...]  # --set strings on top of base.yaml, the seed included
+    seed: int
+
+
+@dataclass
+class CellResult:
+    cell: Cell
+    status: str  # completed | diverged | failed | interrupted | skipped
+    metrics: dict[str, Any]
+    seconds: float
+    error: str = ""
+
+
+def parse_over(items: Sequence[str]) -> dict[str, list[Any]]:
+    """``KEY=v1,v2`` (values read as one YAML flow list, so [8,8] stays a list) -> key: values."""
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not text.strip():
+            raise ConfigError(f"--over {item!r}: expected KEY=v1,v2,..., "
+                              "e.g. model.activation=relu,tanh")
+        values = config_mod.parse_yaml(f"[{text}]", f"--over {key}")
+        if key in grid:
+            raise ConfigError(f"--over: {key} is given twice")
+        grid[key] = values
+    return grid
+
+
+def _flow(value: Any) -> str:  # noqa: ANN401
+    return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix(
+        "\n...").strip()
+
+
+def plan(grid: dict[str, list[Any]], seeds: int) -> list[Cell]:
+    """Every combination of the grid's values, each for seeds 0..seeds-1."""
+    if seeds < 1:
+        raise ConfigError(f"--seeds: must be >= 1, got {seeds}")
+    keys = list(grid)
+    cells = []
+    for combo in itertools.product(*(grid[k] for k in keys)) if keys else [()]:
+        sets = tuple(f"{k}={_flow(v)}" for k, v in zip(keys, combo, strict=True))
+        label = ", ".join(sets) or "base"
+        slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", "__".join(
+            f"{k.rsplit('.', 1)[-1]}={_flow(v)}" for k, v in zip(keys, combo, strict=True)))
+        for seed in range(seeds):
+            cells.append(Cell(f"{slug or 'base'}__seed{seed}", label,
+                              (*sets, f"train.seed={seed}"), seed))
+    return cells
+
+
+def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any]], seeds: int,
+           out: Path, name: str | None = None) -> tuple[Path, list[Cell]]:
+    """Validate every cell's config, then make the compare folder with its plan."""
+    base = config_mod.load(config_path, list(overrides))
+    cells = plan(grid, seeds)
+    base_doc = config_mod.dump(base)
+    for cell in cells:  # every cell must be a valid config before anything runs
+        try:
+            config_mod.validate(_document(base_doc, cell.overrides), f"cell {cell.label}")
+        except ConfigError as err:
+            raise ConfigError(str(err)) from None
+    folder = runs.create(out, f"compare-{name or base.name}")
+    runs.write_text(folder / "base.yaml", base_doc)
+    runs.write_json(folder / "plan.json", {
+        "config": str(config_path), "overrides": list(overrides),
+        "over": {k: [_flow(v) for v in vs] for k, vs in grid.items()}, "seeds": seeds,
+        "cells": [asdict(c) for c in cells]})
+    return folder, cells
+
+
+def load_plan(folder: Path) -> list[Cell]:
+    try:
+        data = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ActcliError(f"{folder}: not a compare folder (no plan.json)") from None
+    return [Cell(c["id"], c["label"], tuple(c["overrides"]), c["seed"]) for c in data["cells"]]
+
+
+def _document(base_doc: str, overrides: Sequence[str]) -> dict[str, Any]:
+    document = config_mod.parse_yaml(base_doc, "base.yaml")
+    for item in overrides:
+        config_mod.apply_override(document, item)
+    return document
+
+
+def cell_status(folder: Path, cell: Cell) -> str | None:
+    path = folder / "cells" / cell.id / runs.SUMMARY
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("status")
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def run_cell(folder: str, cell: Cell, threads: int | None = None) -> CellResult:
+    """Train one cell into ``cells/<id>`` (a fresh folder); never raises."""
+    import torch
+
+    from actcli import experiment
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    root = Path(folder)
+    target = root / "cells" / cell.id
+    start = time.perf_counter()
+    try:
+        if target.exists():  # an unfinished earlier attempt: start the cell again
+            shutil.rmtree(target)
+        cfg = config_mod.validate(_document((root / "base.yaml").read_text(encoding="utf-8"),
+                                            cell.overrides), f"cell {cell.label}")
+        result = experiment.run(cfg, root / "cells", folder=target)
+        error = result.reason if result.status != "completed" else ""
+        return CellResult(cell, result.status, result.metrics, result.seconds, error)
+    except Exception as err:  # noqa: BLE001 - a failing cell must not stop the others
+        return CellResult(cell, "failed", {}, time.perf_counter() - start,
+                          f"{type(err).__name__}: {err}".splitlines()[0])
+
+
+def execute(folder: Path, cells: Sequence[Cell], *, workers: int = 1, fail_fast: bool = False,
+            on_done: Callable[[CellResult], None] | None = None) -> list[CellResult]:
+    """Run every cell not yet completed; return one result per cell, in plan order."""
+    if workers < 1:
+        raise ConfigError(f"--workers: must be >= 1, got {workers}")
+    results: dict[str, CellResult] = {}
+    todo = []
+    for cell in cells:
+        if cell_status(folder, cell) == "completed":
+            summary = runs.read_summary(folder / "cells" / cell.id)
+            results[cell.id] = CellResult(cell, "completed", summary["metrics"],
+                                          summary["seconds"])
+        else:
+            todo.append(cell)
+
+    def done(result: CellResult) -> bool:
+        results[result.cell.id] = result
+        if on_done is not None:
+            on_done(result)
+        if result.status == "interrupted":  # Ctrl-C stops the whole compare, not one cell
+            return True
+        return fail_fast and result.status not in ("completed",)
+
+    stopped = False
+    if workers == 1 or len(todo) <= 1:
+        for cell in todo:
+            if done(run_cell(str(folder), cell)):
+                stopped = True
+                break
+    else:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            pending: set[Future[CellResult]] = {
+                pool.submit(run_cell, str(folder), cell, threads) for cell in todo}
+            try:
+                while pending and not stopped:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        stopped = done(future.result()) or stopped
+            finally:
+                for future in pending:
+                    future.cancel()
+    for cell in cells:
+        if cell.id not in results:
+            interrupted = any(r.status == "interrupted" for r in results.values())
+            reason = ("not run: interrupted" if interrupted else
+                      "not run: stopped by --fail-fast" if stopped else "not run")
+            results[cell.id] = CellResult(cell, "skipped", {}, 0.0, reason)
+    return [results[cell.id] for cell in cells]

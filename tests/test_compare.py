@@ -1,0 +1,116 @@
+"""compare: the grid, cells as run folders, resume, failures, parallel workers, the report."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+
+from actcli import compare, report
+from actcli.errors import ConfigError
+
+from helpers import CONFIGS
+
+FAST = ["model.hidden=[4]", "train.epochs=30"]
+
+
+def test_parse_over_reads_yaml_values():
+    grid = compare.parse_over(["model.activation=relu,tanh", "model.hidden=[8,8],[16]",
+                               "model.init={name: constant, value: 5},zeros"])
+    assert grid == {"model.activation": ["relu", "tanh"], "model.hidden": [[8, 8], [16]],
+                    "model.init": [{"name": "constant", "value": 5}, "zeros"]}
+    for bad in ("model.activation", "=relu", "x="):
+        with pytest.raises(ConfigError, match="expected KEY=v1,v2"):
+            compare.parse_over([bad])
+
+
+def test_plan_is_the_grid_times_seeds():
+    cells = compare.plan({"model.activation": ["relu", "tanh"], "optimizer.lr": [0.1, 0.01]}, 3)
+    assert len(cells) == 12 and len({c.id for c in cells}) == 12
+    first = cells[0]
+    assert first.overrides == ("model.activation=relu", "optimizer.lr=0.1", "train.seed=0")
+    assert first.label == "model.activation=relu, optimizer.lr=0.1"
+    assert [c.seed for c in cells[:3]] == [0, 1, 2]
+
+
+def test_a_bad_cell_is_rejected_before_anything_runs(tmp_path):
+    grid = compare.parse_over(["model.activation=relu,relux"])
+    with pytest.raises(ConfigError, match="cell model.activation=relux.*did you mean 'relu'"):
+        compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_cells_are_runs_and_resume_runs_only_what_is_missing(tmp_path):
+    grid = {"model.activation": ["relu", "tanh"]}
+    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 2, tmp_path)
+    results = compare.execute(folder, cells)
+    assert [r.status for r in results] == ["completed"] * 4
+    for cell in cells:
+        summary = json.loads((folder / "cells" / cell.id / "summary.json").read_text())
+        assert summary["seed"] == cell.seed and summary["status"] == "completed"
+    shutil.rmtree(folder / "cells" / cells[1].id)
+    seen = []
+    again = compare.execute(folder, compare.load_plan(folder), on_done=seen.append)
+    assert [r.cell.id for r in seen] == [cells[1].id]  # only the missing cell ran
+    assert again[1].metrics == results[1].metrics  # and gave the same numbers
+
+
+def test_a_failing_cell_does_not_stop_the_others_unless_fail_fast(tmp_path):
+    # lr 100 with an identity output and mse diverges; the other cell completes
+    base = [*FAST, "model.output=identity", "loss=mse", "optimizer=sgd"]
+    grid = {"optimizer.lr": [100, 0.01]}
+    folder, cells = compare.create(CONFIGS / "beans.yaml", base, grid, 1, tmp_path / "a")
+    results = compare.execute(folder, cells)
+    assert [r.status for r in results] == ["diverged", "completed"]
+    assert "not finite" in results[0].error
+    folder, cells = compare.create(CONFIGS / "beans.yaml", base, grid, 1, tmp_path / "b")
+    results = compare.execute(folder, cells, fail_fast=True)
+    assert [r.status for r in results] == ["diverged", "skipped"]
+    assert results[1].error == "not run: stopped by --fail-fast"
+
+
+def test_two_workers_give_the_same_numbers_as_one(tmp_path):
+    grid = {"model.activation": ["relu", "tanh"]}
+    one_folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "a")
+    one = compare.execute(one_folder, cells)
+    two_folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "b")
+    two = compare.execute(two_folder, cells, workers=2)
+    assert [r.metrics for r in one] == [r.metrics for r in two]
+
+
+def test_report_ranks_and_marks_ties_with_three_seeds(tmp_path):
+    grid = {"model.activation": ["relu", "step"]}
+    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 3, tmp_path)
+    results = compare.execute(folder, cells)
+    found = report.summarize(results)
+    assert found.tested and found.rows[0].label == "model.activation=relu"
+    step = found.rows[1]
+    assert step.label == "model.activation=step" and step.seeds == 3
+    files = report.write(folder, results, found)
+    assert {"summary.csv", "report.md", "bars.png", "curves.png", "gradient_flow.png",
+            "activations.png"} <= set(files)
+    text = (folder / "report.md").read_text()
+    assert "paired t-test" in text and "| 1 | model.activation=relu | 3 |" in text
+    with open(folder / "summary.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 6 and {r["status"] for r in rows} == {"completed"}
+
+
+def test_cli_compare_and_resume(invoke, tmp_path):
+    result = invoke("compare", CONFIGS / "beans.yaml", "--activations", "relu,tanh",
+                    "--seeds", "1", "--out", tmp_path, *sum((["--set", s] for s in FAST), []))
+    assert result.exit_code == 0, result.output
+    (folder,) = tmp_path.iterdir()
+    assert folder.name.endswith("-compare-beans")
+    assert "compare (best first)" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == str(folder / "report.md")
+    again = invoke("compare", "--resume", folder)
+    assert again.exit_code == 0 and "completed" not in again.stdout.split("compare (best")[0]
+    bad = invoke("compare", CONFIGS / "beans.yaml", "--over", "model.activation")
+    assert bad.exit_code == 2 and "expected KEY=v1,v2" in bad.stderr
+
+
+def test_default_is_the_eleven():
+    assert len(compare.ELEVEN) == 11 and "hardswish" in compare.ELEVEN
