@@ -279,8 +279,12 @@ def compare(
         Optional[list[str]],  # noqa: UP045
         typer.Option("--over", help="KEY=v1,v2 to vary (repeatable: a grid)."),
     ] = None,
-    seeds: Annotated[int, typer.Option(help="Seeds 0..N-1 for every cell.")] = 1,
-    workers: Annotated[int, typer.Option(help="Worker processes sharing the cores.")] = 1,
+    seeds: Annotated[
+        Optional[int], typer.Option(help="Seeds 0..N-1 for every cell (default 1).")  # noqa: UP045
+    ] = None,
+    workers: Annotated[
+        Optional[int], typer.Option(help="Worker processes sharing the cores (default 1).")  # noqa: UP045
+    ] = None,
     set_: SetOption = None,
     out: OutOption = Path("runs"),
     resume: Annotated[
@@ -302,20 +306,28 @@ def compare(
     """
     with _user_errors():
         from actcli import compare as compare_mod
+        from actcli import config as config_mod
         from actcli import report as report_mod
 
         if resume is not None:
-            if config is not None or activations or over or set_:
+            if config is not None or activations or over or set_ or seeds is not None:
                 raise ActcliError("--resume runs a compare as it was planned: give no CONFIG, "
-                                  "--activations, --over or --set with it")
+                                  "--activations, --over, --seeds or --set with it")
             folder, cells = resume, compare_mod.load_plan(resume)
         else:
             if config is None:
                 raise ActcliError("give a CONFIG file (or --resume COMPARE_DIR)")
+            planned = config_mod.load(config, list(set_ or [])).compare
             grid = compare_mod.parse_over(list(over or []))
+            if not grid and activations is None and planned is not None:
+                grid = dict(planned.over)
             if activations is not None or not grid:
                 names = activations.split(",") if activations else list(compare_mod.ELEVEN)
                 grid = {"model.activation": names, **grid}
+            if seeds is None:
+                seeds = planned.seeds if planned is not None else 1
+            if workers is None and planned is not None:
+                workers = planned.workers
             folder, cells = compare_mod.create(config, list(set_ or []), grid, seeds, out)
         console = _stdout()
         console.print(f"compare folder: {folder} ({len(cells)} runs)", markup=False)
@@ -325,7 +337,7 @@ def compare(
             console.print(f"  {result.status:<10} {result.cell.label}, seed {result.cell.seed}"
                           f"{extra}", markup=False, highlight=False)
 
-        results = compare_mod.execute(folder, cells, workers=workers, fail_fast=fail_fast,
+        results = compare_mod.execute(folder, cells, workers=workers or 1, fail_fast=fail_fast,
                                       on_done=done)
         found = report_mod.summarize(results)
         report_mod.write(folder, results, found)
@@ -350,7 +362,7 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
         tie = "-" if row.tied is None else ("best" if i == 1 else
                                             f"tied (p={row.p_value:.2f})" if row.tied
                                             else f"worse (p={row.p_value:.2g})")
-        rows.append((str(i), row.label, str(row.seeds),
+        rows.append((str(i), row.shown, str(row.seeds),
                      f"{row.accuracy[0]:.4f} ± {row.accuracy[1]:.4f}",
                      f"{row.loss[0]:.4f} ± {row.loss[1]:.4f}", f"{row.seconds:.1f}", tie))
     console.print(grid("compare (best first)", ("#", "cell", "seeds", found.accuracy_name,

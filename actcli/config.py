@@ -205,6 +205,16 @@ class TrainConfig(Strict):
     )
 
 
+class CompareConfig(Strict):
+    over: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="config key -> values to compare (a grid over several keys); empty = "
+        "the eleven activations on model.activation",
+    )
+    seeds: int = Field(1, ge=1, description="seeds 0..N-1 for every cell")
+    workers: int = Field(1, ge=1, description="worker processes sharing the cores")
+
+
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -220,6 +230,10 @@ class Config(Strict):
     optimizer: OptimizerRef = Field("adam")
     train: TrainConfig = Field(default_factory=TrainConfig)
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
+    compare: CompareConfig | None = Field(
+        None, description="what `actcli compare` varies when the command line does not say; "
+        "`actcli train` ignores it",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Config:

@@ -27,6 +27,7 @@ class Row:
     tied: bool | None = None  # None: fewer than 3 seeds, no test
     p_value: float | None = None
     values: list[float] = field(default_factory=list)  # accuracy per seed, seed order
+    shown: str = ""  # the label as tables show it
 
 
 @dataclass
@@ -59,6 +60,12 @@ def summarize(results: list[CellResult]) -> Report:
         rows.append(Row(label, len(done), stats.mean_std(acc), stats.mean_std(loss),
                         float(np.mean([r.seconds for r in done])), values=acc))
     rows.sort(key=lambda row: (-row.accuracy[0], row.loss[0]))
+    keys = {row.label.split("=", 1)[0] for row in rows}
+    if len(keys) == 1 and all(", " not in row.label for row in rows):
+        for row in rows:  # one key varies: its values say it all
+            row.shown = row.label.split("=", 1)[1]
+    for row in rows:
+        row.shown = row.shown or row.label
     tested = bool(rows) and rows[0].seeds >= 3
     if tested:
         best = rows[0]
@@ -107,13 +114,15 @@ def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
 def markdown(report: Report, pictures: list[str]) -> str:
     out = io.StringIO()
     out.write("# actcli compare\n\n")
+    if report.rows and report.rows[0].shown != report.rows[0].label:
+        out.write(f"Varied: `{report.rows[0].label.split('=', 1)[0]}`.\n\n")
     acc, loss = report.accuracy_name, report.loss_name
     out.write(f"| rank | cell | seeds | {acc} (mean ± std) | {loss} (mean ± std) | s/run |"
               " tied with best |\n|---|---|---|---|---|---|---|\n")
     for i, row in enumerate(report.rows, 1):
         tie = "-" if row.tied is None else (f"yes (p={row.p_value:.3f})" if row.tied and i > 1
                                             else "best" if i == 1 else f"no (p={row.p_value:.3g})")
-        out.write(f"| {i} | {row.label} | {row.seeds} | {row.accuracy[0]:.4f} ± "
+        out.write(f"| {i} | {row.shown} | {row.seeds} | {row.accuracy[0]:.4f} ± "
                   f"{row.accuracy[1]:.4f} | {row.loss[0]:.4f} ± {row.loss[1]:.4f} | "
                   f"{row.seconds:.1f} | {tie} |\n")
     out.write("\n")

@@ -92,7 +92,8 @@ def test_report_ranks_and_marks_ties_with_three_seeds(tmp_path):
     assert {"summary.csv", "report.md", "bars.png", "curves.png", "gradient_flow.png",
             "activations.png"} <= set(files)
     text = (folder / "report.md").read_text()
-    assert "paired t-test" in text and "| 1 | model.activation=relu | 3 |" in text
+    assert "paired t-test" in text and "| 1 | relu | 3 |" in text
+    assert "Varied: `model.activation`" in text
     with open(folder / "summary.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 6 and {r["status"] for r in rows} == {"completed"}
@@ -114,3 +115,26 @@ def test_cli_compare_and_resume(invoke, tmp_path):
 
 def test_default_is_the_eleven():
     assert len(compare.ELEVEN) == 11 and "hardswish" in compare.ELEVEN
+
+
+def test_a_config_can_carry_its_compare_plan(invoke, tmp_path):
+    text = (CONFIGS / "beans.yaml").read_text() + (
+        "compare:\n  over:\n    model.activation: [relu, tanh]\n    optimizer.lr: [0.05]\n"
+        "  seeds: 2\n")
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    result = invoke("compare", path, "--out", tmp_path / "runs", "--set", "train.epochs=20")
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    cells = compare.load_plan(folder)
+    assert len(cells) == 4 and cells[0].overrides == (
+        "model.activation=relu", "optimizer.lr=0.05", "train.seed=0")
+
+
+def test_shipped_compare_configs_plan_the_eleven():
+    from actcli import config
+
+    for name in ("compare_beans.yaml", "compare_fashion_mnist.yaml"):
+        planned = config.load(CONFIGS / name).compare
+        assert planned.over["model.activation"] == list(compare.ELEVEN)
+        assert planned.seeds == 3
