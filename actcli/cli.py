@@ -291,6 +291,15 @@ def compare(
         Optional[Path], typer.Option(help="Run only the missing cells of this compare folder.")  # noqa: UP045
     ] = None,
     fail_fast: Annotated[bool, typer.Option(help="Stop at the first failing cell.")] = False,
+    tune_lr: Annotated[
+        bool, typer.Option(help="Give each cell the lr its own range test picks.")
+    ] = False,
+    backend: Annotated[
+        str, typer.Option(help="processes (this machine) | ray (a Ray cluster)")
+    ] = "processes",
+    ray_address: Annotated[
+        Optional[str], typer.Option(help="Ray cluster address; none = a local Ray.")  # noqa: UP045
+    ] = None,
 ) -> None:
     """Put activations (or any config values) side by side over seeds; write a report.
 
@@ -301,6 +310,10 @@ def compare(
       actcli compare configs/beans.yaml --over model.init=zeros,xavier_uniform,kaiming_normal
 
       actcli compare configs/beans.yaml --over optimizer.lr=0.01,0.1 --over model.hidden=[4],[8]
+
+      actcli compare configs/beans.yaml --activations relu,sigmoid --tune-lr
+
+      actcli compare configs/compare_beans.yaml --backend ray --ray-address auto
 
       actcli compare --resume runs/20261122-140000-compare-beans
     """
@@ -328,7 +341,8 @@ def compare(
                 seeds = planned.seeds if planned is not None else 1
             if workers is None and planned is not None:
                 workers = planned.workers
-            folder, cells = compare_mod.create(config, list(set_ or []), grid, seeds, out)
+            folder, cells = compare_mod.create(config, list(set_ or []), grid, seeds, out,
+                                               tune_lr=tune_lr)
         console = _stdout()
         console.print(f"compare folder: {folder} ({len(cells)} runs)", markup=False)
 
@@ -338,8 +352,8 @@ def compare(
                           f"{extra}", markup=False, highlight=False)
 
         results = compare_mod.execute(folder, cells, workers=workers or 1, fail_fast=fail_fast,
-                                      on_done=done)
-        found = report_mod.summarize(results)
+                                      on_done=done, backend=backend, address=ray_address)
+        found = report_mod.summarize(results, compare_mod.tuned_lrs(folder))
         report_mod.write(folder, results, found)
         _print_report(console, found)
         typer.echo(str(folder / "report.md"))
@@ -365,8 +379,12 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
         rows.append((str(i), row.shown, str(row.seeds),
                      f"{row.accuracy[0]:.4f} ± {row.accuracy[1]:.4f}",
                      f"{row.loss[0]:.4f} ± {row.loss[1]:.4f}", f"{row.seconds:.1f}", tie))
-    console.print(grid("compare (best first)", ("#", "cell", "seeds", found.accuracy_name,
-                                                 found.loss_name, "s/run", "vs best"), rows))
+    columns = ["#", "cell", "seeds", found.accuracy_name, found.loss_name, "s/run", "vs best"]
+    if found.tuned_lr:
+        columns.append("lr")
+        rows = [(*row, f"{found.tuned_lr[r.label]:g}") for row, r in zip(rows, found.rows,
+                                                                         strict=True)]
+    console.print(grid("compare (best first)", columns, rows))
     for r in found.failures:
         console.print(f"not completed: {r.cell.label}, seed {r.cell.seed}: {r.status}"
                       f"{': ' + r.error if r.error else ''}", markup=False, highlight=False)

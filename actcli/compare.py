@@ -88,23 +88,52 @@ def plan(grid: dict[str, list[Any]], seeds: int) -> list[Cell]:
 
 
 def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any]], seeds: int,
-           out: Path, name: str | None = None) -> tuple[Path, list[Cell]]:
-    """Validate every cell's config, then make the compare folder with its plan."""
+           out: Path, name: str | None = None, tune_lr: bool = False
+           ) -> tuple[Path, list[Cell]]:
+    """Validate every cell's config, then make the compare folder with its plan.
+
+    ``tune_lr``: first run a learning-rate range test for each cell (seed 0) and give all
+    its seeds the lr it picks; the plan and the report record which lr each used.
+    """
     base = config_mod.load(config_path, list(overrides))
     cells = plan(grid, seeds)
     base_doc = config_mod.dump(base)
+    configs = {}
     for cell in cells:  # every cell must be a valid config before anything runs
         try:
-            config_mod.validate(_document(base_doc, cell.overrides), f"cell {cell.label}")
+            configs[cell.label] = config_mod.validate(_document(base_doc, cell.overrides),
+                                                      f"cell {cell.label}")
         except ConfigError as err:
             raise ConfigError(str(err)) from None
+    tuned: dict[str, float] = {}
+    tests = {}
+    if tune_lr:
+        from actcli import lr_finder
+
+        for label, cfg in configs.items():
+            tests[label] = lr_finder.find_lr(cfg)
+            tuned[label] = float(f"{tests[label].chosen:.3g}")
+        cells = [Cell(c.id, c.label, (*c.overrides[:-1], f"optimizer.lr={tuned[c.label]}",
+                                      c.overrides[-1]), c.seed) for c in cells]
     folder = runs.create(out, f"compare-{name or base.name}")
     runs.write_text(folder / "base.yaml", base_doc)
     runs.write_json(folder / "plan.json", {
         "config": str(config_path), "overrides": list(overrides),
         "over": {k: [_flow(v) for v in vs] for k, vs in grid.items()}, "seeds": seeds,
-        "cells": [asdict(c) for c in cells]})
+        "tuned_lr": tuned, "cells": [asdict(c) for c in cells]})
+    if tests:
+        from actcli import plots
+
+        runs.save_figure(plots.lr_range_tests({k: (t.lrs, t.losses, t.chosen)
+                                               for k, t in tests.items()}),
+                         folder / "lr_range_test.png")
     return folder, cells
+
+
+def tuned_lrs(folder: Path) -> dict[str, float]:
+    """label -> lr chosen by --tune-lr (empty when the compare did not tune)."""
+    data = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+    return dict(data.get("tuned_lr", {}))
 
 
 def load_plan(folder: Path) -> list[Cell]:
@@ -155,10 +184,18 @@ def run_cell(folder: str, cell: Cell, threads: int | None = None) -> CellResult:
 
 
 def execute(folder: Path, cells: Sequence[Cell], *, workers: int = 1, fail_fast: bool = False,
-            on_done: Callable[[CellResult], None] | None = None) -> list[CellResult]:
-    """Run every cell not yet completed; return one result per cell, in plan order."""
+            on_done: Callable[[CellResult], None] | None = None, backend: str = "processes",
+            address: str | None = None) -> list[CellResult]:
+    """Run every cell not yet completed; return one result per cell, in plan order.
+
+    ``backend="ray"`` sends the cells to a Ray cluster (``address``; a local Ray when None),
+    each asking for cores // workers CPUs; the compare folder must be on storage every Ray
+    node can write (a shared file system), since each cell writes its own run folder there.
+    """
     if workers < 1:
         raise ConfigError(f"--workers: must be >= 1, got {workers}")
+    if backend not in ("processes", "ray"):
+        raise ConfigError(f"--backend: {backend!r} is not a backend; valid: processes, ray")
     results: dict[str, CellResult] = {}
     todo = []
     for cell in cells:
@@ -178,7 +215,9 @@ def execute(folder: Path, cells: Sequence[Cell], *, workers: int = 1, fail_fast:
         return fail_fast and result.status not in ("completed",)
 
     stopped = False
-    if workers == 1 or len(todo) <= 1:
+    if backend == "ray":
+        stopped = _execute_ray(folder, todo, workers, address, done)
+    elif workers == 1 or len(todo) <= 1:
         for cell in todo:
             if done(run_cell(str(folder), cell)):
                 stopped = True
@@ -203,3 +242,33 @@ def execute(folder: Path, cells: Sequence[Cell], *, workers: int = 1, fail_fast:
                       "not run: stopped by --fail-fast" if stopped else "not run")
             results[cell.id] = CellResult(cell, "skipped", {}, 0.0, reason)
     return [results[cell.id] for cell in cells]
+
+
+def _execute_ray(folder: Path, todo: Sequence[Cell], workers: int, address: str | None,
+                 done: Callable[[CellResult], bool]) -> bool:
+    """Run ``todo`` as Ray tasks; True when ``done`` asked to stop."""
+    try:
+        import ray
+    except ImportError:
+        raise ActcliError('--backend ray needs Ray: pip install "actcli[ray]"') from None
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    started_here = not ray.is_initialized()
+    if started_here:
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                     **({} if address else {"num_cpus": os.cpu_count() or 1}))
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            raise ActcliError(f"--ray-address: cannot reach Ray at {address!r}: {err}") from None
+    try:
+        task = ray.remote(num_cpus=threads)(run_cell)
+        pending = [task.remote(str(folder.resolve()), cell, threads) for cell in todo]
+        while pending:
+            finished, pending = ray.wait(pending, num_returns=1)
+            if done(ray.get(finished[0])):
+                for ref in pending:
+                    ray.cancel(ref)
+                return True
+        return False
+    finally:
+        if started_here:
+            ray.shutdown()

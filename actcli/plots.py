@@ -277,3 +277,20 @@ def gradient_flow(flow: Mapping[str, np.ndarray]) -> Figure:
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", ncols=2)
     return fig
+
+
+def lr_range_tests(tests: Mapping[str, tuple[Sequence[float], Sequence[float], float]]
+                   ) -> Figure:
+    """Smoothed loss against the growing learning rate, the chosen lr marked, per cell."""
+    fig = Figure(figsize=(7.5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for i, (label, (lrs, losses, chosen)) in enumerate(tests.items()):
+        color = f"C{i % 10}"
+        ax.plot(lrs, losses, color=color, label=f"{label.split('=', 1)[-1]}: {chosen:.2g}")
+        ax.axvline(chosen, color=color, lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set(xlabel="learning rate", ylabel="smoothed training loss",
+           title="learning-rate range test (dotted: chosen lr = lr at minimum / 10)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", ncols=2)
+    return fig

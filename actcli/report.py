@@ -37,6 +37,7 @@ class Report:
     loss_name: str
     failures: list[CellResult]
     tested: bool
+    tuned_lr: dict[str, float] = field(default_factory=dict)  # label -> lr (--tune-lr)
 
 
 def _names(results: list[CellResult]) -> tuple[str, str]:
@@ -46,7 +47,7 @@ def _names(results: list[CellResult]) -> tuple[str, str]:
     return "accuracy", "loss"
 
 
-def summarize(results: list[CellResult]) -> Report:
+def summarize(results: list[CellResult], tuned_lr: dict[str, float] | None = None) -> Report:
     accuracy_name, loss_name = _names(results)
     by_label: dict[str, list[CellResult]] = defaultdict(list)
     for r in results:
@@ -76,7 +77,7 @@ def summarize(results: list[CellResult]) -> Report:
                 _, p = stats.paired_t_test(best.values, row.values)
                 row.tied, row.p_value = p >= ALPHA, p
     failures = [r for r in results if r.status != "completed"]
-    return Report(rows, accuracy_name, loss_name, failures, tested)
+    return Report(rows, accuracy_name, loss_name, failures, tested, dict(tuned_lr or {}))
 
 
 def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
@@ -117,15 +118,22 @@ def markdown(report: Report, pictures: list[str]) -> str:
     if report.rows and report.rows[0].shown != report.rows[0].label:
         out.write(f"Varied: `{report.rows[0].label.split('=', 1)[0]}`.\n\n")
     acc, loss = report.accuracy_name, report.loss_name
+    lr_head = " lr (range test) |" if report.tuned_lr else ""
     out.write(f"| rank | cell | seeds | {acc} (mean ± std) | {loss} (mean ± std) | s/run |"
-              " tied with best |\n|---|---|---|---|---|---|---|\n")
+              f" tied with best |{lr_head}\n|---|---|---|---|---|---|---|"
+              f"{'---|' if lr_head else ''}\n")
     for i, row in enumerate(report.rows, 1):
         tie = "-" if row.tied is None else (f"yes (p={row.p_value:.3f})" if row.tied and i > 1
                                             else "best" if i == 1 else f"no (p={row.p_value:.3g})")
         out.write(f"| {i} | {row.shown} | {row.seeds} | {row.accuracy[0]:.4f} ± "
                   f"{row.accuracy[1]:.4f} | {row.loss[0]:.4f} ± {row.loss[1]:.4f} | "
-                  f"{row.seconds:.1f} | {tie} |\n")
+                  f"{row.seconds:.1f} | {tie} |"
+                  f"{f' {report.tuned_lr[row.label]:g} |' if report.tuned_lr else ''}\n")
     out.write("\n")
+    if report.tuned_lr:
+        out.write("Each cell ran at its own learning rate: a range test from its seed-0 "
+                  "network picked the lr at the smoothed-loss minimum divided by 10 "
+                  "(lr_range_test.png).\n\n")
     if report.tested:
         out.write(f"Ties: a two-sided paired t-test over seeds (same seed, same data split and "
                   f"initialisation stream) of each cell against the best; p >= {ALPHA} counts "

@@ -138,3 +138,49 @@ def test_shipped_compare_configs_plan_the_eleven():
         planned = config.load(CONFIGS / name).compare
         assert planned.over["model.activation"] == list(compare.ELEVEN)
         assert planned.seeds == 3
+
+
+def test_lr_range_test_picks_the_minimum_over_ten():
+    from actcli import config
+    from actcli.lr_finder import find_lr
+
+    found = find_lr(config.load(CONFIGS / "beans.yaml", ["model.hidden=[8]"]), steps=80,
+                    high=100.0)
+    assert found.lrs == sorted(found.lrs) and found.lrs[0] == pytest.approx(1e-5)
+    at_min = found.lrs[found.losses.index(min(found.losses))]
+    assert found.chosen == pytest.approx(at_min / 10)
+    assert found.losses[-1] > min(found.losses)  # it went past the minimum
+
+
+def test_tune_lr_gives_each_cell_its_own_lr(tmp_path):
+    grid = {"model.activation": ["relu", "sigmoid"]}
+    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 2, tmp_path, tune_lr=True)
+    tuned = compare.tuned_lrs(folder)
+    assert set(tuned) == {"model.activation=relu", "model.activation=sigmoid"}
+    for cell in cells:
+        assert f"optimizer.lr={tuned[cell.label]}" in cell.overrides
+    assert (folder / "lr_range_test.png").exists()
+    results = compare.execute(folder, cells)
+    found = report.summarize(results, tuned)
+    text = report.markdown(found, [])
+    assert "lr (range test)" in text and "its own learning rate" in text
+    from actcli import config
+
+    written = config.load(folder / "cells" / cells[0].id / "config.yaml")
+    assert written.optimizer.kwargs["lr"] == tuned[cells[0].label]
+
+
+def test_ray_backend_runs_the_cells(tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'actcli[ray]')")
+    grid = {"model.activation": ["relu", "tanh"]}
+    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "a")
+    by_ray = compare.execute(folder, cells, backend="ray", workers=2)
+    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "b")
+    here = compare.execute(folder, cells)
+    assert [r.status for r in by_ray] == ["completed", "completed"]
+    assert [r.metrics for r in by_ray] == [r.metrics for r in here]
+
+
+def test_unknown_backend(tmp_path):
+    with pytest.raises(ConfigError, match="--backend: 'dask' is not a backend"):
+        compare.execute(tmp_path, [], backend="dask")
