@@ -214,34 +214,49 @@ def execute(folder: Path, cells: Sequence[Cell], *, workers: int = 1, fail_fast:
             return True
         return fail_fast and result.status not in ("completed",)
 
-    stopped = False
-    if backend == "ray":
-        stopped = _execute_ray(folder, todo, workers, address, done)
-    elif workers == 1 or len(todo) <= 1:
-        for cell in todo:
-            if done(run_cell(str(folder), cell)):
-                stopped = True
-                break
-    else:
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            pending: set[Future[CellResult]] = {
-                pool.submit(run_cell, str(folder), cell, threads) for cell in todo}
-            try:
-                while pending and not stopped:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        stopped = done(future.result()) or stopped
-            finally:
-                for future in pending:
-                    future.cancel()
+    stopped = interrupted = False
+    try:
+        if backend == "ray":
+            stopped = _execute_ray(folder, todo, workers, address, done)
+        elif workers == 1 or len(todo) <= 1:
+            for cell in todo:
+                if done(run_cell(str(folder), cell)):
+                    stopped = True
+                    break
+        else:
+            stopped = _execute_pool(folder, todo, workers, done)
+    except KeyboardInterrupt:  # Ctrl-C between two cells: keep what finished
+        interrupted = True
+    interrupted = interrupted or any(r.status == "interrupted" for r in results.values())
     for cell in cells:
         if cell.id not in results:
-            interrupted = any(r.status == "interrupted" for r in results.values())
             reason = ("not run: interrupted" if interrupted else
                       "not run: stopped by --fail-fast" if stopped else "not run")
             results[cell.id] = CellResult(cell, "skipped", {}, 0.0, reason)
     return [results[cell.id] for cell in cells]
+
+
+def was_interrupted(results: Sequence[CellResult]) -> bool:
+    return any(r.status == "interrupted" or r.error == "not run: interrupted" for r in results)
+
+
+def _execute_pool(folder: Path, todo: Sequence[Cell], workers: int,
+                  done: Callable[[CellResult], bool]) -> bool:
+    """Run ``todo`` in ``workers`` spawned processes; True when ``done`` asked to stop."""
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        pending: set[Future[CellResult]] = {
+            pool.submit(run_cell, str(folder), cell, threads) for cell in todo}
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                stops = [done(future.result()) for future in finished]  # record every one
+                if any(stops):
+                    return True
+            return False
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def _execute_ray(folder: Path, todo: Sequence[Cell], workers: int, address: str | None,

@@ -184,3 +184,37 @@ def test_ray_backend_runs_the_cells(tmp_path):
 def test_unknown_backend(tmp_path):
     with pytest.raises(ConfigError, match="--backend: 'dask' is not a backend"):
         compare.execute(tmp_path, [], backend="dask")
+
+
+def test_ctrl_c_keeps_finished_cells_and_resume_completes(tmp_path, invoke):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = [sys.executable, "-m", "actcli", "compare", str(CONFIGS / "beans.yaml"),
+            "--activations", "relu,tanh", "--seeds", "3", "--out", str(tmp_path),
+            "--set", "model.hidden=[4]", "--set", "train.epochs=3000"]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "COLUMNS": "200"})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until one cell has finished
+        done = [p for p in tmp_path.glob("*/cells/*/summary.json")
+                if json.loads(p.read_text()).get("status") == "completed"]
+        if done:
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)  # into the next cell (between cells is handled too)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "resume with: actcli compare --resume" in err
+    (folder,) = tmp_path.iterdir()
+    statuses = [compare.cell_status(folder, c) for c in compare.load_plan(folder)]
+    assert statuses[0] == "completed" and statuses.count("completed") < 6
+    assert "not run: interrupted" in (folder / "report.md").read_text()
+    again = invoke("compare", "--resume", folder)
+    assert again.exit_code == 0, again.output
+    statuses = [compare.cell_status(folder, c) for c in compare.load_plan(folder)]
+    assert statuses == ["completed"] * 6

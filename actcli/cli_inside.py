@@ -1,0 +1,148 @@
+"""Seeing inside: `actcli summary`, `actcli landscape`, `actcli backprop`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from actcli.cli import (
+    SetOption,
+    _stdout,
+    _user_errors,
+    app,
+)
+from actcli.errors import ActcliError
+
+
+@app.command()
+def summary(
+    config: Annotated[Path, typer.Argument(help="YAML config file.")],
+    set_: SetOption = None,
+) -> None:
+    """Show the model a config builds: each layer's output shape, parameters, init, activation.
+
+    Examples:
+
+      actcli summary configs/fashion_mnist_cnn.yaml
+
+      actcli summary configs/beans.yaml --set model.hidden=[8,8]
+    """
+    with _user_errors():
+        from actcli import config as config_mod
+        from actcli import summary as summary_mod
+        from actcli.console import grid
+
+        found = summary_mod.summarize(config_mod.load(config, list(set_ or [])))
+        console = _stdout()
+        console.print(grid(f"input {tuple(found.input_shape)}",
+                           ("layer", "output shape", "parameters", "init / role"),
+                           [(r.layer, str(r.output_shape), f"{r.parameters:,}", r.note)
+                            for r in found.rows]))
+        console.print(f"total parameters: {found.total:,} (trainable {found.trainable:,})",
+                      markup=False)
+
+
+@app.command()
+def landscape(
+    config: Annotated[Path, typer.Argument(help="YAML config of a one-neuron 1-D task.")],
+    set_: SetOption = None,
+    steps: Annotated[int, typer.Option(help="Full-batch steps of each optimizer.")] = 200,
+    lr: Annotated[
+        Optional[float], typer.Option(help="Learning rate of all three (default: the config's).")  # noqa: UP045
+    ] = None,
+    momentum: Annotated[float, typer.Option(help="Momentum of the second SGD.")] = 0.9,
+    out: Annotated[Path, typer.Option("--out", help="PNG file, or a folder for it.")] = Path(
+        "runs"
+    ),
+) -> None:
+    """Draw the loss over (a, b) for sigmoid(a x + b) and the paths of SGD, momentum and Adam.
+
+    Examples:
+
+      actcli landscape configs/rice_cooker.yaml
+
+      actcli landscape configs/beans.yaml --lr 0.5 --steps 100 --out beans-landscape.png
+    """
+    with _user_errors():
+        from actcli import config as config_mod
+        from actcli import landscape as landscape_mod
+        from actcli import plots, runs
+        from actcli.console import grid
+
+        cfg = config_mod.load(config, list(set_ or []))
+        found = landscape_mod.compute(cfg, steps=steps, lr=lr, momentum=momentum)
+        path = out if out.suffix.lower() == ".png" else out / f"landscape-{cfg.name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure = plots.loss_landscape(found.a, found.b, found.loss,
+                                      [(t.name, t.a, t.b) for t in found.paths],
+                                      f"{cfg.name}: {cfg.loss.name} over (a, b), lr {found.lr:g}, "
+                                      f"{steps} steps")
+        runs.save_figure(figure, path)
+        _stdout().print(grid("after the last step", ("optimizer", "a", "b", "loss"),
+                             [(t.name, f"{t.a[-1]:.4g}", f"{t.b[-1]:.4g}", f"{t.loss[-1]:.4g}")
+                              for t in found.paths]))
+        typer.echo(str(path))
+
+
+def _numbers(option: str, text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(float(item) for item in text.split(","))
+    except ValueError:
+        raise ActcliError(f"{option}: {text!r} must be numbers separated by commas") from None
+
+
+@app.command()
+def backprop(
+    inputs: Annotated[Optional[str], typer.Option(help="i1,i2 (default 0.05,0.10)")] = None,  # noqa: UP045
+    targets: Annotated[Optional[str], typer.Option(help="t1,t2 (default 0.01,0.99)")] = None,  # noqa: UP045
+    hidden_weights: Annotated[
+        Optional[str], typer.Option(help="w1,w2,w3,w4 (default 0.15,0.20,0.25,0.30)")  # noqa: UP045
+    ] = None,
+    output_weights: Annotated[
+        Optional[str], typer.Option(help="w5,w6,w7,w8 (default 0.40,0.45,0.50,0.55)")  # noqa: UP045
+    ] = None,
+    biases: Annotated[Optional[str], typer.Option(help="b1,b2 (default 0.35,0.60)")] = None,  # noqa: UP045
+    lr: Annotated[float, typer.Option(help="SGD learning rate for the step.")] = 0.5,
+) -> None:
+    """Backpropagation by hand on the classic 2-2-2 sigmoid network, beside autograd.
+
+    Examples:
+
+      actcli backprop
+
+      actcli backprop --lr 0.1 --targets 0.5,0.5
+    """
+    with _user_errors():
+        from actcli import backprop as bp
+        from actcli.console import grid
+
+        given = {"inputs": _numbers("--inputs", inputs), "targets": _numbers("--targets", targets),
+                 "hidden_weights": _numbers("--hidden-weights", hidden_weights),
+                 "output_weights": _numbers("--output-weights", output_weights),
+                 "biases": _numbers("--biases", biases)}
+        found = bp.compute(**{k: v for k, v in given.items() if v is not None}, lr=lr)
+        console = _stdout()
+        console.print(grid("forward pass (out = sigmoid(net))", ("unit", "net", "out"),
+                           [(u.name, f"{u.net:.9f}", f"{u.out:.9f}") for u in found.units]))
+        console.print(f"E = 1/2 sum (target - out)^2 = {found.loss:.9f}", markup=False)
+
+        def cell(value: float | None) -> str:
+            return "-" if value is None else f"{value:.9f}"
+
+        console.print(grid(
+            f"gradients (dE/dout * dout/dnet * dnet/dparam) and one SGD step, lr {found.lr:g}",
+            ("param", "value", "dE/dout", "dout/dnet", "dnet/dparam", "chain rule", "autograd",
+             "after step"),
+            [(g.name, f"{g.value:.9f}", cell(g.dE_dout), cell(g.dout_dnet), cell(g.dnet_dparam),
+              f"{g.chain:.9f}", f"{g.autograd:.9f}", f"{g.updated:.9f}")
+             for g in found.gradients]))
+        console.print("b1, b2 are shared by two units each: their gradient is the sum of "
+                      "dE/dnet over those units.", markup=False)
+        gap = max(abs(g.chain - g.autograd) for g in found.gradients)
+        console.print(f"max |chain rule - autograd| = {gap:.2g}", markup=False)
+
+
