@@ -254,10 +254,12 @@ def compare_bars(labels: Sequence[str], values: Sequence[tuple[float, float]],
     means = [v[0] for v in values]
     ax.bar(range(len(labels)), means, yerr=[v[1] for v in values], capsize=4, color="C0")
     low = min(m - v[1] for m, v in zip(means, values, strict=True))
-    ax.set_ylim(max(0.0, low - 0.05 * (1 - low)), min(1.0, max(means) + 0.05 * (1 - low)))
+    high = max(m + v[1] for m, v in zip(means, values, strict=True))
+    margin = 0.1 * max(high - low, 1e-3)  # the axis is zoomed to the spread of the results
+    ax.set_ylim(max(0.0, low - margin), min(1.0, high) + margin)
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels([label.split("=", 1)[-1] for label in labels], rotation=45, ha="right")
-    ax.set(ylabel=name, title=f"final {name} (mean ± std over seeds)")
+    ax.set(ylabel=name, title=f"final {name} (mean ± std over seeds; axis zoomed)")
     ax.grid(alpha=0.3, axis="y")
     return fig
 
