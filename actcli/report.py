@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -151,20 +150,13 @@ def markdown(report: Report, pictures: list[str]) -> str:
     return out.getvalue()
 
 
-def _read(path: Path) -> list[dict[str, float]]:
-    if not path.exists():
-        return []
-    with open(path, encoding="utf-8", newline="") as handle:
-        return [{k: float(v) if v not in ("", None) else float("nan") for k, v in row.items()}
-                for row in csv.DictReader(handle)]
-
-
 def _curves(folder: Path, results: list[CellResult], report: Report) -> dict[str, Any]:
     """label -> (epochs, mean, std) of the monitored accuracy over the completed seeds."""
     by_label: dict[str, list[list[dict[str, float]]]] = defaultdict(list)
     for r in results:
         if r.status == "completed":
-            by_label[r.cell.label].append(_read(folder / "cells" / r.cell.id / "metrics.csv"))
+            path = folder / "cells" / r.cell.id / "metrics.csv"
+            by_label[r.cell.label].append(runs.read_rows(path))
     found = {}
     for label, histories in by_label.items():
         key = "val_accuracy" if "val_accuracy" in histories[0][0] else "accuracy"
@@ -179,7 +171,7 @@ def _gradient_flow(folder: Path, results: list[CellResult]) -> dict[str, Any]:
     """label -> mean gradient norm per layer over the logged epochs and seeds."""
     by_label: dict[str, list[np.ndarray]] = defaultdict(list)
     for r in results:
-        rows = _read(folder / "cells" / r.cell.id / "diagnostics.csv")
+        rows = runs.read_rows(folder / "cells" / r.cell.id / "diagnostics.csv")
         keys = [k for k in rows[0] if k.startswith("grad_norm/")] if rows else []
         if keys and r.status == "completed":
             by_label[r.cell.label].append(np.array([[row[k] for k in keys] for row in rows]

@@ -90,11 +90,15 @@ def read_summary(run: Path) -> dict[str, Any]:
         raise ActcliError(f"{run / SUMMARY}: not valid JSON: {err}") from None
 
 
-def read_metrics(run: Path) -> list[dict[str, float]]:
-    """metrics.csv as rows of floats (empty cells are NaN)."""
-    with open(run / "metrics.csv", encoding="utf-8", newline="") as handle:
-        return [{k: float(v) if v != "" else float("nan") for k, v in row.items()}
-                for row in csv.DictReader(handle)]
+def read_rows(path: Path) -> list[dict[str, float]]:
+    """A numeric CSV (metrics.csv, diagnostics.csv) as rows of floats; empty cells are NaN,
+    a missing file is no rows."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            return [{k: float(v) if v not in ("", None) else float("nan")
+                     for k, v in row.items()} for row in csv.DictReader(handle)]
+    except FileNotFoundError:
+        return []
 
 
 def save_figure(figure: Any, path: Path, dpi: int = 120) -> Path:  # noqa: ANN401

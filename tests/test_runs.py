@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -37,6 +38,10 @@ def test_csv_round_trip(tmp_path):
                                                                     "accuracy": 1.0}])
     text = (tmp_path / "m.csv").read_text()
     assert text.splitlines() == ["epoch,loss,accuracy", "1,0.5,", "2,0.25,1.0"]
+    rows = runs.read_rows(tmp_path / "m.csv")
+    assert rows[1] == {"epoch": 2.0, "loss": 0.25, "accuracy": 1.0}
+    assert math.isnan(rows[0]["accuracy"])
+    assert runs.read_rows(tmp_path / "missing.csv") == []
 
 
 def test_read_summary_of_a_non_run(tmp_path):
