@@ -9,7 +9,7 @@ file, the key, the bad value and what is allowed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -17,107 +17,25 @@ import yaml
 from pydantic import (
     BeforeValidator,
     Field,
-    PlainSerializer,
-    PlainValidator,
     ValidationError,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from actcli.components import (
-    Ref,
-    Registry,
     activations,
-    initializers,
     losses,
-    optimizers,
-    parse_ref,
 )
-from actcli.errors import ActcliError, ConfigError, suggest, unknown_name_message
+from actcli.config_errors import display_loc, format_error
+from actcli.config_types import Activations, Inits, LossRef, OptimizerRef
+from actcli.errors import ConfigError
 from actcli.strict import Strict
 from actcli.tasks import TASKS
+from actcli.yamlio import parse_yaml, read_document
 
-SCHEMA_URL = "../schema/actcli.schema.json"  # relative to configs/, for yaml-language-server
+__all__ = ["Config", "dump", "json_schema", "load", "parse_yaml", "read_document", "smoke",
+           "to_dict", "validate"]
 
-
-# --- components named in a config --------------------------------------------------------
-
-def _custom(err: ActcliError) -> PydanticCustomError:
-    """Carry our error through pydantic, keeping the key it is about."""
-    key = getattr(err, "key", None)
-    detail = getattr(err, "detail", str(err))
-    return PydanticCustomError("actcli", "{detail}", {"detail": detail, "key": key or ""})
-
-
-def _ref_schema(registry: Registry[Any]) -> dict[str, Any]:
-    names = {"enum": registry.names() + sorted(registry.aliases)}
-    return {
-        "anyOf": [
-            {"type": "string", **names},
-            {"type": "object", "required": ["name"], "properties": {"name": names}},
-        ]
-    }
-
-
-def _ref_type(registry: Registry[Any], check: Callable[..., None] | None, doc: str) -> Any:  # noqa: ANN401
-    def validate(value: object) -> Ref:
-        try:
-            return parse_ref(registry, value, check)
-        except ActcliError as err:
-            raise _custom(err) from None
-
-    return Annotated[
-        Ref,
-        PlainValidator(validate, json_schema_input_type=Any),
-        PlainSerializer(lambda ref: ref.dump()),
-        Field(json_schema_extra={**_ref_schema(registry), "description": doc}),
-    ]
-
-
-def _layers_type(registry: Registry[Any], check: Callable[..., None] | None, doc: str) -> Any:  # noqa: ANN401
-    """One component for every layer, or a list with one per layer."""
-
-    def validate(value: object) -> Ref | tuple[Ref, ...]:
-        try:
-            if isinstance(value, list | tuple):
-                refs = []
-                for i, item in enumerate(value):
-                    try:
-                        refs.append(parse_ref(registry, item, check))
-                    except ConfigError as err:
-                        key = f"[{i}].{err.key}" if err.key else f"[{i}]"
-                        raise ConfigError(err.detail, key) from None
-                return tuple(refs)
-            return parse_ref(registry, value, check)
-        except ActcliError as err:
-            raise _custom(err) from None
-
-    def serialize(value: Ref | tuple[Ref, ...]) -> Any:  # noqa: ANN401
-        return [r.dump() for r in value] if isinstance(value, tuple) else value.dump()
-
-    one = _ref_schema(registry)
-    return Annotated[
-        Union[Ref, tuple[Ref, ...]],  # noqa: UP007
-        PlainValidator(validate, json_schema_input_type=Any),
-        PlainSerializer(serialize),
-        Field(json_schema_extra={"anyOf": [one, {"type": "array", "items": one}],
-                                 "description": doc}),
-    ]
-
-
-Activations = _layers_type(
-    activations.ACTIVATIONS, activations.check_params,
-    "hidden activation: a name, {name: ..., option: value}, or a list with one per layer",
-)
-Inits = _layers_type(
-    initializers.INITIALIZERS, initializers.check_params,
-    "weight initializer: a name, {name: constant, value: 5}, or a list with one per layer "
-    "(hidden layers, then the output layer)",
-)
-LossRef = _ref_type(losses.LOSSES, None, "loss: a name or {name: ..., option: value}")
-OptimizerRef = _ref_type(
-    optimizers.OPTIMIZERS, optimizers.check_params, "optimizer: {name: adam, lr: 0.05, ...}"
-)
 
 
 # --- sections ----------------------------------------------------------------------------
@@ -268,73 +186,6 @@ class Config(Strict):
         return self
 
 
-# --- YAML ----------------------------------------------------------------------------------
-
-class _Loader(yaml.SafeLoader):
-    """Safe loader that reads 1e-3 as a float (YAML 1.2) and rejects duplicate keys."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(\d[\d_]*)?\.?\d*[eE][-+]?\d+$"),
-    list("-+0123456789."),
-)
-
-
-def parse_yaml(text: str, source: str) -> Any:  # noqa: ANN401
-    """YAML text -> Python data with the safe loader; ConfigError with line and column."""
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = err.problem or err.context or "invalid YAML"
-        raise ConfigError(f"{source}{where}: invalid YAML: {problem}") from None
-    except yaml.YAMLError as err:  # e.g. a control character: keep the message to one line
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ConfigError(f"{source}: invalid YAML: {first}") from None
-
-
-def read_document(path: Path) -> dict[str, Any]:
-    """The raw mapping in a config file, or ConfigError saying why there is none."""
-    if not path.exists():
-        raise ConfigError(f"{path}: config file not found")
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a directory, expected a YAML config file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a UTF-8 text file") from None
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
-    document = parse_yaml(text, str(path))
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise ConfigError(
-            f"{path}: the top level must be a mapping of keys (name, task, model, ...), "
-            f"got a {_yaml_kind(document)}"
-        )
-    return document
-
-
-def _yaml_kind(value: object) -> str:
-    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(
-        type(value), type(value).__name__
-    )
-
-
 # --- overrides -----------------------------------------------------------------------------
 
 def apply_override(document: dict[str, Any], override: str) -> tuple[str, ...]:
@@ -376,77 +227,6 @@ def _default_at(path: Sequence[str]) -> Any:  # noqa: ANN401
     return node
 
 
-# --- errors --------------------------------------------------------------------------------
-
-def _section_at(loc: Sequence[Any]) -> type[Strict] | None:
-    """The config section class that ``loc`` (a pydantic error location) points into."""
-    cls: type[Strict] = Config
-    parts = list(loc)
-    while parts:
-        part = parts.pop(0)
-        if cls is Config and part == "task":
-            if not parts or parts[0] not in TASKS:
-                return None
-            cls = TASKS.get(parts.pop(0)).task.options
-            continue
-        field = cls.model_fields.get(str(part))
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, Strict)):
-            return None
-        cls = annotation
-    return cls
-
-
-def _display_loc(loc: Sequence[Any]) -> str:
-    parts = list(loc)
-    if len(parts) > 1 and parts[0] == "task" and parts[1] in TASKS:
-        del parts[1]  # the discriminator pydantic adds, not a key the user wrote
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def format_error(err: Any, source: str) -> str:  # noqa: ANN401
-    """One line for one pydantic error dict: where, what was given, what is allowed."""
-    loc = tuple(err["loc"])
-    kind = err["type"]
-    where = _display_loc(loc)
-    prefix = f"{source}: {where}: " if where else f"{source}: "
-    if kind in ("actcli", "value_error"):
-        message = err["msg"].removeprefix("Value error, ")
-        key = (err.get("ctx") or {}).get("key")
-        if key:
-            where = f"{where}{key}" if key.startswith("[") else f"{where}.{key}"
-            return f"{source}: {where}: {message}"
-        # a section's own check names the key inside the section: join the two paths
-        head, sep, rest = message.partition(": ")
-        section = _section_at(loc)
-        if sep and where and section is not None and head in section.model_fields:
-            return f"{source}: {where}.{head}: {rest}"
-        return prefix + message if where else f"{source}: {message}"
-    if kind == "extra_forbidden":
-        section = _section_at(loc[:-1])
-        valid = list(section.model_fields) if section else []
-        hint = suggest(loc[-1], valid)
-        extra = f" (did you mean '{hint}'?)" if hint else ""
-        parent = _display_loc(loc[:-1]) or "top level"
-        return (f"{source}: unknown key {_display_loc(loc)!r}{extra}; valid keys in "
-                f"{parent}: {', '.join(valid)}")
-    if kind == "union_tag_invalid":
-        return prefix.replace(f"{where}: ", "") + "task.name: " + unknown_name_message(
-            "task", err["ctx"]["tag"], TASKS.names()
-        )
-    if kind == "union_tag_not_found":
-        return f"{source}: task: needs a 'name'; valid: {', '.join(TASKS.names())}"
-    if kind == "model_attributes_type" or kind == "model_type":
-        return prefix + f"expected a mapping of keys, got {err['input']!r}"
-    message = err["msg"]
-    if kind.startswith("literal_error"):
-        return prefix + f"{err['input']!r} is not allowed; valid: {err['ctx']['expected']}"
-    return prefix + f"{message[0].lower()}{message[1:]}; got {err['input']!r}"
-
-
 # --- public API ----------------------------------------------------------------------------
 
 def validate(document: dict[str, Any], source: str = "config",
@@ -457,12 +237,12 @@ def validate(document: dict[str, Any], source: str = "config",
     except ValidationError as exc:
         errors = exc.errors()
         first = errors[0]
-        loc = tuple(_display_loc(first["loc"]).replace("[", ".").replace("]", "").split("."))
+        loc = tuple(display_loc(first["loc"]).replace("[", ".").replace("]", "").split("."))
         if any(loc[: len(path)] == path or path[: len(loc)] == loc for path in overridden
                if loc):
             source = f"{source} (after --set)"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ConfigError(format_error(first, source) + more) from None
+        raise ConfigError(format_error(Config, first, source) + more) from None
 
 
 def load(path: str | Path | None, overrides: Sequence[str] = ()) -> Config:

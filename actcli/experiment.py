@@ -11,8 +11,6 @@ kept (``model.pt``) and the final test metrics are measured on it.
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,17 +20,17 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
+from actcli import checkpoints, devices, diagnostics, plots, runs
 from actcli import config as config_mod
-from actcli import devices, diagnostics, plots, runs
 from actcli import model as model_mod
 from actcli.components import losses, optimizers
 from actcli.config import Config
 from actcli.errors import ActcliError
 from actcli.tasks import TASKS
 from actcli.tasks.base import Split, TaskData
-from actcli.training import Cursor, fit
+from actcli.training import fit
 
-CHECKPOINT = "checkpoint.pt"  # model, optimizer, epoch, RNG states: what a resume needs
+CHECKPOINT = checkpoints.FILE
 EVAL_BATCH = 8192  # samples per forward pass when measuring (no gradients: memory is small)
 
 
@@ -150,32 +148,6 @@ def prepare(config: Config, progress: Any = None) -> Prepared:  # noqa: ANN401
                     data.test.to(device), data.val.to(device) if data.val is not None else None)
 
 
-class StopRequests:
-    """SIGINT/SIGTERM ask the loop to stop after its current step; a second Ctrl-C is final."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._old: dict[int, Any] = {}
-
-    def __call__(self) -> bool:
-        return self.requested
-
-    def _handle(self, signum: int, frame: Any) -> None:  # noqa: ANN401
-        if self.requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __enter__(self) -> StopRequests:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._old.items():
-            signal.signal(sig, handler)
-
-
 def run(config: Config, out: Path, *, reporter: Reporter | None = None,
         animate_every: int | None = None, folder: Path | None = None) -> RunResult:
     """Train ``config`` and write its run folder under ``out``; return what happened.
@@ -224,18 +196,6 @@ def resume(run_dir: Path, *, reporter: Reporter | None = None) -> RunResult:
     return _train(prepared, run_dir, summary, reporter, checkpoint)
 
 
-def _checkpoint(p: Prepared, epoch: int, cursor: Cursor | None,
-                history: list[dict[str, float]], best: dict[str, Any],
-                seconds: float, diagnosed: list[dict[str, float]]) -> dict[str, Any]:
-    return {
-        "model": p.parts.net.state_dict(), "optimizer": p.optimizer.state_dict(),
-        "scheduler": p.scheduler.state_dict() if p.scheduler is not None else None,
-        "epoch": epoch, "cursor": cursor.state() if cursor is not None else None,
-        "generator": p.generator.get_state(), "torch_rng": torch.get_rng_state(),
-        "history": history, "best": best, "seconds": seconds, "diagnostics": diagnosed,
-    }
-
-
 def _weights(net: torch.nn.Module) -> dict[str, Any]:
     """Each weight matrix (not biases) as a flat numpy array, by parameter name."""
     return {name: p.detach().cpu().flatten().numpy().copy()
@@ -258,17 +218,10 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
     best: dict[str, Any] = {"accuracy": -1.0, "epoch": 0, "state": None}
     start_epoch, cursor, earlier = 0, None, 0.0
     if checkpoint is not None:
-        parts.net.load_state_dict(checkpoint["model"])
-        p.optimizer.load_state_dict(checkpoint["optimizer"])
-        if p.scheduler is not None and checkpoint["scheduler"] is not None:
-            p.scheduler.load_state_dict(checkpoint["scheduler"])
-        p.generator.set_state(checkpoint["generator"])
-        torch.set_rng_state(checkpoint["torch_rng"])
-        history, best = list(checkpoint["history"]), dict(checkpoint["best"])
-        diagnosed = list(checkpoint.get("diagnostics", []))
-        start_epoch, earlier = int(checkpoint["epoch"]), float(checkpoint["seconds"])
-        if checkpoint["cursor"] is not None:
-            cursor = Cursor.from_state(checkpoint["cursor"], parts.device)
+        progress = checkpoints.restore(checkpoint, parts.net, p.optimizer, p.scheduler,
+                                       p.generator, parts.device)
+        history, best, diagnosed = progress.history, progress.best, progress.diagnostics
+        start_epoch, earlier, cursor = progress.epoch, progress.seconds, progress.cursor
     start = time.perf_counter()
     every = config.train.checkpoint_every
 
@@ -292,9 +245,10 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
             frames.append((epoch, train_loss,
                            task.picture(config.task, p.data, parts.predict)["score"]))
         if every is not None and epoch % every == 0 and epoch < config.train.epochs:
-            runs.save_state(_checkpoint(p, epoch, None, history, best,
-                                        earlier + time.perf_counter() - start, diagnosed),
-                            folder / CHECKPOINT)
+            runs.save_state(checkpoints.state(
+                parts.net, p.optimizer, p.scheduler, p.generator, checkpoints.Progress(
+                    epoch, None, history, best, diagnosed, earlier + time.perf_counter() - start)),
+                folder / CHECKPOINT)
             runs.write_csv(folder / "metrics.csv", history)
         if reporter is not None:
             reporter.epoch(epoch, train_loss)
@@ -304,7 +258,7 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
     status, reason, epochs, stopped_at = "failed", "", start_epoch, None
     graceful_stop = False
     try:
-        with StopRequests() as stop:
+        with checkpoints.StopRequests() as stop:
             result = fit(parts.net, parts.objective, p.optimizer, p.train.x, p.train.y,
                          epochs=config.train.epochs, batch_size=config.train.batch_size,
                          generator=p.generator, evaluate=monitor,
@@ -325,8 +279,9 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
             reporter.finish()
         seconds = earlier + time.perf_counter() - start
         if graceful_stop:
-            runs.save_state(_checkpoint(p, epochs, stopped_at, history, best, seconds,
-                                        diagnosed), folder / CHECKPOINT)
+            runs.save_state(checkpoints.state(
+                parts.net, p.optimizer, p.scheduler, p.generator, checkpoints.Progress(
+                    epochs, stopped_at, history, best, diagnosed, seconds)), folder / CHECKPOINT)
             reason = f"{reason}; resume with: actcli train --resume {folder}"
         metrics: dict[str, Any] = {}
         if status == "completed":
