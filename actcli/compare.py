@@ -98,13 +98,10 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
     base = config_mod.load(config_path, list(overrides))
     cells = plan(grid, seeds)
     base_doc = config_mod.dump(base)
-    configs = {}
+    configs = {}  # label -> the config of its seed 0, which the lr range test starts from
     for cell in cells:  # every cell must be a valid config before anything runs
-        try:
-            configs[cell.label] = config_mod.validate(_document(base_doc, cell.overrides),
-                                                      f"cell {cell.label}")
-        except ConfigError as err:
-            raise ConfigError(str(err)) from None
+        checked = config_mod.validate(_document(base_doc, cell.overrides), f"cell {cell.label}")
+        configs.setdefault(cell.label, checked)
     tuned: dict[str, float] = {}
     tests = {}
     if tune_lr:

@@ -218,3 +218,19 @@ def test_ctrl_c_keeps_finished_cells_and_resume_completes(tmp_path, invoke):
     assert again.exit_code == 0, again.output
     statuses = [compare.cell_status(folder, c) for c in compare.load_plan(folder)]
     assert statuses == ["completed"] * 6
+
+
+def test_tune_lr_starts_each_range_test_from_seed_0(tmp_path, monkeypatch):
+    from actcli import lr_finder
+
+    seen = []
+    real = lr_finder.find_lr
+
+    def record(cfg, **kwargs):
+        seen.append(cfg.train.seed)
+        return real(cfg, steps=5)
+
+    monkeypatch.setattr(lr_finder, "find_lr", record)
+    compare.create(CONFIGS / "beans.yaml", FAST, {"model.activation": ["relu", "tanh"]}, 3,
+                   tmp_path, tune_lr=True)
+    assert seen == [0, 0]
