@@ -28,7 +28,8 @@ class ProgressReporter:
         self.console, self.label = console, label
         self._progress: Progress | None = None
         self._task: Any = None
-        self._last = 0.0
+        self._last = 0.0  # when the bar was last redrawn
+        self._epoch, self._loss = 0, float("nan")  # the latest epoch, shown at the end
 
     def download(self, name: str, done: int, total: int) -> None:
         """Progress of a data download (bytes)."""
@@ -66,9 +67,7 @@ class ProgressReporter:
 
     def finish(self) -> None:
         if self._progress is not None:
-            last = getattr(self, "_epoch", 0)
-            loss = getattr(self, "_loss", float("nan"))
-            self._progress.update(self._task, completed=last, loss=f"{loss:.4g}")
+            self._progress.update(self._task, completed=self._epoch, loss=f"{self._loss:.4g}")
             self._progress.stop()
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -65,7 +65,6 @@ class Parts:
     score: Callable[[Tensor], Tensor]  # logits -> probabilities (or the raw output)
     correct: Callable[[Tensor, Tensor], Tensor]  # logits, targets -> number right
     device: torch.device
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def predict(self, x: Tensor) -> Tensor:
         """Scores for inputs ``x`` (any device), on the CPU, in eval mode."""
@@ -87,11 +86,11 @@ def build_parts(config: Config, data: TaskData, device: torch.device,
     else:
         score = net.output
 
-    def correct(z: Tensor, y: Tensor) -> Tensor:
-        s = score(z)
-        if s.shape[1] == 1:
-            return ((s > 0.5).to(y.dtype) == y).sum()
-        return (s.argmax(dim=1) == y).sum()
+    def correct(z: Tensor, y: Tensor) -> Tensor:  # called on every training batch
+        if z.shape[1] == 1:
+            return ((score(z) > 0.5).to(y.dtype) == y).sum()
+        # every output activation keeps the order of the logits: no need to apply it
+        return (z.argmax(dim=1) == y).sum()
 
     return Parts(net, objective, score, correct, device)
 

@@ -130,3 +130,17 @@ def test_animate_needs_a_curve_task(tmp_path, monkeypatch):
     with pytest.raises(ActcliError, match="--animate draws a fit curve"):
         experiment.run(cfg, tmp_path / "runs", animate_every=5)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(("output", "loss"), [("softmax", "cross_entropy"),
+                                              ("identity", "cross_entropy"),
+                                              ("sigmoid", "mse"), ("softmax", "nll")])
+def test_correct_counts_agree_with_the_argmax_of_the_scores(output, loss):
+    from actcli.tasks.base import Split, TaskData
+
+    cfg = config.load(CONFIGS / "fashion_mnist.yaml", [f"model.output={output}", f"loss={loss}"])
+    x, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    data = TaskData(Split(x, y), Split(x, y), 784, 10)
+    parts = experiment.build_parts(cfg, data, torch.device("cpu"), (1, 28, 28))
+    z = torch.randn(64, 10) * 5
+    assert parts.correct(z, y).item() == (parts.score(z).argmax(dim=1) == y).sum().item()
