@@ -16,16 +16,11 @@ from collections.abc import Callable
 
 from torch import Tensor, nn
 
-from actcli.components.activations import ACTIVATIONS
+from actcli.components.activations import ACTIVATIONS, spec_of
 from actcli.model import Network
 
 SATURATED = 1e-3
 PROBE = 512
-
-# torch module class -> registry name, to use the analytic derivative of each activation
-_BY_CLASS = {type(spec.module(**{k: p.default for k, p in spec.params.items()})): spec
-             for spec in ACTIVATIONS if spec.hidden}
-
 
 def measure(net: Network, objective: Callable[[Tensor, Tensor], Tensor], x: Tensor,
             y: Tensor) -> dict[str, float]:
@@ -36,7 +31,7 @@ def measure(net: Network, objective: Callable[[Tensor, Tensor], Tensor], x: Tens
     hooks = []
     layers = layer_names(net)
     for name, module in layers.items():
-        if type(module) in _BY_CLASS:
+        if spec_of(module) is not None:
             hooks.append(module.register_forward_hook(
                 lambda mod, inp, out, name=name: inputs.__setitem__(name, inp[0].detach())))
     saved = [p.grad for p in net.parameters()]
@@ -50,7 +45,8 @@ def measure(net: Network, objective: Callable[[Tensor, Tensor], Tensor], x: Tens
                 found[f"grad_norm/{name}"] = float(module.weight.grad.norm())
         for name, pre in inputs.items():
             module = layers[name]
-            spec = _BY_CLASS[type(module)]
+            spec = spec_of(module)
+            assert spec is not None  # hooked above for exactly these
             params = _params_of(module, spec.name)
             units = pre.transpose(0, 1).reshape(pre.shape[1], -1)  # (units, samples [x H x W])
             out = spec.fn(units, **params)
@@ -75,7 +71,7 @@ def layer_names(net: Network) -> dict[str, nn.Module]:
         if isinstance(module, nn.Linear | nn.Conv2d):
             k += 1
             names[f"layer{k}"] = module
-        elif type(module) in _BY_CLASS:
+        elif spec_of(module) is not None:
             names[f"layer{k}"] = names.get(f"layer{k}", module)
             names[f"layer{k}/act"] = module
     return names

@@ -26,6 +26,7 @@ from actcli import model as model_mod
 from actcli.components import losses, optimizers
 from actcli.config import Config
 from actcli.errors import ActcliError
+from actcli.steps import Step, step_for
 from actcli.tasks import TASKS
 from actcli.tasks.base import Split, TaskData
 from actcli.training import fit
@@ -65,6 +66,7 @@ class Parts:
     score: Callable[[Tensor], Tensor]  # logits -> probabilities (or the raw output)
     correct: Callable[[Tensor, Tensor], Tensor]  # logits, targets -> number right
     device: torch.device
+    step: Step  # one optimisation step; the optimizer is built over step.parameters()
 
     def predict(self, x: Tensor) -> Tensor:
         """Scores for inputs ``x`` (any device), on the CPU, in eval mode."""
@@ -92,7 +94,8 @@ def build_parts(config: Config, data: TaskData, device: torch.device,
         # every output activation keeps the order of the logits: no need to apply it
         return (z.argmax(dim=1) == y).sum()
 
-    return Parts(net, objective, score, correct, device)
+    step = step_for(net, objective, losses.logit_gradient(config.loss))
+    return Parts(net, objective, score, correct, device, step)
 
 
 def measure(parts: Parts, split: Split) -> tuple[float, float]:
@@ -138,7 +141,7 @@ def prepare(config: Config, progress: Any = None) -> Prepared:  # noqa: ANN401
     task = TASKS.get(config.task.name).task
     data = task.load(config.task, progress=progress)
     parts = build_parts(config, data, device, task.input_shape)
-    optimizer = optimizers.build(config.optimizer, parts.net.parameters())
+    optimizer = optimizers.build(config.optimizer, parts.step.parameters())
     scheduler = None
     if config.train.lr_schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.train.epochs)
@@ -258,7 +261,7 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
     graceful_stop = False
     try:
         with checkpoints.StopRequests() as stop:
-            result = fit(parts.net, parts.objective, p.optimizer, p.train.x, p.train.y,
+            result = fit(parts.step, p.optimizer, p.train.x, p.train.y,
                          epochs=config.train.epochs, batch_size=config.train.batch_size,
                          generator=p.generator, evaluate=monitor,
                          log_every=config.train.log_every, on_epoch=on_epoch,

@@ -43,13 +43,10 @@ def find_lr(config: Config, *, steps: int = 100, low: float = 1e-5, high: float 
             group["lr"] = lr
         start = (step * size) % n
         idx = order[start:start + size] if size < n else slice(None)
-        optimizer.zero_grad(set_to_none=True)
-        loss = p.parts.objective(net(x[idx]), y[idx])
-        value = float(loss.detach())
-        if not math.isfinite(value):
+        outcome = p.parts.step(optimizer, x[idx], y[idx])
+        if outcome is None:  # loss or a gradient not finite
             break
-        loss.backward()
-        optimizer.step()
+        value = float(outcome[0])
         average = smoothing * average + (1 - smoothing) * value
         smoothed = average / (1 - smoothing ** (step + 1))
         lrs.append(lr)

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-Objective = Callable[[Tensor, Tensor], Tensor]  # (logits, targets) -> scalar loss
+from actcli.steps import Step
+
 Correct = Callable[[Tensor, Tensor], Tensor]  # (logits, targets) -> number right (0-dim)
 Evaluate = Callable[[], dict[str, float]]  # metrics on held-out data, called on log epochs
 OnEpoch = Callable[[int, float, "dict[str, float] | None"], None]  # epoch, train loss, row
@@ -60,7 +61,7 @@ def log_epochs(epochs: int, log_every: int | None) -> int:
     return log_every if log_every is not None else max(1, epochs // 200)
 
 
-def train_epoch(model: nn.Module, objective: Objective, optimizer: torch.optim.Optimizer,
+def train_epoch(step: Step, optimizer: torch.optim.Optimizer,
                 x: Tensor, y: Tensor, batch_size: int | None, generator: torch.Generator,
                 correct: Correct | None = None, *, epoch: int = 1,
                 stop: Stop | None = None, cursor: Cursor | None = None,
@@ -73,7 +74,8 @@ def train_epoch(model: nn.Module, objective: Objective, optimizer: torch.optim.O
     Returns a Cursor instead when ``stop()`` turned true before the epoch's end;
     pass it back as ``cursor`` to finish the epoch exactly as it would have gone.
     """
-    model.train()
+    _check_optimizer(step, optimizer)
+    step.model.train()
     n = len(y)
     size = n if batch_size is None else min(batch_size, n)
     if cursor is not None:
@@ -89,35 +91,29 @@ def train_epoch(model: nn.Module, objective: Objective, optimizer: torch.optim.O
             xb, yb = x, y
         else:
             idx = order[position:position + size]
-            xb, yb = x[idx], y[idx]
-        optimizer.zero_grad(set_to_none=True)
-        z = model(xb)
-        loss = objective(z, yb)
-        loss.backward()
-        if not _finite(loss, model):
+            # index_select copies whole rows: several times faster than x[idx] here
+            xb, yb = x.index_select(0, idx), y.index_select(0, idx)
+        outcome = step(optimizer, xb, yb)
+        if outcome is None:  # loss or a gradient not finite: the step was skipped
             return math.nan, math.nan
-        optimizer.step()
-        total += loss.detach() * len(yb)  # summed on the device: one sync per epoch
+        loss, z = outcome
+        total += loss * len(yb)  # summed on the device: one sync per epoch
         if correct is not None:
-            right += correct(z.detach(), yb)
+            right += correct(z, yb)
         position += len(yb)
         if position < n and stop is not None and stop():
             return Cursor(epoch, order, position, total, right)
     return float(total) / n, (float(right) / n if correct is not None else math.nan)
 
 
-def _finite(loss: Tensor, model: nn.Module) -> bool:
-    """Loss and every gradient finite: a step with a NaN would poison the weights."""
-    if not torch.isfinite(loss):
-        return False
-    grads = [p.grad for p in model.parameters() if p.grad is not None]
-    if not grads:
-        return True
-    # one fused call for all gradients: a norm is inf/NaN exactly when an entry is
-    return bool(torch.isfinite(torch.stack(torch._foreach_norm(grads))).all())
+def _check_optimizer(step: Step, optimizer: torch.optim.Optimizer) -> None:
+    """The optimizer must update what the step computes gradients for."""
+    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    if any(id(p) not in held for p in step.parameters()):
+        raise ValueError("the optimizer must be built over step.parameters()")
 
 
-def fit(model: nn.Module, objective: Objective, optimizer: torch.optim.Optimizer,
+def fit(step: Step, optimizer: torch.optim.Optimizer,
         x: Tensor, y: Tensor, *, epochs: int, batch_size: int | None,
         generator: torch.Generator, evaluate: Evaluate, log_every: int | None = None,
         on_epoch: OnEpoch | None = None, start_epoch: int = 0,
@@ -132,7 +128,7 @@ def fit(model: nn.Module, objective: Objective, optimizer: torch.optim.Optimizer
     every = log_epochs(epochs, log_every)
     result = FitResult("completed", start_epoch)
     for epoch in range(start_epoch + 1, epochs + 1):
-        outcome = train_epoch(model, objective, optimizer, x, y, batch_size, generator, correct,
+        outcome = train_epoch(step, optimizer, x, y, batch_size, generator, correct,
                               epoch=epoch, stop=stop,
                               cursor=cursor if cursor is not None and cursor.epoch == epoch
                               else None)

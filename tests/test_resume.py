@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from actcli import config, experiment
+from actcli.steps import AutogradStep
 from actcli.training import Cursor, fit
 
 from helpers import CONFIGS
@@ -39,16 +40,18 @@ def test_fit_stopped_mid_epoch_resumes_to_the_same_weights():
 
     net, opt = make()
     torch.manual_seed(5)
-    straight = fit(net, loss, opt, x, y, generator=torch.Generator().manual_seed(3), **kwargs)
+    straight = fit(AutogradStep(net, loss), opt, x, y,
+                   generator=torch.Generator().manual_seed(3), **kwargs)
 
     net2, opt2 = make()
     torch.manual_seed(5)
     gen = torch.Generator().manual_seed(3)
     calls = iter(range(10_000))
-    first = fit(net2, loss, opt2, x, y, generator=gen, stop=lambda: next(calls) == 10, **kwargs)
+    first = fit(AutogradStep(net2, loss), opt2, x, y, generator=gen,
+                stop=lambda: next(calls) == 10, **kwargs)
     assert first.status == "interrupted" and isinstance(first.cursor, Cursor)
     assert first.cursor.epoch == 2 and 0 < first.cursor.position < 100  # inside epoch 2
-    rest = fit(net2, loss, opt2, x, y, generator=gen, start_epoch=first.epochs,
+    rest = fit(AutogradStep(net2, loss), opt2, x, y, generator=gen, start_epoch=first.epochs,
                cursor=first.cursor, **kwargs)
     assert rest.status == "completed"
     assert first.history + rest.history == straight.history

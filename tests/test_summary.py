@@ -9,7 +9,7 @@ from helpers import CONFIGS
 
 
 def test_mlp_counts():
-    found = summarize(config.load(CONFIGS / "fashion_mnist.yaml"))
+    found = summarize(config.load(CONFIGS / "fashion_mnist.yaml", ["model.dropout=0.2"]))
     # 784*256 + 256, 256*128 + 128, 128*10 + 10
     assert found.total == found.trainable == 200_960 + 32_896 + 1_290
     linears = [r for r in found.rows if r.layer.startswith("Linear")]

@@ -283,3 +283,13 @@ def check_params(name: str, params: dict[str, Any]) -> None:
 def build(name: str, **params: Any) -> nn.Module:  # noqa: ANN401
     """Torch's own module for activation ``name``."""
     return ACTIVATIONS.get(name).module(**params)
+
+
+# the class of each hidden activation's torch module -> its spec
+_BY_CLASS = {type(spec.module(**{k: p.default for k, p in spec.params.items()})): spec
+             for spec in ACTIVATIONS if spec.hidden}
+
+
+def spec_of(module: nn.Module) -> ActivationSpec | None:
+    """The hidden activation a torch module built by :func:`build` is, or None."""
+    return _BY_CLASS.get(type(module))

@@ -117,6 +117,28 @@ def objective(loss: Ref, output: nn.Module, n_outputs: int) -> Callable[[Tensor,
     return lambda z, y: fn(output(z), y)
 
 
+LogitGradient = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]  # z, y -> (loss, dL/dz)
+
+
+def _softmax_cross_entropy(z: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """-mean log_softmax(z)_y and its gradient (softmax(z) - one_hot(y)) / N, without autograd."""
+    log_p = torch.log_softmax(z, dim=1)
+    loss = nn.functional.nll_loss(log_p, y)
+    grad = log_p.exp_()
+    grad.scatter_add_(1, y.unsqueeze(1), torch.full((len(y), 1), -1.0, dtype=z.dtype,
+                                                    device=z.device))
+    return loss, grad.div_(len(y))
+
+
+def logit_gradient(loss: Ref) -> LogitGradient | None:
+    """The loss and its gradient with respect to the logits in closed form, where one is
+    written here (cross_entropy and nll: both are softmax cross-entropy on the logits);
+    None means: let autograd differentiate the objective."""
+    if loss.name in ("cross_entropy", "nll") and not loss.kwargs:
+        return _softmax_cross_entropy
+    return None
+
+
 def build(name: str, **params: Any) -> nn.Module:  # noqa: ANN401
     """Torch's own loss module for ``name``."""
     return LOSSES.get(name).module(**params)
