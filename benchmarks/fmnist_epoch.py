@@ -6,7 +6,9 @@
     then a float tensor in [0, 1] and normalises it (as torchvision's ToTensor + Normalize),
     fed by a DataLoader (batch 128, shuffled, in-process).
 (b) actcli: the whole set as one tensor, batches as index slices of a permutation
-    (actcli.training.train_epoch), same model, optimizer and batch size.
+    (actcli.training.train_epoch), same model, optimizer and batch size; once with plain
+    autograd (actcli.steps.AutogradStep) and once with the step actcli trains this model
+    with (DenseStep for an MLP: the matrix products written out).
 (c) limit: the epoch's matmul FLOPs divided by this CPU's sustained matmul FLOP/s, measured
     here on large square float32 matrix products.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,7 @@ from actcli import config as config_mod
 from actcli import experiment
 from actcli import model as model_mod
 from actcli.components import losses, optimizers
+from actcli.steps import AutogradStep
 from actcli.tasks import TASKS, fmnist_data
 from actcli.tasks.fashion_mnist import read_split
 from actcli.training import train_epoch
@@ -87,11 +91,15 @@ def main() -> None:
     device = torch.device("cpu")
     threads = torch.get_num_threads()
 
-    def fresh():
-        parts = experiment.build_parts(cfg, data, device, task.input_shape)
-        return parts, optimizers.build(cfg.optimizer, parts.step.parameters())
+    def best_of(one_pass: Callable[[], object]) -> float:
+        passes = []
+        for _ in range(args.repeats):  # the first pass also warms caches and allocators
+            start = time.perf_counter()
+            one_pass()
+            passes.append(time.perf_counter() - start)
+        return min(passes)
 
-    # (a) the textbook loop, best of --repeats passes like (b); autograd on the module
+    # (a) the textbook loop: autograd on the module, fed by a DataLoader
     torch.manual_seed(cfg.train.seed)
     net = model_mod.build(cfg.model, task.input_shape, data.n_outputs)
     objective = losses.objective(cfg.loss, net.output, data.n_outputs)
@@ -99,31 +107,32 @@ def main() -> None:
     loader = DataLoader(TextbookDataset(images, labels, mean, std), batch_size=args.batch_size,
                         shuffle=True, generator=torch.Generator().manual_seed(0))
     net.train()
-    passes = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        for x, y in loader:
-            opt.zero_grad(set_to_none=True)
-            loss = objective(net(x), y)
-            loss.backward()
-            opt.step()
-        passes.append(time.perf_counter() - start)
-    textbook = min(passes)
 
-    # (b) actcli's loop, best of --repeats passes (the first warms caches and allocators)
-    parts, opt = fresh()
+    def textbook_pass() -> None:
+        for xb, yb in loader:
+            opt.zero_grad(set_to_none=True)
+            objective(net(xb), yb).backward()
+            opt.step()
+
+    timings = [("textbook (PIL + DataLoader)", best_of(textbook_pass))]
+
+    # (b) actcli's loop, tensor slices: with plain autograd, then with the step actcli picks
     x, y = data.train.x, data.train.y
-    ours = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        train_epoch(parts.step, opt, x, y, args.batch_size,
-                    torch.Generator().manual_seed(0), parts.correct)
-        ours.append(time.perf_counter() - start)
-    actcli_time = min(ours)
+    for label, dense in (("actcli, autograd step", False), ("actcli, its step", True)):
+        parts = experiment.build_parts(cfg, data, device, task.input_shape)
+        step = parts.step if dense else AutogradStep(parts.net, parts.objective)
+        if dense:
+            label = f"actcli, {type(step).__name__}"
+        opt = optimizers.build(cfg.optimizer, step.parameters())
+        timings.append((label, best_of(lambda step=step, opt=opt, parts=parts: train_epoch(
+            step, opt, x, y, args.batch_size, torch.Generator().manual_seed(0),
+            parts.correct))))
 
     # (c) the matmul-bound limit
     peak = matmul_flops_per_second()
     limit = epoch_flops(parts.net, len(y)) / peak
+    timings.append(("matmul-bound limit", limit))
+    textbook = timings[0][1]
 
     n = len(y)
     print(f"Fashion-MNIST, {cfg.name}: {n} training images per pass, batch {args.batch_size}, "
@@ -134,9 +143,7 @@ def main() -> None:
     print(f"| {'loop':<32} | {'samples/s':>10} | {'seconds':>8} | {'vs textbook':>11} |"
           f" {'vs limit':>8} |")
     print(f"|{'-' * 34}|{'-' * 12}|{'-' * 10}|{'-' * 13}|{'-' * 10}|")
-    for name, seconds in (("textbook (PIL + DataLoader)", textbook),
-                          ("actcli (tensor slices)", actcli_time),
-                          ("matmul-bound limit", limit)):
+    for name, seconds in timings:
         print(f"| {name:<32} | {n / seconds:>10,.0f} | {seconds:>8.3f} | "
               f"{textbook / seconds:>10.1f}x | {seconds / limit:>7.2f}x |")
 
