@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from actcli.errors import ActcliError
 from actcli.training import Cursor
 
 FILE = "checkpoint.pt"
@@ -51,8 +52,15 @@ def restore(checkpoint: dict[str, Any], net: nn.Module, optimizer: torch.optim.O
             scheduler: torch.optim.lr_scheduler.LRScheduler | None,
             generator: torch.Generator, device: torch.device) -> Progress:
     """Load a checkpoint into freshly built parts; return the progress it recorded."""
-    net.load_state_dict(checkpoint["model"])
-    optimizer.load_state_dict(checkpoint["optimizer"])
+    try:
+        net.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    except (KeyError, RuntimeError, ValueError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ActcliError(
+            f"{FILE}: its model or optimizer state does not fit the network this config "
+            f"builds (written by another actcli version?): {first}; start the run again"
+        ) from None
     if scheduler is not None and checkpoint["scheduler"] is not None:
         scheduler.load_state_dict(checkpoint["scheduler"])
     generator.set_state(checkpoint["generator"])

@@ -14,7 +14,8 @@ import pytest
 import torch
 from torch import nn
 
-from actcli import config, experiment
+from actcli import config, experiment, model
+from actcli.components import optimizers
 from actcli.steps import AutogradStep
 from actcli.training import Cursor, fit
 
@@ -162,3 +163,17 @@ def test_resume_refuses_what_it_cannot_do(tmp_path, invoke):
     (run / "summary.json").write_text(json.dumps({"status": "interrupted"}))
     result = invoke("train", "--resume", run)
     assert result.exit_code == 2 and "no checkpoint.pt to resume from" in result.stderr
+
+
+def test_a_checkpoint_that_does_not_fit_is_refused_in_one_line(tmp_path, invoke):
+    cfg = config.load(CONFIGS / "beans.yaml", BEANS)
+    stopped = experiment.run(cfg, tmp_path, reporter=SignalAt(5))
+    path = stopped.path / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    # as an actcli whose optimizer held one tensor per layer wrote it
+    net = model.build(cfg.model, (1,), 1)
+    state["optimizer"] = optimizers.build(cfg.optimizer, net.parameters()).state_dict()
+    torch.save(state, path)
+    result = invoke("train", "--resume", stopped.path)
+    assert result.exit_code == 2 and "does not fit the network" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
