@@ -9,7 +9,10 @@ tensor instead of one per layer. That removes most of PyTorch's per-op overhead,
 a CPU costs as much as the matrix products themselves at batch sizes like 128
 (``benchmarks/fmnist_epoch.py``). The numbers are those of autograd: the same products,
 the same dropout masks from the same random stream, torch's own backward for every
-activation and the loss (tests compare the two on every hidden activation).
+activation and the loss (tests compare the two on every hidden activation). One flat tensor
+is the same to the optimizer as one tensor per layer because every optimizer actcli offers
+(sgd, adam, adamw, rmsprop) works element by element; a layer-wise one (LAMB, Adafactor)
+would need the per-layer tensors.
 
 Both return ``(loss, logits)`` of the batch, detached, or ``None`` when the loss or a
 gradient is not finite (the step is then skipped, so the weights stay finite).
@@ -104,7 +107,9 @@ class DenseStep:
     Built once per network: it moves the network's parameters into one flat tensor (each
     parameter becomes a view of it, so the module, its state_dict and checkpoints see the
     same values) and keeps the gradient in a second flat tensor. The optimizer must be
-    built over :meth:`parameters` (that one flat tensor).
+    built over :meth:`parameters` (that one flat tensor). Move the model to its device
+    before building the step: ``model.to()`` afterwards would give the parameters new
+    storage and cut them loose from the flat tensor.
     """
 
     def __init__(self, model: nn.Module, objective: Objective,

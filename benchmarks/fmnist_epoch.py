@@ -12,8 +12,9 @@
 (c) limit: the epoch's matmul FLOPs divided by this CPU's sustained matmul FLOP/s, measured
     here on large square float32 matrix products.
 
-Both loops train the same freshly seeded network from the same config, in one process;
-each is timed over --repeats passes and its best pass counts.
+All loops train the same freshly seeded network from the same config, in one process, in
+--repeats rounds of one pass each (and one matmul measurement): the best of each counts,
+so a change in the machine's load over the run hits every row alike.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20_000,
                         help="training images per measured pass (the textbook loop is slow)")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=3, help="passes per loop; best counts")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="rounds (one pass of each loop per round); the best counts")
     args = parser.parse_args()
 
     cfg = config_mod.load(Path(args.config), [f"train.batch_size={args.batch_size}"])
@@ -91,46 +93,46 @@ def main() -> None:
     device = torch.device("cpu")
     threads = torch.get_num_threads()
 
-    def best_of(one_pass: Callable[[], object]) -> float:
-        passes = []
-        for _ in range(args.repeats):  # the first pass also warms caches and allocators
-            start = time.perf_counter()
-            one_pass()
-            passes.append(time.perf_counter() - start)
-        return min(passes)
-
     # (a) the textbook loop: autograd on the module, fed by a DataLoader
     torch.manual_seed(cfg.train.seed)
     net = model_mod.build(cfg.model, task.input_shape, data.n_outputs)
     objective = losses.objective(cfg.loss, net.output, data.n_outputs)
-    opt = optimizers.build(cfg.optimizer, net.parameters())
+    textbook_opt = optimizers.build(cfg.optimizer, net.parameters())
     loader = DataLoader(TextbookDataset(images, labels, mean, std), batch_size=args.batch_size,
                         shuffle=True, generator=torch.Generator().manual_seed(0))
     net.train()
 
     def textbook_pass() -> None:
         for xb, yb in loader:
-            opt.zero_grad(set_to_none=True)
+            textbook_opt.zero_grad(set_to_none=True)
             objective(net(xb), yb).backward()
-            opt.step()
+            textbook_opt.step()
 
-    timings = [("textbook (PIL + DataLoader)", best_of(textbook_pass))]
+    passes: dict[str, Callable[[], object]] = {"textbook (PIL + DataLoader)": textbook_pass}
 
-    # (b) actcli's loop, tensor slices: with plain autograd, then with the step actcli picks
+    # (b) actcli's loop, tensor slices: with plain autograd, and with the step actcli picks
     x, y = data.train.x, data.train.y
-    for label, dense in (("actcli, autograd step", False), ("actcli, its step", True)):
+    for dense in (False, True):
         parts = experiment.build_parts(cfg, data, device, task.input_shape)
         step = parts.step if dense else AutogradStep(parts.net, parts.objective)
-        if dense:
-            label = f"actcli, {type(step).__name__}"
         opt = optimizers.build(cfg.optimizer, step.parameters())
-        timings.append((label, best_of(lambda step=step, opt=opt, parts=parts: train_epoch(
-            step, opt, x, y, args.batch_size, torch.Generator().manual_seed(0),
-            parts.correct))))
+        label = f"actcli, {type(step).__name__}" if dense else "actcli, autograd step"
+        passes[label] = lambda step=step, opt=opt, parts=parts: train_epoch(
+            step, opt, x, y, args.batch_size, torch.Generator().manual_seed(0), parts.correct)
 
-    # (c) the matmul-bound limit
-    peak = matmul_flops_per_second()
+    # rounds of one pass each, plus (c) a matmul measurement: a load change on the machine
+    # hits every row alike; the best of the rounds counts for each
+    seconds: dict[str, list[float]] = {name: [] for name in passes}
+    peaks = []
+    for _ in range(args.repeats):
+        for name, one_pass in passes.items():
+            start = time.perf_counter()
+            one_pass()
+            seconds[name].append(time.perf_counter() - start)
+        peaks.append(matmul_flops_per_second(seconds=1.0))
+    peak = max(peaks)
     limit = epoch_flops(parts.net, len(y)) / peak
+    timings = [(name, min(times)) for name, times in seconds.items()]
     timings.append(("matmul-bound limit", limit))
     textbook = timings[0][1]
 

@@ -70,7 +70,7 @@ def test_every_hidden_activation_trains_as_autograd(activation):
     ("smooth_l1", "identity", 10), ("bce", "sigmoid", 1), ("bce_with_logits", "sigmoid", 1),
     ("mae", "sigmoid", 1),
 ])
-@pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "rmsprop"])
 def test_losses_optimizers_and_dropout_match_autograd(loss, output, n_out, optimizer):
     net, twin = twin_runs(["model.hidden=[9, 5]", "model.activation=[relu, tanh]",
                            "model.dropout=0.3", f"model.output={output}", f"loss={loss}"],
