@@ -1,9 +1,11 @@
-"""The training loop: batches, loss, backward, step, evaluation, NaN guard, stop requests.
+"""The training loop: batches, evaluation, NaN guard, stop requests.
 
-It neither prints nor draws: it returns what happened and calls ``on_epoch`` after
-every epoch (progress bars, logging and checkpoints are the caller's business). A stop
-request (``stop()`` true) is honoured after the current step; the returned :class:`Cursor`
-says exactly where the epoch stopped, so a resumed run continues with the same batches.
+Each batch goes through a step (``actcli.steps``: forward, loss, backward, optimizer
+step; autograd for any network, written out for plain MLPs). The loop neither prints nor
+draws: it returns what happened and calls ``on_epoch`` after every epoch (progress bars,
+logging and checkpoints are the caller's business). A stop request (``stop()`` true) is
+honoured after the current step; the returned :class:`Cursor` says exactly where the
+epoch stopped, so a resumed run continues with the same batches.
 """
 
 from __future__ import annotations
