@@ -45,3 +45,18 @@ def test_softmax_output_for_classes():
     net = build("task=beans", "model.hidden=[5]", "model.output=identity",
                 "loss=bce_with_logits", n_in=4, n_out=3)
     assert net(torch.zeros(2, 4)).shape == (2, 3)
+
+
+def test_cnn_weights_are_channels_last_and_compute_the_same():
+    cfg = config.load(None, ["task.name=fashion_mnist", "model.kind=cnn", "model.channels=[4, 6]",
+                             "model.hidden=[8]", "model.output=softmax", "loss=cross_entropy"])
+    net = model.build(cfg.model, (1, 28, 28), 10)
+    second = [m for m in net.layers if isinstance(m, nn.Conv2d)][1]  # 4 in-channels
+    assert second.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not second.weight.is_contiguous()
+    plain = model.build(cfg.model, (1, 28, 28), 10)
+    plain.load_state_dict(net.state_dict())
+    plain.to(memory_format=torch.contiguous_format)
+    assert [m for m in plain.layers if isinstance(m, nn.Conv2d)][1].weight.is_contiguous()
+    x = torch.randn(5, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(net(x), plain(x), rtol=1e-4, atol=1e-5)
