@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
-from actcli import checkpoints, devices, diagnostics, plots, runs
+from actcli import checkpoints, devices, diagnostics, outputs, runs
 from actcli import config as config_mod
 from actcli import model as model_mod
 from actcli.components import losses, optimizers
@@ -198,31 +198,26 @@ def resume(run_dir: Path, *, reporter: Reporter | None = None) -> RunResult:
     return _train(prepared, run_dir, summary, reporter, checkpoint)
 
 
-def _weights(net: torch.nn.Module) -> dict[str, Any]:
-    """Each weight matrix (not biases) as a flat numpy array, by parameter name."""
-    return {name: p.detach().cpu().flatten().numpy().copy()
-            for name, p in net.named_parameters() if name.endswith("weight") and p.dim() > 1}
-
-
 def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporter | None,
            checkpoint: dict[str, Any] | None = None,
            animate_every: int | None = None) -> RunResult:
     config, task, parts = p.config, p.task, p.parts
     loss_name, accuracy_name = task.final_names
     # the untrained network is the same on a resume: it is rebuilt from the same seed
-    picture_before = task.picture(config.task, p.data, parts.predict) \
-        if task.figure == "fit_curve" else None
-    weights_before = _weights(parts.net)
-    frames: list[tuple[int, float, Any]] = []  # (epoch, train loss, scores on the grid)
-    history: list[dict[str, float]] = []
-    diagnosed: list[dict[str, float]] = []  # diagnostics.csv: one row per logged epoch
+    record = outputs.Record(
+        picture_before=task.picture(config.task, p.data, parts.predict)
+        if task.figure == "fit_curve" else None,
+        weights_before=outputs.weights(parts.net) if checkpoint is None else None)
+    frames, history, diagnosed = record.frames, record.history, record.diagnosed
     probe_x, probe_y = p.train.x[:diagnostics.PROBE], p.train.y[:diagnostics.PROBE]
     best: dict[str, Any] = {"accuracy": -1.0, "epoch": 0, "state": None}
     start_epoch, cursor, earlier = 0, None, 0.0
     if checkpoint is not None:
         progress = checkpoints.restore(checkpoint, parts.net, p.optimizer, p.scheduler,
                                        p.generator, parts.device)
-        history, best, diagnosed = progress.history, progress.best, progress.diagnostics
+        record.history, best, record.diagnosed = (progress.history, progress.best,
+                                                  progress.diagnostics)
+        history, diagnosed = record.history, record.diagnosed
         start_epoch, earlier, cursor = progress.epoch, progress.seconds, progress.cursor
     start = time.perf_counter()
     every = config.train.checkpoint_every
@@ -297,57 +292,14 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
         elif history:  # the last finite figures logged before it stopped
             metrics = {k: v for k, v in history[-1].items() if k != "epoch"}
             metrics["last_logged_epoch"] = history[-1]["epoch"]
-        _write_outputs(folder, config, task, p.data, history, picture_before, parts, metrics,
-                       status)
-        if diagnosed:
-            runs.write_csv(folder / "diagnostics.csv", diagnosed)
-        if status != "failed" and checkpoint is None:
-            runs.save_figure(plots.weight_histograms(weights_before, _weights(parts.net)),
-                             folder / "weights.png")
-        if frames and picture_before is not None:
-            runs.write_bytes(folder / "fit.gif", plots.fit_animation(
-                picture_before["x"], frames, picture_before["data_x"],
-                picture_before["data_y"], picture_before["x_label"], config.name or ""))
+        outputs.write(folder, config, task, p.data, parts.net, parts.predict, record, metrics,
+                      status)
         summary.update(status=status, epochs=epochs, seconds=round(seconds, 3),
                        metrics={k: _finite_or_none(v) for k, v in metrics.items()})
         if reason:
             summary["reason"] = reason
         runs.write_json(folder / runs.SUMMARY, summary)
     return RunResult(folder, status, summary["metrics"], summary["seconds"], epochs, reason)
-
-
-def _write_outputs(folder: Path, config: Config, task: Any, data: TaskData,  # noqa: ANN401
-                   history: list[dict[str, float]], picture_before: dict[str, Any] | None,
-                   parts: Parts, metrics: dict[str, Any], status: str) -> None:
-    if history:
-        runs.write_csv(folder / "metrics.csv", history)
-        runs.save_figure(plots.learning_curves(history, config.name or ""),
-                         folder / "learning_curves.png")
-    if status == "failed":
-        return
-    runs.save_state({k: v.cpu() for k, v in parts.net.state_dict().items()},
-                    folder / "model.pt")
-    after = task.picture(config.task, data, parts.predict)
-    if task.figure == "fit_curve" and picture_before is not None:
-        label = "after training" if status == "completed" else f"after training ({status})"
-        figure = plots.fit_curve(
-            after["data_x"], after["data_y"],
-            plots.Curve("before training", picture_before["x"], picture_before["score"]),
-            plots.Curve(label, after["x"], after["score"]),
-            metrics.get(task.extra_name), after["x_label"],
-            title=f"{config.name}: {config.model.output} output, {config.loss.name}, "
-                  f"{config.optimizer.name} lr={config.optimizer.kwargs['lr']:g}",
-        )
-        runs.save_figure(figure, folder / "fit.png")
-    elif task.figure == "classes":
-        runs.save_figure(plots.confusion_matrix(after["confusion"], after["classes"]),
-                         folder / "confusion_matrix.png")
-        names = after["classes"]
-        titles = [f"true {names[t]}\npred {names[p]}"
-                  for t, p in zip(after["wrong_true"], after["wrong_pred"], strict=True)]
-        runs.save_figure(plots.image_grid(after["wrong_images"], titles,
-                                          "misclassified test images"),
-                         folder / "misclassified.png")
 
 
 def evaluate_run(run_dir: Path) -> dict[str, Any]:
