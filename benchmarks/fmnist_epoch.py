@@ -5,7 +5,7 @@
 (a) textbook: a per-sample Dataset that turns each stored uint8 image into a PIL image,
     then a float tensor in [0, 1] and normalises it (as torchvision's ToTensor + Normalize),
     fed by a DataLoader (batch 128, shuffled, in-process).
-(b) actcli: the whole set as one tensor, batches as index slices of a permutation
+(b) actcli: the whole set as one tensor, batches as row gathers of a permutation
     (actcli.training.train_epoch), same model, optimizer and batch size; once with plain
     autograd (actcli.steps.AutogradStep) and once with the step actcli trains this model
     with (DenseStep for an MLP: the matrix products written out).
