@@ -168,9 +168,10 @@ class DenseStep:
                 mask, kept = None, out
                 if training and layer.dropout:
                     # as model.Dropout: the same draws from the same generator
+                    # (a 0/1 mask times the scale: exactly the module's x * keep * scale)
                     keep = torch.rand_like(out) >= layer.dropout
                     mask = keep * (1.0 / (1.0 - layer.dropout))
-                    out = out * keep * (1.0 / (1.0 - layer.dropout))
+                    out = out * mask
                 saved.append((a, kept, graph, mask))
                 a = out
             if self.gradient is not None:
