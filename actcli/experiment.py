@@ -204,21 +204,22 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
     config, task, parts = p.config, p.task, p.parts
     loss_name, accuracy_name = task.final_names
     # the untrained network is the same on a resume: it is rebuilt from the same seed
-    record = outputs.Record(
-        picture_before=task.picture(config.task, p.data, parts.predict)
-        if task.figure == "fit_curve" else None,
-        weights_before=outputs.weights(parts.net) if checkpoint is None else None)
-    frames, history, diagnosed = record.frames, record.history, record.diagnosed
+    picture_before = task.picture(config.task, p.data, parts.predict) \
+        if task.figure == "fit_curve" else None
+    weights_before = outputs.weights(parts.net) if checkpoint is None else None
     probe_x, probe_y = p.train.x[:diagnostics.PROBE], p.train.y[:diagnostics.PROBE]
+    history: list[dict[str, float]] = []
+    diagnosed: list[dict[str, float]] = []  # diagnostics.csv: one row per logged epoch
     best: dict[str, Any] = {"accuracy": -1.0, "epoch": 0, "state": None}
     start_epoch, cursor, earlier = 0, None, 0.0
     if checkpoint is not None:
         progress = checkpoints.restore(checkpoint, parts.net, p.optimizer, p.scheduler,
                                        p.generator, parts.device)
-        record.history, best, record.diagnosed = (progress.history, progress.best,
-                                                  progress.diagnostics)
-        history, diagnosed = record.history, record.diagnosed
+        history, best, diagnosed = progress.history, progress.best, progress.diagnostics
         start_epoch, earlier, cursor = progress.epoch, progress.seconds, progress.cursor
+    record = outputs.Record(history, diagnosed, picture_before=picture_before,
+                            weights_before=weights_before)
+    frames = record.frames  # (epoch, train loss, scores on the grid) for fit.gif
     start = time.perf_counter()
     every = config.train.checkpoint_every
 
