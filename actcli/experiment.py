@@ -309,16 +309,13 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
     Returns the metrics now and the ones the run recorded, under ``measured``/``recorded``.
     """
     recorded = runs.read_summary(run_dir)
-    config = config_mod.load(run_dir / "config.yaml")
-    device = devices.resolve(config.device)
-    task = TASKS.get(config.task.name).task
-    data = task.load(config.task)
-    parts = build_parts(config, data, device, task.input_shape)
     state_path = run_dir / "model.pt"
     if not state_path.exists():
         raise ActcliError(f"{run_dir}: no model.pt (run status: {recorded.get('status')})")
-    parts.net.load_state_dict(torch.load(state_path, map_location=device, weights_only=True))
-    loss, accuracy = measure(parts, data.test.to(device))
-    loss_name, accuracy_name = task.final_names
+    p = prepare(config_mod.load(run_dir / "config.yaml"))
+    p.parts.net.load_state_dict(torch.load(state_path, map_location=p.parts.device,
+                                           weights_only=True))
+    loss, accuracy = measure(p.parts, p.test)
+    loss_name, accuracy_name = p.task.final_names
     return {"measured": {loss_name: loss, accuracy_name: accuracy},
             "recorded": {k: recorded["metrics"].get(k) for k in (loss_name, accuracy_name)}}
