@@ -66,7 +66,6 @@ class Parts:
     score: Callable[[Tensor], Tensor]  # logits -> probabilities (or the raw output)
     correct: Callable[[Tensor, Tensor], Tensor]  # logits, targets -> number right
     device: torch.device
-    step: Step  # one optimisation step; the optimizer is built over step.parameters()
 
     def predict(self, x: Tensor) -> Tensor:
         """Scores for inputs ``x`` (any device), on the CPU, in eval mode."""
@@ -94,8 +93,7 @@ def build_parts(config: Config, data: TaskData, device: torch.device,
         # every output activation keeps the order of the logits: no need to apply it
         return (z.argmax(dim=1) == y).sum()
 
-    step = step_for(net, objective, losses.logit_gradient(config.loss))
-    return Parts(net, objective, score, correct, device, step)
+    return Parts(net, objective, score, correct, device)
 
 
 def measure(parts: Parts, split: Split) -> tuple[float, float]:
@@ -127,6 +125,7 @@ class Prepared:
     task: Any
     data: TaskData
     parts: Parts
+    step: Step  # one optimisation step; the optimizer is built over step.parameters()
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler | None
     generator: torch.Generator
@@ -141,11 +140,13 @@ def prepare(config: Config, progress: Any = None) -> Prepared:  # noqa: ANN401
     task = TASKS.get(config.task.name).task
     data = task.load(config.task, progress=progress)
     parts = build_parts(config, data, device, task.input_shape)
-    optimizer = optimizers.build(config.optimizer, parts.step.parameters())
+    # the dense step moves the network's parameters into one tensor: built for training only
+    step = step_for(parts.net, parts.objective, losses.logit_gradient(config.loss))
+    optimizer = optimizers.build(config.optimizer, step.parameters())
     scheduler = None
     if config.train.lr_schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.train.epochs)
-    return Prepared(config, task, data, parts, optimizer, scheduler,
+    return Prepared(config, task, data, parts, step, optimizer, scheduler,
                     torch.Generator().manual_seed(config.train.seed), data.train.to(device),
                     data.test.to(device), data.val.to(device) if data.val is not None else None)
 
@@ -257,7 +258,7 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
     graceful_stop = False
     try:
         with checkpoints.StopRequests() as stop:
-            result = fit(parts.step, p.optimizer, p.train.x, p.train.y,
+            result = fit(p.step, p.optimizer, p.train.x, p.train.y,
                          epochs=config.train.epochs, batch_size=config.train.batch_size,
                          generator=p.generator, evaluate=monitor,
                          log_every=config.train.log_every, on_epoch=on_epoch,

@@ -43,7 +43,7 @@ def find_lr(config: Config, *, steps: int = 100, low: float = 1e-5, high: float 
             group["lr"] = lr
         start = (step * size) % n
         idx = order[start:start + size] if size < n else slice(None)
-        outcome = p.parts.step(optimizer, x[idx], y[idx])
+        outcome = p.step(optimizer, x[idx], y[idx])
         if outcome is None:  # loss or a gradient not finite
             break
         value = float(outcome[0])

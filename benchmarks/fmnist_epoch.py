@@ -31,10 +31,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from actcli import config as config_mod
 from actcli import experiment
-from actcli import model as model_mod
-from actcli.components import losses, optimizers
+from actcli.components import optimizers
 from actcli.steps import AutogradStep
-from actcli.tasks import TASKS, fmnist_data
+from actcli.tasks import fmnist_data
 from actcli.tasks.fashion_mnist import read_split
 from actcli.training import train_epoch
 
@@ -83,20 +82,20 @@ def main() -> None:
                         help="rounds (one pass of each loop per round); the best counts")
     args = parser.parse_args()
 
-    cfg = config_mod.load(Path(args.config), [f"train.batch_size={args.batch_size}"])
-    task = TASKS.get(cfg.task.name).task
+    cfg = config_mod.load(Path(args.config), [
+        f"train.batch_size={args.batch_size}", f"task.limit_train={args.samples}", "device=cpu"])
+    # what `actcli train` builds: data as tensors, the seeded network, its step and optimizer
+    prepared = experiment.prepare(cfg)
+    data, task, device = prepared.data, prepared.task, prepared.parts.device
     paths = fmnist_data.locate(cfg.task.data_dir, cfg.task.download)
     images, labels = read_split(paths, "train")
     images, labels = images[:args.samples], labels[:args.samples]
     mean, std = float(images.mean() / 255), float((images / 255).std())
-    data = task.load(cfg.task.model_copy(update={"limit_train": args.samples}))
-    device = torch.device("cpu")
     threads = torch.get_num_threads()
 
     # (a) the textbook loop: autograd on the module, fed by a DataLoader
-    torch.manual_seed(cfg.train.seed)
-    net = model_mod.build(cfg.model, task.input_shape, data.n_outputs)
-    objective = losses.objective(cfg.loss, net.output, data.n_outputs)
+    textbook = experiment.build_parts(cfg, data, device, task.input_shape)
+    net, objective = textbook.net, textbook.objective
     textbook_opt = optimizers.build(cfg.optimizer, net.parameters())
     loader = DataLoader(TextbookDataset(images, labels, mean, std), batch_size=args.batch_size,
                         shuffle=True, generator=torch.Generator().manual_seed(0))
@@ -111,14 +110,16 @@ def main() -> None:
     passes: dict[str, Callable[[], object]] = {"textbook (PIL + DataLoader)": textbook_pass}
 
     # (b) actcli's loop, tensor slices: with plain autograd, and with the step actcli picks
-    x, y = data.train.x, data.train.y
-    for dense in (False, True):
-        parts = experiment.build_parts(cfg, data, device, task.input_shape)
-        step = parts.step if dense else AutogradStep(parts.net, parts.objective)
-        opt = optimizers.build(cfg.optimizer, step.parameters())
-        label = f"actcli, {type(step).__name__}" if dense else "actcli, autograd step"
-        passes[label] = lambda step=step, opt=opt, parts=parts: train_epoch(
-            step, opt, x, y, args.batch_size, torch.Generator().manual_seed(0), parts.correct)
+    x, y = prepared.train.x, prepared.train.y
+    plain = experiment.build_parts(cfg, data, device, task.input_shape)
+    autograd = AutogradStep(plain.net, plain.objective)
+    rows = (("actcli, autograd step", autograd,
+             optimizers.build(cfg.optimizer, autograd.parameters()), plain.correct),
+            (f"actcli, {type(prepared.step).__name__}", prepared.step, prepared.optimizer,
+             prepared.parts.correct))
+    for label, step, opt, correct in rows:
+        passes[label] = lambda step=step, opt=opt, correct=correct: train_epoch(
+            step, opt, x, y, args.batch_size, torch.Generator().manual_seed(0), correct)
 
     # rounds of one pass each, plus (c) a matmul measurement: a load change on the machine
     # hits every row alike; the best of the rounds counts for each
@@ -131,7 +132,8 @@ def main() -> None:
             seconds[name].append(time.perf_counter() - start)
         peaks.append(matmul_flops_per_second(seconds=1.0))
     peak = max(peaks)
-    limit = epoch_flops(parts.net, len(y)) / peak
+    work = epoch_flops(plain.net, len(y))
+    limit = work / peak
     timings = [(name, min(times)) for name, times in seconds.items()]
     timings.append(("matmul-bound limit", limit))
     textbook = timings[0][1]
@@ -140,7 +142,7 @@ def main() -> None:
     print(f"Fashion-MNIST, {cfg.name}: {n} training images per pass, batch {args.batch_size}, "
           f"{threads} threads, torch {torch.__version__}")
     print(f"sustained matmul: {peak / 1e9:.1f} GFLOP/s; epoch matmul work: "
-          f"{epoch_flops(parts.net, n) / 1e9:.2f} GFLOP")
+          f"{work / 1e9:.2f} GFLOP")
     print()
     print(f"| {'loop':<32} | {'samples/s':>10} | {'seconds':>8} | {'vs textbook':>11} |"
           f" {'vs limit':>8} |")
