@@ -14,18 +14,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import (
-    BeforeValidator,
-    Field,
-    ValidationError,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from actcli.components import (
-    activations,
-    losses,
-)
+from actcli.components import activations, losses
 from actcli.config_errors import display_loc, format_error
 from actcli.config_types import Activations, Inits, LossRef, OptimizerRef
 from actcli.errors import ConfigError
@@ -35,7 +27,6 @@ from actcli.yamlio import parse_yaml, read_document
 
 __all__ = ["Config", "dump", "json_schema", "load", "parse_yaml", "read_document", "smoke",
            "to_dict", "validate"]
-
 
 
 # --- sections ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from actcli.components import Param, Registry
+from actcli.errors import ConfigError
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -272,8 +273,6 @@ ACTIVATIONS: Registry[ActivationSpec] = Registry(
 
 def check_params(name: str, params: dict[str, Any]) -> None:
     """Checks that look at an activation's options together."""
-    from actcli.errors import ConfigError
-
     if name == "hardtanh" and not params["min_val"] < params["max_val"]:
         raise ConfigError(
             f"hardtanh: min_val must be < max_val, got {params['min_val']} and {params['max_val']}"
