@@ -171,9 +171,11 @@ def _gradient_flow(folder: Path, results: list[CellResult]) -> dict[str, Any]:
     """label -> mean gradient norm per layer over the logged epochs and seeds."""
     by_label: dict[str, list[np.ndarray]] = defaultdict(list)
     for r in results:
+        if r.status != "completed":
+            continue
         rows = runs.read_rows(folder / "cells" / r.cell.id / "diagnostics.csv")
         keys = [k for k in rows[0] if k.startswith("grad_norm/")] if rows else []
-        if keys and r.status == "completed":
+        if keys:
             by_label[r.cell.label].append(np.array([[row[k] for k in keys] for row in rows]
                                                    ).mean(axis=0))
     return {label: np.mean(v, axis=0) for label, v in by_label.items()
