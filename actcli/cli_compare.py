@@ -81,16 +81,8 @@ def compare(
             if config is None:
                 raise ActcliError("give a CONFIG file (or --resume COMPARE_DIR)")
             planned = config_mod.load(config, list(set_ or [])).compare
-            grid = compare_mod.parse_over(list(over or []))
-            if not grid and activations is None and planned is not None:
-                grid = dict(planned.over)
-            if activations is not None or not grid:
-                names = activations.split(",") if activations else list(compare_mod.ELEVEN)
-                grid = {"model.activation": names, **grid}
-            if seeds is None:
-                seeds = planned.seeds if planned is not None else 1
-            if workers is None and planned is not None:
-                workers = planned.workers
+            grid, seeds, workers = compare_mod.settle(planned, over or [], activations, seeds,
+                                                      workers)
             folder, cells = compare_mod.create(config, list(set_ or []), grid, seeds, out,
                                                tune_lr=tune_lr)
         console = _stdout()

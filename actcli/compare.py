@@ -65,6 +65,26 @@ def parse_over(items: Sequence[str]) -> dict[str, list[Any]]:
     return grid
 
 
+def settle(planned: config_mod.CompareConfig | None, over: Sequence[str],
+           activations: str | None, seeds: int | None, workers: int | None
+           ) -> tuple[dict[str, list[Any]], int, int]:
+    """(grid, seeds, workers) of a compare: the command line first (``--over``,
+    ``--activations``, ``--seeds``, ``--workers``), then the config's ``compare:`` section,
+    then the eleven activations, one seed, one worker. ``--activations`` adds the
+    activation key to an ``--over`` grid."""
+    grid = parse_over(list(over))
+    if not grid and activations is None and planned is not None:
+        grid = dict(planned.over)
+    if activations is not None or not grid:
+        names = activations.split(",") if activations else list(ELEVEN)
+        grid = {"model.activation": names, **grid}
+    if seeds is None:
+        seeds = planned.seeds if planned is not None else 1
+    if workers is None:
+        workers = planned.workers if planned is not None else 1
+    return grid, seeds, workers
+
+
 def _flow(value: Any) -> str:  # noqa: ANN401
     return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix(
         "\n...").strip()

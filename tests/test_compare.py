@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from actcli import compare, report
+from actcli import compare, config, report
 from actcli.errors import ConfigError
 
 from helpers import CONFIGS
@@ -234,3 +234,15 @@ def test_tune_lr_starts_each_range_test_from_seed_0(tmp_path, monkeypatch):
     compare.create(CONFIGS / "beans.yaml", FAST, {"model.activation": ["relu", "tanh"]}, 3,
                    tmp_path, tune_lr=True)
     assert seen == [0, 0]
+
+
+def test_settle_takes_the_command_line_then_the_config_then_the_defaults():
+    planned = config.load(CONFIGS / "compare_beans.yaml").compare
+    assert planned is not None
+    grid, seeds, workers = compare.settle(planned, [], None, None, None)
+    assert grid == dict(planned.over) and (seeds, workers) == (planned.seeds, planned.workers)
+    grid, seeds, workers = compare.settle(planned, ["optimizer.lr=0.1,0.01"], "relu,tanh", 2, 1)
+    assert grid == {"model.activation": ["relu", "tanh"], "optimizer.lr": [0.1, 0.01]}
+    assert (seeds, workers) == (2, 1)
+    grid, seeds, workers = compare.settle(None, [], None, None, None)
+    assert grid == {"model.activation": list(compare.ELEVEN)} and (seeds, workers) == (1, 1)
