@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from actcli import plots, runs
 from actcli.components import activations
@@ -21,16 +22,22 @@ class Drawn:
     max_gap: dict[str, float]  # name -> max |autograd - textbook derivative| on the grid
 
 
+def _values(spec: activations.ActivationSpec, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """f(x), f'(x) by autograd through torch's module and f'(x) by the textbook formula, for
+    an element-wise activation with its default options (x float64)."""
+    kwargs = {key: p.default for key, p in spec.params.items()}
+    leaf = x.detach().clone().requires_grad_(True)
+    y = spec.module(**kwargs).double()(leaf)
+    (dy,) = torch.autograd.grad(y.sum(), leaf)
+    return y.detach(), dy, spec.grad(x.detach(), **kwargs)
+
+
 def evaluate(name: str, lo: float, hi: float, points: int = 801) -> plots.Curve:
     """f, autograd f' and the textbook f' of activation ``name`` on [lo, hi] (float64)."""
     spec = activations.ACTIVATIONS.get(name)
-    kwargs = {key: p.default for key, p in spec.params.items()}
-    x = torch.linspace(lo, hi, points, dtype=torch.float64).requires_grad_(True)
-    y = spec.module(**kwargs).double()(x)
-    (dy,) = torch.autograd.grad(y.sum(), x)
-    analytic = spec.grad(x.detach(), **kwargs)
-    return plots.Curve(spec.name, x.detach().numpy(), y.detach().numpy(), dy.numpy(),
-                       analytic.numpy())
+    x = torch.linspace(lo, hi, points, dtype=torch.float64)
+    y, dy, analytic = _values(spec, x)
+    return plots.Curve(spec.name, x.numpy(), y.numpy(), dy.numpy(), analytic.numpy())
 
 
 def softmax_example(logits: tuple[float, ...] = EXAMPLE_LOGITS) -> dict[str, np.ndarray]:
@@ -63,12 +70,7 @@ def at_points(names: list[str], points: list[float]) -> list[tuple[str, ...]]:
                              f"{example['jacobian'][i, i]:.10g}",
                              f"{example['jacobian_analytic'][i, i]:.10g}"))
             continue
-        kwargs = {key: p.default for key, p in spec.params.items()}
-        xg = x.clone().requires_grad_(True)
-        y = spec.module(**kwargs).double()(xg)
-        (dy,) = torch.autograd.grad(y.sum(), xg)
-        y = y.detach()
-        analytic = spec.grad(x, **kwargs)
+        y, dy, analytic = _values(spec, x)
         for i, xi in enumerate(points):
             rows.append((spec.name, f"{xi:g}", f"{float(y[i]):.10g}", f"{float(dy[i]):.10g}",
                          f"{float(analytic[i]):.10g}"))
