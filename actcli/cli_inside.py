@@ -13,7 +13,7 @@ from actcli.cli import (
     _user_errors,
     app,
 )
-from actcli.errors import ActcliError
+from actcli.errors import ActcliError, quote
 
 
 @app.command()
@@ -73,8 +73,7 @@ def landscape(
 
         cfg = config_mod.load(config, list(set_ or []))
         found = landscape_mod.compute(cfg, steps=steps, lr=lr, momentum=momentum)
-        path = out if out.suffix.lower() == ".png" else out / f"landscape-{cfg.name}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = runs.picture_path(out, f"landscape-{cfg.name}.png")
         figure = plots.loss_landscape(found.a, found.b, found.loss,
                                       [(t.name, t.a, t.b) for t in found.paths],
                                       f"{cfg.name}: {cfg.loss.name} over (a, b), lr {found.lr:g}, "
@@ -92,7 +91,7 @@ def _numbers(option: str, text: str | None) -> tuple[float, ...] | None:
     try:
         return tuple(float(item) for item in text.split(","))
     except ValueError:
-        raise ActcliError(f"{option}: {text!r} must be numbers separated by commas") from None
+        raise ActcliError(f"{option}: {quote(text)} must be numbers separated by commas") from None
 
 
 @app.command()

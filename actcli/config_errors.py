@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from actcli.errors import suggest, unknown_name_message
+from actcli.errors import quote, suggest, unknown_name_message
 from actcli.strict import Strict
 from actcli.tasks import TASKS
 
@@ -75,10 +75,10 @@ def format_error(root: type[Strict], err: Any, source: str) -> str:  # noqa: ANN
     if kind == "union_tag_not_found":
         return f"{source}: task: needs a 'name'; valid: {', '.join(TASKS.names())}"
     if kind == "model_attributes_type" or kind == "model_type":
-        return prefix + f"expected a mapping of keys, got {err['input']!r}"
+        return prefix + f"expected a mapping of keys, got {quote(err['input'])}"
     message = err["msg"]
     if kind.startswith("literal_error"):
-        return prefix + f"{err['input']!r} is not allowed; valid: {err['ctx']['expected']}"
-    return prefix + f"{message[0].lower()}{message[1:]}; got {err['input']!r}"
+        return prefix + f"{quote(err['input'])} is not allowed; valid: {err['ctx']['expected']}"
+    return prefix + f"{message[0].lower()}{message[1:]}; got {quote(err['input'])}"
 
 

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from actcli import plots, runs
 from actcli.components import activations
-from actcli.errors import ConfigError
+from actcli.errors import ConfigError, quote
 
 EXAMPLE_LOGITS = (1.0, 2.0, 0.5, -1.0, 3.0)  # what `plot softmax` shows
 
@@ -85,7 +85,7 @@ def parse_points(text: str) -> list[float]:
             values.append(float(item))
         except ValueError:
             raise ConfigError(
-                f"--points: {item.strip()!r} is not a number; give numbers separated by "
+                f"--points: {quote(item.strip())} is not a number; give numbers separated by "
                 "commas, e.g. --points -1,0,2.5"
             ) from None
     return values
@@ -105,10 +105,7 @@ def draw(names: list[str], *, grad: bool, lo: float, hi: float, out: Path,
     if "softmax" in names and len(names) > 1:
         raise ConfigError("softmax is drawn on its own (example logits); plot it separately")
     grad = grad or analytic  # the textbook derivative is drawn in the derivative panel
-    path = out if out.suffix.lower() == ".png" else out / default_path(names, grad)
-    if out.suffix and out.suffix.lower() != ".png":
-        raise ConfigError(f"--out: {str(out)!r} must be a folder or a .png file")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = runs.picture_path(out, default_path(names, grad))
     if names == ["softmax"]:
         example = softmax_example()
         gap = float(np.abs(example["jacobian"] - example["jacobian_analytic"]).max())

@@ -46,6 +46,30 @@ class RunError(ActcliError):
     exit_code = 1
 
 
+QUOTE_LIMIT = 80  # characters of a bad value an error line shows
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` cut to at most ``limit`` characters, so an error stays one short line.
+
+    A huge value (an expanded YAML alias bomb, a pasted array) never makes a huge message:
+    containers are shortened while the repr is built, not after.
+    """
+    text = _short_repr(value, limit)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _short_repr(value: object, limit: int) -> str:
+    """repr of ``value`` that stops early on big containers instead of building all of it."""
+    import reprlib
+
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = limit
+    shortener.maxlist = shortener.maxtuple = shortener.maxdict = shortener.maxset = 8
+    shortener.maxlevel = 3
+    return shortener.repr(value)
+
+
 def suggest(name: object, valid: Iterable[str]) -> str | None:
     """The closest valid name to ``name``, or None when nothing is close."""
     matches = difflib.get_close_matches(str(name), list(valid), n=1, cutoff=0.6)
@@ -57,4 +81,4 @@ def unknown_name_message(kind: str, name: object, valid: Iterable[str]) -> str:
     valid = sorted(valid)
     hint = suggest(name, valid)
     did_you_mean = f" (did you mean '{hint}'?)" if hint else ""
-    return f"unknown {kind} {name!r}{did_you_mean}; valid: {', '.join(valid)}"
+    return f"unknown {kind} {quote(name)}{did_you_mean}; valid: {', '.join(valid)}"

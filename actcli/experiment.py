@@ -134,11 +134,29 @@ class Prepared:
     val: Split | None
 
 
+def _check_memory(config: Config, data: TaskData, device: torch.device,
+                  input_shape: tuple[int, ...]) -> None:
+    """Refuse, before allocating, a network whose training cannot fit in ``device``'s memory:
+    weights, gradients, optimizer state and the best-model copy, plus a batch's activations."""
+    params = model_mod.parameter_count(config.model, input_shape, data.n_outputs)
+    copies = 3 + optimizers.state_copies(config.optimizer)
+    batch = config.train.batch_size or len(data.train)
+    per_sample = 3 * (sum(config.model.hidden) + data.n_outputs)
+    shape = input_shape
+    for width in config.model.channels if config.model.kind == "cnn" else []:
+        per_sample += 3 * width * shape[1] * shape[2]
+        shape = (width, shape[1] // 2, shape[2] // 2)
+    needed = 4 * (params * copies + batch * per_sample)  # float32
+    devices.require_memory(device, needed, f"training this network ({params:,} parameters, "
+                           f"{config.optimizer.name}, batch {batch:,})")
+
+
 def prepare(config: Config, progress: Any = None) -> Prepared:  # noqa: ANN401
     """Device, data, seeded network, optimizer: all input problems surface here."""
     device = devices.resolve(config.device)
     task = TASKS.get(config.task.name).task
     data = task.load(config.task, progress=progress)
+    _check_memory(config, data, device, task.input_shape)
     parts = build_parts(config, data, device, task.input_shape)
     # the dense step moves the network's parameters into one tensor: built for training only
     step = step_for(parts.net, parts.objective, losses.logit_gradient(config.loss))

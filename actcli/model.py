@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -95,6 +96,22 @@ class Network(nn.Module):
 
     def predict(self, x: Tensor) -> Tensor:
         return self.output(self.forward(x))
+
+
+def parameter_count(model: Any, input_shape: tuple[int, ...], n_outputs: int) -> int:  # noqa: ANN401
+    """Parameters the network of a ``ModelConfig`` has, computed without building it."""
+    shape = input_shape
+    total = 0
+    for width in list(model.channels) if model.kind == "cnn" else []:
+        total += width * shape[0] * 9 + width + (2 * width if model.batch_norm else 0)
+        shape = (width, shape[1] // 2, shape[2] // 2)
+    features = math.prod(shape)
+    for width in model.hidden:
+        total += (features + 1) * width + (2 * width if model.batch_norm else 0)
+        features = width
+    prelu = sum(1 for ref in per_layer(model.activation, model.hidden_layers)
+                if ref.name == "prelu")
+    return total + (features + 1) * n_outputs + prelu
 
 
 def build(model: Any, input_shape: tuple[int, ...], n_outputs: int) -> Network:  # noqa: ANN401

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from actcli.errors import ActcliError
+from actcli.errors import ActcliError, ConfigError, quote
 
 SUMMARY = "summary.json"
 
@@ -99,6 +99,28 @@ def read_rows(path: Path) -> list[dict[str, float]]:
                      for k, v in row.items()} for row in csv.DictReader(handle)]
     except FileNotFoundError:
         return []
+
+
+def picture_path(out: Path, default_name: str, option: str = "--out") -> Path:
+    """Where a command's picture goes: the one ``--out`` rule of every command that draws.
+
+    A path ending in ``.png`` is the file itself; an existing folder, or a path with no
+    suffix, is the folder the picture goes in (as ``default_name``); any other suffix is a
+    ConfigError. Missing parent folders are made.
+    """
+    if out.suffix.lower() == ".png" and not out.is_dir():
+        path = out
+    elif out.is_dir() or not out.suffix:
+        path = out / default_name
+    else:
+        raise ConfigError(f"{option}: {quote(str(out))} must be a .png file or a folder "
+                          f"(an existing one, or a path with no suffix)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ActcliError(f"{option}: cannot create folder {path.parent}: {err.strerror}"
+                          ) from None
+    return path
 
 
 def save_figure(figure: Any, path: Path, dpi: int = 120) -> Path:  # noqa: ANN401

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from actcli import devices
 from actcli import model as model_mod
 from actcli.config import Config
 from actcli.tasks import TASKS
@@ -40,6 +41,9 @@ def _describe(module: nn.Module) -> str:
 def summarize(config: Config) -> Summary:
     """The network ``config`` builds, run once on a zero sample to read every shape."""
     task = TASKS.get(config.task.name).task
+    params = model_mod.parameter_count(config.model, task.input_shape, task.n_outputs)
+    devices.require_memory(torch.device("cpu"), 4 * params,
+                           f"building this network ({params:,} parameters)")
     net = model_mod.build(config.model, task.input_shape, task.n_outputs).eval()
     weights = [m for m in net.layers if isinstance(m, nn.Linear | nn.Conv2d)]
     inits = model_mod.per_layer(config.model.init, len(weights))

@@ -8,7 +8,9 @@ from typing import Any
 
 import yaml
 
-from actcli.errors import ConfigError
+from actcli.errors import ConfigError, quote
+
+MAX_NODES = 100_000  # values a config may expand to (a shipped config has under 100)
 
 
 class _Loader(yaml.SafeLoader):
@@ -20,7 +22,7 @@ class _Loader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                    None, None, f"duplicate key {quote(key)}", key_node.start_mark
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
@@ -35,8 +37,17 @@ _Loader.add_implicit_resolver(
 
 def parse_yaml(text: str, source: str) -> Any:  # noqa: ANN401
     """YAML text -> Python data with the safe loader; ConfigError with line and column."""
+    loader: _Loader | None = None
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        loader = _Loader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = expanded_size(node)
+        if size > MAX_NODES:
+            raise ConfigError(f"{source}: YAML aliases expand to over {MAX_NODES:,} values "
+                              "(an alias bomb?); a config is small: write the values out")
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -45,6 +56,37 @@ def parse_yaml(text: str, source: str) -> Any:  # noqa: ANN401
     except yaml.YAMLError as err:  # e.g. a control character: keep the message to one line
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ConfigError(f"{source}: invalid YAML: {first}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: YAML nested too deeply; a config is a few levels deep"
+                          ) from None
+    finally:
+        if loader is not None:
+            loader.dispose()  # type: ignore[no-untyped-call]
+
+
+def expanded_size(node: yaml.Node, limit: int = MAX_NODES) -> int:
+    """How many values ``node`` stands for once every alias is expanded, counting up to
+    just past ``limit``. Aliases are shared nodes, so each node's size is computed once."""
+    sizes: dict[int, int] = {}
+
+    def size(n: yaml.Node) -> int:
+        if id(n) in sizes:
+            return sizes[id(n)]
+        total = 1
+        if isinstance(n, yaml.SequenceNode):
+            for child in n.value:
+                total += size(child)
+                if total > limit:
+                    break
+        elif isinstance(n, yaml.MappingNode):
+            for key, value in n.value:
+                total += size(key) + size(value)
+                if total > limit:
+                    break
+        sizes[id(n)] = total
+        return total
+
+    return size(node)
 
 
 def read_document(path: Path) -> dict[str, Any]:
@@ -60,8 +102,9 @@ def read_document(path: Path) -> dict[str, Any]:
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
     document = parse_yaml(text, str(path))
-    if document is None:
-        return {}
+    if document is None or document == {}:
+        raise ConfigError(f"{path} is empty: a config needs at least task: (e.g. "
+                          "task: rice_cooker)")
     if not isinstance(document, dict):
         raise ConfigError(
             f"{path}: the top level must be a mapping of keys (name, task, model, ...), "

@@ -248,3 +248,65 @@ def test_plot_analytic_draws_the_formula_over_autograd(tmp_path):
     assert "gelu' (autograd)" in labels and "gelu' (formula)" in labels
     drawn = curves.draw(["gelu"], grad=False, lo=-3, hi=3, out=tmp_path, analytic=True)
     assert drawn.path.name == "gelu-grad.png" and drawn.path.exists()
+
+
+def test_a_network_too_big_for_memory_is_refused_before_allocating(invoke, tmp_path,
+                                                                    monkeypatch):
+    from actcli import devices
+
+    monkeypatch.setattr(devices, "available_memory", lambda device: 16_000_000_000)
+    result = invoke("train", CONFIGS / "beans.yaml", "--set", "model.hidden=[60000,60000]",
+                    "--out", tmp_path / "runs")
+    assert result.exit_code == 2, result.output
+    line = only_line(result.stderr)
+    # (1 + 1) * 60000 + 60001 * 60000 + 60001 = 3,600,240,001 parameters; Adam: 5 float32
+    # copies of each, plus 800 samples x 3 x 120,001 activations: 73,156,809,620 bytes
+    assert "training this network (3,600,240,001 parameters, adam, batch 800) needs about " \
+           "73.2 GB but cpu has 16.0 GB free; make the model or the batch smaller" in line
+    assert not (tmp_path / "runs").exists()
+
+
+def test_free_memory_of_the_cpu_is_read_from_the_system():
+    import os
+
+    from actcli import devices
+
+    free = devices.available_memory(devices.torch.device("cpu"))
+    assert free is not None
+    assert 0 < free <= os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_the_memory_estimate_counts_the_optimizer_state(monkeypatch):
+    from actcli import config, devices, experiment
+
+    # beans, hidden [10]: (1 + 1) * 10 + (10 + 1) = 31 parameters, 800 training samples a
+    # full batch, 3 * (10 + 1) activations a sample; float32:
+    # sgd:  4 * (31 * 3 + 800 * 33) = 105,972 bytes (weights, grads, best copy)
+    # adam: 4 * (31 * 5 + 800 * 33) = 106,220 bytes (and two moments)
+    monkeypatch.setattr(devices, "available_memory", lambda device: 106_000)
+    sgd = config.load(CONFIGS / "beans.yaml", ["model.hidden=[10]", "optimizer=sgd"])
+    assert experiment.prepare(sgd).parts.net is not None
+    adam = config.load(CONFIGS / "beans.yaml", ["model.hidden=[10]", "optimizer=adam"])
+    with pytest.raises(devices.DeviceError, match=r"^training this network \(31 parameters, "
+                       r"adam, batch 800\) needs about 106.2 KB but cpu has 106.0 KB free"):
+        experiment.prepare(adam)
+
+
+@pytest.mark.parametrize("command", ["plot", "landscape"])
+def test_one_out_rule_for_every_picture(invoke, tmp_path, command):
+    args = ["sigmoid"] if command == "plot" else [str(CONFIGS / "rice_cooker.yaml"),
+                                                   "--steps", "5"]
+    bad = invoke(command, *args, "--out", tmp_path / "x.jpg")
+    assert bad.exit_code == 2
+    assert only_line(bad.stderr) == (f"error: --out: '{tmp_path / 'x.jpg'}' must be a .png "
+                                     "file or a folder (an existing one, or a path with no "
+                                     "suffix)")
+    assert not (tmp_path / "x.jpg").exists()
+    assert invoke(command, *args, "--out", tmp_path / "pic.PNG").exit_code == 0
+    assert (tmp_path / "pic.PNG").read_bytes()[:4] == b"\x89PNG"
+    assert invoke(command, *args, "--out", tmp_path / "new" / "folder").exit_code == 0
+    (made,) = (tmp_path / "new" / "folder").iterdir()
+    assert made.suffix == ".png"
+    (tmp_path / "figs.d").mkdir()
+    assert invoke(command, *args, "--out", tmp_path / "figs.d").exit_code == 0
+    assert len(list((tmp_path / "figs.d").glob("*.png"))) == 1

@@ -207,3 +207,62 @@ def test_arbitrary_text_gives_clean_errors(tmp_path_factory, text):
         config.load(path)
     except ConfigError as err:
         assert str(err)
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n# and another\n", "{}\n",
+                                  "---\n"])
+def test_an_empty_config_is_refused(tmp_path, text):
+    path = write(tmp_path / "x.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    assert str(info.value) == (f"{path} is empty: a config needs at least task: "
+                               "(e.g. task: rice_cooker)")
+
+
+def _alias_bomb(levels: int = 9) -> str:
+    lines = ["a0: &a0 [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"]
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]")
+    return "\n".join(lines)
+
+
+def test_a_yaml_alias_bomb_fails_at_once_with_one_short_line(tmp_path):
+    import time
+
+    # nine levels of anchors, each alias repeated ten times: 10^9 values once expanded
+    body = "\n".join(f"  {line}" for line in _alias_bomb().splitlines())
+    path = write(tmp_path / "bomb.yaml", f"task: beans\nbomb:\n{body}\n"
+                 "model:\n  hidden: *a8\n")
+    start = time.perf_counter()
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    assert time.perf_counter() - start < 5  # generous: it takes milliseconds
+    line = str(info.value)
+    assert "aliases expand to over 100,000 values" in line and len(line) < 200
+
+
+def test_small_aliases_still_work(tmp_path):
+    path = write(tmp_path / "a.yaml", "task: beans\nmodel:\n  hidden: &w [4, 4]\n"
+                 "compare:\n  over:\n    model.hidden: [*w, [8]]\n")
+    assert config.load(path).compare.over["model.hidden"] == [[4, 4], [8]]
+
+
+def test_an_error_quotes_at_most_80_characters_of_a_bad_value(tmp_path):
+    huge = "[" + ", ".join(["x"] * 5000) + "]"
+    for text in (f"model:\n  hidden: {huge}\n", f"name: {'a/' * 3000}\n",
+                 f"device: {'gpu' * 3000}\n"):
+        with pytest.raises(ConfigError) as info:
+            config.load(write(tmp_path / "c.yaml", text))
+        assert len(str(info.value)) < 250, str(info.value)[:300]
+    with pytest.raises(ConfigError) as info:
+        config.load(None, ["model.activation=" + "relux" * 1000])
+    assert len(str(info.value).split("; valid:")[0]) < 200
+
+
+def test_quote_cuts_long_values_and_keeps_short_ones():
+    from actcli.errors import quote
+
+    assert quote("relux") == "'relux'" and quote([1, 2]) == "[1, 2]"
+    assert len(quote("x" * 10_000)) <= 80 and quote("x" * 10_000).startswith("'xxx")
+    nested = [[list(range(100))] * 100] * 100  # shared lists, as an alias bomb gives
+    assert len(quote(nested)) <= 80

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -60,3 +61,21 @@ def test_cnn_weights_are_channels_last_and_compute_the_same():
     assert [m for m in plain.layers if isinstance(m, nn.Conv2d)][1].weight.is_contiguous()
     x = torch.randn(5, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(net(x), plain(x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("overrides", [
+    [], ["model.hidden=[8, 4]"], ["model.hidden=[5]", "model.batch_norm=true"],
+    ["model.hidden=[6, 3]", "model.activation=[prelu, relu]"],
+    ["model.kind=cnn", "model.channels=[4, 6]", "model.hidden=[7]"],
+    ["model.kind=cnn", "model.channels=[3]", "model.batch_norm=true",
+     "model.activation=[prelu, tanh]", "model.hidden=[5]"],
+])
+def test_parameter_count_without_building_matches_the_built_network(overrides):
+    task = "fashion_mnist" if "model.kind=cnn" in overrides else "beans"
+    cfg = config.load(None, [f"task={task}", *overrides,
+                             *(["model.output=softmax", "loss=cross_entropy"]
+                               if task == "fashion_mnist" else [])])
+    shape, n_out = ((1, 28, 28), 10) if task == "fashion_mnist" else ((1,), 1)
+    built = model.build(cfg.model, shape, n_out)
+    assert model.parameter_count(cfg.model, shape, n_out) == sum(
+        p.numel() for p in built.parameters())

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from actcli.errors import ConfigError, UnknownNameError, suggest
+from actcli.errors import ConfigError, UnknownNameError, quote, suggest
 
 Scalar = float | int | bool | str
 
@@ -42,19 +42,19 @@ class Param:
         else:
             ok = isinstance(value, str)
         if not ok:
-            raise ConfigError(f"expected {kind.__name__}, got {value!r}", key)
+            raise ConfigError(f"expected {kind.__name__}, got {quote(value)}", key)
         if self.choices is not None and value not in self.choices:
             hint = suggest(value, self.choices)
             extra = f" (did you mean '{hint}'?)" if hint else ""
             raise ConfigError(
-                f"{value!r} is not allowed{extra}; valid: {', '.join(self.choices)}", key
+                f"{quote(value)} is not allowed{extra}; valid: {', '.join(self.choices)}", key
             )
         if self.gt is not None and not value > self.gt:  # type: ignore[operator]
-            raise ConfigError(f"must be > {self.gt}, got {value!r}", key)
+            raise ConfigError(f"must be > {self.gt}, got {quote(value)}", key)
         if self.ge is not None and not value >= self.ge:  # type: ignore[operator]
-            raise ConfigError(f"must be >= {self.ge}, got {value!r}", key)
+            raise ConfigError(f"must be >= {self.ge}, got {quote(value)}", key)
         if self.le is not None and not value <= self.le:  # type: ignore[operator]
-            raise ConfigError(f"must be <= {self.le}, got {value!r}", key)
+            raise ConfigError(f"must be <= {self.le}, got {quote(value)}", key)
         return value  # type: ignore[return-value]
 
 
@@ -139,13 +139,13 @@ def parse_ref(
     elif isinstance(value, dict):
         if "name" not in value:
             raise ConfigError(
-                f"a mapping for a {registry.kind} needs a 'name' key, got {value!r}"
+                f"a mapping for a {registry.kind} needs a 'name' key, got {quote(value)}"
             )
         given = dict(value)
         name = given.pop("name")
     else:
         raise ConfigError(
-            f"expected a {registry.kind} name or a mapping with 'name', got {value!r}"
+            f"expected a {registry.kind} name or a mapping with 'name', got {quote(value)}"
         )
     spec = registry.get(name)
     unknown = [key for key in given if key not in spec.params]
@@ -153,7 +153,7 @@ def parse_ref(
         valid = ", ".join(spec.params) or "none"
         hint = suggest(unknown[0], spec.params)
         extra = f" (did you mean '{hint}'?)" if hint else ""
-        raise ConfigError(f"{name} has no option {unknown[0]!r}{extra}; its options: {valid}")
+        raise ConfigError(f"{name} has no option {quote(unknown[0])}{extra}; its options: {valid}")
     params = {key: p.check(key, given.get(key, p.default)) for key, p in spec.params.items()}
     if check is not None:
         check(name, params)

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from actcli.components import Param, Ref, Registry
-from actcli.errors import ConfigError
+from actcli.errors import ConfigError, quote
 
 Reads = Literal["output", "logits", "log_probability"]
 
@@ -96,7 +96,7 @@ def check_fit(loss: Ref, output: str, n_outputs: int) -> None:
         )
     if output not in spec.outputs:
         raise ConfigError(
-            f"{spec.name} does not fit output {output!r}; it fits: {', '.join(spec.outputs)}"
+            f"{spec.name} does not fit output {quote(output)}; it fits: {', '.join(spec.outputs)}"
         )
 
 

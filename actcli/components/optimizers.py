@@ -112,3 +112,13 @@ def _fused_supported(optimizer: torch.optim.Optimizer) -> bool:
     except (RuntimeError, TypeError, ValueError):
         return False
     return True
+
+
+def state_copies(ref: Ref) -> int:
+    """How many tensors the size of the parameters ``ref``'s optimizer keeps as state."""
+    kw = ref.kwargs
+    if ref.name in ("adam", "adamw"):
+        return 3 if kw.get("amsgrad") else 2
+    if ref.name == "rmsprop":
+        return 2 if kw.get("momentum") else 1
+    return 1 if kw.get("momentum") else 0
