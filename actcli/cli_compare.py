@@ -33,7 +33,14 @@ def compare(
         Optional[int], typer.Option(help="Seeds 0..N-1 for every cell (default 1).")  # noqa: UP045
     ] = None,
     workers: Annotated[
-        Optional[int], typer.Option(help="Worker processes sharing the cores (default 1).")  # noqa: UP045
+        Optional[int],  # noqa: UP045
+        typer.Option(help="Worker processes training cells side by side (default: cores / "
+                     "threads)."),
+    ] = None,
+    threads: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(help="Torch threads per cell (default 1); a cell's numbers depend on "
+                     "it, never on --workers."),
     ] = None,
     set_: SetOption = None,
     out: OutOption = Path("runs"),
@@ -45,8 +52,9 @@ def compare(
         bool, typer.Option(help="Give each cell the lr its own range test picks.")
     ] = False,
     backend: Annotated[
-        str, typer.Option(help="processes (this machine) | ray (a Ray cluster)")
-    ] = "processes",
+        Optional[str],  # noqa: UP045
+        typer.Option(help="processes (this machine, the default) | ray (a Ray cluster)"),
+    ] = None,
     ray_address: Annotated[
         Optional[str], typer.Option(help="Ray cluster address; none = a local Ray.")  # noqa: UP045
     ] = None,
@@ -76,15 +84,24 @@ def compare(
             if config is not None or activations or over or set_ or seeds is not None:
                 raise ActcliError("--resume runs a compare as it was planned: give no CONFIG, "
                                   "--activations, --over, --seeds or --set with it")
-            folder, cells = resume, compare_mod.load_plan(resume)
+            folder, (cells, planned_run) = resume, compare_mod.load_plan(resume)
+            # the plan's workers, threads and backend, unless the command line says otherwise
+            execution = compare_mod.Execution(
+                workers if workers is not None else planned_run.workers,
+                threads if threads is not None else planned_run.threads,
+                backend or planned_run.backend,
+                ray_address if ray_address is not None else planned_run.address)
         else:
             if config is None:
                 raise ActcliError("give a CONFIG file (or --resume COMPARE_DIR)")
             planned = config_mod.load(config, list(set_ or [])).compare
-            grid, seeds, workers = compare_mod.settle(planned, over or [], activations, seeds,
-                                                      workers)
-            folder, cells = compare_mod.create(config, list(set_ or []), grid, seeds, out,
-                                               tune_lr=tune_lr)
+            settings = compare_mod.settle(planned, over or [], activations, seeds, workers,
+                                          threads)
+            execution = compare_mod.Execution(settings.workers, settings.threads,
+                                              backend or "processes", ray_address)
+            folder, cells = compare_mod.create(config, list(set_ or []), settings.grid,
+                                               settings.seeds, out, tune_lr=tune_lr,
+                                               execution=execution)
         console = _stdout()
         console.print(f"compare folder: {folder} ({len(cells)} runs)", markup=False)
 
@@ -93,8 +110,8 @@ def compare(
             console.print(f"  {result.status:<10} {result.cell.label}, seed {result.cell.seed}"
                           f"{extra}", markup=False, highlight=False)
 
-        results = compare_mod.execute(folder, cells, workers=workers or 1, fail_fast=fail_fast,
-                                      on_done=done, backend=backend, address=ray_address)
+        results = compare_mod.execute(folder, cells, execution, fail_fast=fail_fast,
+                                      on_done=done)
         found = report_mod.summarize(results, compare_mod.tuned_lrs(folder))
         report_mod.write(folder, results, found)
         _print_report(console, found)

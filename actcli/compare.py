@@ -3,8 +3,9 @@
 A compare folder holds ``base.yaml`` (the resolved config every cell starts from),
 ``plan.json`` (the cells and their overrides) and ``cells/<id>/``, each an ordinary run
 folder. A cell whose summary says ``completed`` is done; ``--resume`` runs the rest.
-Cells run in this process (workers = 1) or in K spawned worker processes that split the
-cores between them (torch threads per worker = cores // K), so they do not oversubscribe.
+Cells run in this process (workers = 1) or in K spawned worker processes. Every cell trains
+with the plan's ``threads`` torch threads (1 by default) wherever it runs, so its numbers do
+not depend on the worker count; by default there are cores // threads workers.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import yaml
 
 from actcli import config as config_mod
 from actcli import runs
-from actcli.errors import ActcliError, ConfigError
+from actcli.errors import ActcliError, ConfigError, quote
 
 ELEVEN = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish",
           "softplus", "hardswish")
@@ -38,6 +39,16 @@ class Cell:
     label: str  # what varies, e.g. "model.activation=relu"
     overrides: tuple[str, ...]  # --set strings on top of base.yaml, the seed included
     seed: int
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How a compare's cells run; plan.json keeps it so that a resume runs them alike."""
+
+    workers: int = 1
+    threads: int = 1  # torch threads per cell: the cell's numbers depend on it
+    backend: str = "processes"  # processes | ray
+    address: str | None = None  # the Ray cluster (None: a local Ray)
 
 
 @dataclass
@@ -56,7 +67,7 @@ def parse_over(items: Sequence[str]) -> dict[str, list[Any]]:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key or not text.strip():
-            raise ConfigError(f"--over {item!r}: expected KEY=v1,v2,..., "
+            raise ConfigError(f"--over {quote(item)}: expected KEY=v1,v2,..., "
                               "e.g. model.activation=relu,tanh")
         values = config_mod.parse_yaml(f"[{text}]", f"--over {key}")
         if key in grid:
@@ -65,13 +76,28 @@ def parse_over(items: Sequence[str]) -> dict[str, list[Any]]:
     return grid
 
 
+@dataclass(frozen=True)
+class Settings:
+    """How a compare runs: what varies, over how many seeds, on how many workers/threads."""
+
+    grid: dict[str, list[Any]]
+    seeds: int
+    workers: int
+    threads: int
+
+
+def default_workers(threads: int) -> int:
+    """Workers that fill this machine's cores when each cell uses ``threads`` threads."""
+    return max(1, (os.cpu_count() or 1) // threads)
+
+
 def settle(planned: config_mod.CompareConfig | None, over: Sequence[str],
-           activations: str | None, seeds: int | None, workers: int | None
-           ) -> tuple[dict[str, list[Any]], int, int]:
-    """(grid, seeds, workers) of a compare: the command line first (``--over``,
-    ``--activations``, ``--seeds``, ``--workers``), then the config's ``compare:`` section,
-    then the eleven activations, one seed, one worker. ``--activations`` adds the
-    activation key to an ``--over`` grid."""
+           activations: str | None, seeds: int | None, workers: int | None,
+           threads: int | None = None) -> Settings:
+    """The settings of a compare: the command line first (``--over``, ``--activations``,
+    ``--seeds``, ``--workers``, ``--threads``), then the config's ``compare:`` section, then
+    the eleven activations, one seed, one thread per cell and as many workers as that
+    leaves cores. ``--activations`` adds the activation key to an ``--over`` grid."""
     grid = parse_over(list(over))
     if not grid and activations is None and planned is not None:
         grid = dict(planned.over)
@@ -80,9 +106,14 @@ def settle(planned: config_mod.CompareConfig | None, over: Sequence[str],
         grid = {"model.activation": names, **grid}
     if seeds is None:
         seeds = planned.seeds if planned is not None else 1
-    if workers is None:
-        workers = planned.workers if planned is not None else 1
-    return grid, seeds, workers
+    if threads is None:
+        threads = planned.threads if planned is not None else 1
+    if workers is None and planned is not None:
+        workers = planned.workers
+    for option, value in (("--seeds", seeds), ("--workers", workers), ("--threads", threads)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{option}: must be >= 1, got {value}")
+    return Settings(grid, seeds, workers or default_workers(threads), threads)
 
 
 def _flow(value: Any) -> str:  # noqa: ANN401
@@ -108,12 +139,13 @@ def plan(grid: dict[str, list[Any]], seeds: int) -> list[Cell]:
 
 
 def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any]], seeds: int,
-           out: Path, name: str | None = None, tune_lr: bool = False
-           ) -> tuple[Path, list[Cell]]:
+           out: Path, name: str | None = None, tune_lr: bool = False,
+           execution: Execution | None = None) -> tuple[Path, list[Cell]]:
     """Validate every cell's config, then make the compare folder with its plan.
 
     ``tune_lr``: first run a learning-rate range test for each cell (seed 0) and give all
     its seeds the lr it picks; the plan and the report record which lr each used.
+    ``execution``: how the cells are to run, recorded so that ``--resume`` runs them alike.
     """
     base = config_mod.load(config_path, list(overrides))
     cells = plan(grid, seeds)
@@ -137,7 +169,8 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
     runs.write_json(folder / "plan.json", {
         "config": str(config_path), "overrides": list(overrides),
         "over": {k: [_flow(v) for v in vs] for k, vs in grid.items()}, "seeds": seeds,
-        "tuned_lr": tuned, "cells": [asdict(c) for c in cells]})
+        "tuned_lr": tuned, "execution": asdict(execution or Execution()),
+        "cells": [asdict(c) for c in cells]})
     if tests:
         from actcli import plots
 
@@ -153,12 +186,17 @@ def tuned_lrs(folder: Path) -> dict[str, float]:
     return dict(data.get("tuned_lr", {}))
 
 
-def load_plan(folder: Path) -> list[Cell]:
+def load_plan(folder: Path) -> tuple[list[Cell], Execution]:
+    """The cells of a compare folder and how they were to run."""
     try:
         data = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ActcliError(f"{folder}: not a compare folder (no plan.json)") from None
-    return [Cell(c["id"], c["label"], tuple(c["overrides"]), c["seed"]) for c in data["cells"]]
+    except json.JSONDecodeError as err:
+        raise ActcliError(f"{folder / 'plan.json'}: not valid JSON: {err}") from None
+    cells = [Cell(c["id"], c["label"], tuple(c["overrides"]), c["seed"]) for c in data["cells"]]
+    known = {k: v for k, v in data.get("execution", {}).items() if k in Execution.__annotations__}
+    return cells, Execution(**known)
 
 
 def _document(base_doc: str, overrides: Sequence[str]) -> dict[str, Any]:
@@ -176,15 +214,23 @@ def cell_status(folder: Path, cell: Cell) -> str | None:
         return None
 
 
-def run_cell(folder: str, cell: Cell, threads: int | None = None) -> CellResult:
-    """Train one cell into ``cells/<id>`` (a fresh folder); never raises."""
+def run_cell(folder: str, cell: Cell, threads: int = 1) -> CellResult:
+    """Train one cell into ``cells/<id>`` (a fresh folder) with ``threads`` torch threads;
+    never raises. The thread count is set for every cell, in this process or a worker's,
+    so that a cell's numbers never depend on how many workers ran beside it."""
     import torch
 
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _run_cell(Path(folder), cell)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _run_cell(root: Path, cell: Cell) -> CellResult:
     from actcli import experiment
 
-    if threads is not None:
-        torch.set_num_threads(threads)
-    root = Path(folder)
     target = root / "cells" / cell.id
     start = time.perf_counter()
     try:
@@ -200,19 +246,23 @@ def run_cell(folder: str, cell: Cell, threads: int | None = None) -> CellResult:
                           f"{type(err).__name__}: {err}".splitlines()[0])
 
 
-def execute(folder: Path, cells: Sequence[Cell], *, workers: int = 1, fail_fast: bool = False,
-            on_done: Callable[[CellResult], None] | None = None, backend: str = "processes",
-            address: str | None = None) -> list[CellResult]:
+def execute(folder: Path, cells: Sequence[Cell], execution: Execution | None = None, *,
+            fail_fast: bool = False, on_done: Callable[[CellResult], None] | None = None
+            ) -> list[CellResult]:
     """Run every cell not yet completed; return one result per cell, in plan order.
 
-    ``backend="ray"`` sends the cells to a Ray cluster (``address``; a local Ray when None),
-    each asking for cores // workers CPUs; the compare folder must be on storage every Ray
-    node can write (a shared file system), since each cell writes its own run folder there.
+    ``execution.backend="ray"`` sends the cells to a Ray cluster (``address``; a local Ray
+    when None), each asking for ``threads`` CPUs; the compare folder must be on storage
+    every Ray node can write (a shared file system), since each cell writes its own run
+    folder there.
     """
-    if workers < 1:
-        raise ConfigError(f"--workers: must be >= 1, got {workers}")
-    if backend not in ("processes", "ray"):
-        raise ConfigError(f"--backend: {backend!r} is not a backend; valid: processes, ray")
+    run = execution or Execution()
+    workers, threads = run.workers, run.threads
+    if workers < 1 or threads < 1:
+        raise ConfigError(f"--workers and --threads: must be >= 1, got {workers} and {threads}")
+    if run.backend not in ("processes", "ray"):
+        raise ConfigError(f"--backend: {quote(run.backend)} is not a backend; valid: "
+                          "processes, ray")
     results: dict[str, CellResult] = {}
     todo = []
     for cell in cells:
@@ -233,15 +283,15 @@ def execute(folder: Path, cells: Sequence[Cell], *, workers: int = 1, fail_fast:
 
     stopped = interrupted = False
     try:
-        if backend == "ray":
-            stopped = _execute_ray(folder, todo, workers, address, done)
+        if run.backend == "ray":
+            stopped = _execute_ray(folder, todo, threads, run.address, done)
         elif workers == 1 or len(todo) <= 1:
             for cell in todo:
-                if done(run_cell(str(folder), cell)):
+                if done(run_cell(str(folder), cell, threads)):
                     stopped = True
                     break
         else:
-            stopped = _execute_pool(folder, todo, workers, done)
+            stopped = _execute_pool(folder, todo, workers, threads, done)
     except KeyboardInterrupt:  # Ctrl-C between two cells: keep what finished
         interrupted = True
     interrupted = interrupted or any(r.status == "interrupted" for r in results.values())
@@ -257,10 +307,9 @@ def was_interrupted(results: Sequence[CellResult]) -> bool:
     return any(r.status == "interrupted" or r.error == "not run: interrupted" for r in results)
 
 
-def _execute_pool(folder: Path, todo: Sequence[Cell], workers: int,
+def _execute_pool(folder: Path, todo: Sequence[Cell], workers: int, threads: int,
                   done: Callable[[CellResult], bool]) -> bool:
     """Run ``todo`` in ``workers`` spawned processes; True when ``done`` asked to stop."""
-    threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         pending: set[Future[CellResult]] = {
             pool.submit(run_cell, str(folder), cell, threads) for cell in todo}
@@ -276,21 +325,21 @@ def _execute_pool(folder: Path, todo: Sequence[Cell], workers: int,
                 future.cancel()
 
 
-def _execute_ray(folder: Path, todo: Sequence[Cell], workers: int, address: str | None,
+def _execute_ray(folder: Path, todo: Sequence[Cell], threads: int, address: str | None,
                  done: Callable[[CellResult], bool]) -> bool:
-    """Run ``todo`` as Ray tasks; True when ``done`` asked to stop."""
+    """Run ``todo`` as Ray tasks of ``threads`` CPUs each; True when ``done`` asked to stop."""
     try:
         import ray
     except ImportError:
         raise ActcliError('--backend ray needs Ray: pip install "actcli[ray]"') from None
-    threads = max(1, (os.cpu_count() or 1) // workers)
     started_here = not ray.is_initialized()
     if started_here:
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      **({} if address else {"num_cpus": os.cpu_count() or 1}))
         except (ConnectionError, RuntimeError, ValueError) as err:
-            raise ActcliError(f"--ray-address: cannot reach Ray at {address!r}: {err}") from None
+            raise ActcliError(f"--ray-address: cannot reach Ray at {quote(address)}: {err}"
+                              ) from None
     try:
         task = ray.remote(num_cpus=threads)(run_cell)
         pending = [task.remote(str(folder.resolve()), cell, threads) for cell in todo]

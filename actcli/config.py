@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 from actcli.components import activations, losses
 from actcli.config_errors import display_loc, format_error
 from actcli.config_types import Activations, Inits, LossRef, OptimizerRef
-from actcli.errors import ConfigError
+from actcli.errors import ConfigError, quote
 from actcli.strict import Strict
 from actcli.tasks import TASKS
 from actcli.yamlio import parse_yaml, read_document
@@ -121,7 +121,14 @@ class CompareConfig(Strict):
         "the eleven activations on model.activation",
     )
     seeds: int = Field(1, ge=1, description="seeds 0..N-1 for every cell")
-    workers: int = Field(1, ge=1, description="worker processes sharing the cores")
+    workers: int | None = Field(
+        None, ge=1, description="worker processes training cells side by side; null = the "
+        "cores divided by threads",
+    )
+    threads: int = Field(
+        1, ge=1, description="torch threads each cell trains with; a cell's numbers depend "
+        "on this (sums split across threads round differently), never on workers",
+    )
 
 
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
@@ -150,12 +157,12 @@ class Config(Strict):
             object.__setattr__(self, "name", self.task.name)
         if not _NAME.match(self.name or "") or ".." in (self.name or ""):
             raise PydanticCustomError(
-                "actcli", f"name: {self.name!r} is not a valid run name; use letters, digits, "
+                "actcli", f"name: {quote(self.name)} is not a valid run name; use letters, digits, "
                 "'-', '_' and '.', no path separators or '..'",
             )
         if not _DEVICE.match(self.device):
             raise PydanticCustomError(
-                "actcli", f"device: {self.device!r} is not a device; valid: auto, cpu, cuda, "
+                "actcli", f"device: {quote(self.device)} is not a device; valid: auto, cpu, cuda, "
                 "cuda:N, mps",
             )
         task = TASKS.get(self.task.name).task
@@ -185,7 +192,7 @@ def apply_override(document: dict[str, Any], override: str) -> tuple[str, ...]:
     path = tuple(key.strip().split("."))
     if not sep or not all(path):
         raise ConfigError(
-            f"--set {override!r}: expected KEY=VALUE with a dotted key, e.g. optimizer.lr=0.01"
+            f"--set {quote(override)}: expected KEY=VALUE with a dotted key, e.g. optimizer.lr=0.01"
         )
     value = parse_yaml(text, f"--set {key}") if text.strip() else None
     node: Any = document
@@ -202,7 +209,7 @@ def apply_override(document: dict[str, Any], override: str) -> tuple[str, ...]:
             child = node[part] = {"name": child}
         elif not isinstance(child, dict):
             where = ".".join(path[: i + 1])
-            raise ConfigError(f"--set {override!r}: {where} is {child!r}, not a mapping")
+            raise ConfigError(f"--set {quote(override)}: {where} is {quote(child)}, not a mapping")
         node = child
     node[path[-1]] = value
     return path

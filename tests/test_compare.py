@@ -52,7 +52,7 @@ def test_cells_are_runs_and_resume_runs_only_what_is_missing(tmp_path):
         assert summary["seed"] == cell.seed and summary["status"] == "completed"
     shutil.rmtree(folder / "cells" / cells[1].id)
     seen = []
-    again = compare.execute(folder, compare.load_plan(folder), on_done=seen.append)
+    again = compare.execute(folder, compare.load_plan(folder)[0], on_done=seen.append)
     assert [r.cell.id for r in seen] == [cells[1].id]  # only the missing cell ran
     assert again[1].metrics == results[1].metrics  # and gave the same numbers
 
@@ -72,12 +72,38 @@ def test_a_failing_cell_does_not_stop_the_others_unless_fail_fast(tmp_path):
 
 
 def test_two_workers_give_the_same_numbers_as_one(tmp_path):
+    # guaranteed by construction: every cell trains with the plan's thread count (here 1)
+    # wherever it runs, so the same machine and build give bit-identical numbers
+    import torch
+
     grid = {"model.activation": ["relu", "tanh"]}
+    threads = torch.get_num_threads()
     one_folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "a")
-    one = compare.execute(one_folder, cells)
+    one = compare.execute(one_folder, cells, compare.Execution(workers=1, threads=1))
+    assert torch.get_num_threads() == threads  # the in-process cell gave its threads back
     two_folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "b")
-    two = compare.execute(two_folder, cells, workers=2)
+    two = compare.execute(two_folder, cells, compare.Execution(workers=2, threads=1))
     assert [r.metrics for r in one] == [r.metrics for r in two]
+
+
+def test_a_cell_trains_with_the_plans_threads_in_this_process_and_in_workers(tmp_path):
+    import torch
+
+    grid = {"model.activation": ["relu", "tanh"]}
+    seen = []
+    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path)
+    real = compare._run_cell
+
+    def spy(root, cell):
+        seen.append(torch.get_num_threads())
+        return real(root, cell)
+
+    compare._run_cell, before = spy, compare._run_cell
+    try:
+        compare.execute(folder, cells, compare.Execution(workers=1, threads=2))
+    finally:
+        compare._run_cell = before
+    assert seen == [2, 2]
 
 
 def test_report_ranks_and_marks_ties_with_three_seeds(tmp_path):
@@ -126,7 +152,7 @@ def test_a_config_can_carry_its_compare_plan(invoke, tmp_path):
     result = invoke("compare", path, "--out", tmp_path / "runs", "--set", "train.epochs=20")
     assert result.exit_code == 0, result.output
     (folder,) = (tmp_path / "runs").iterdir()
-    cells = compare.load_plan(folder)
+    cells = compare.load_plan(folder)[0]
     assert len(cells) == 4 and cells[0].overrides == (
         "model.activation=relu", "optimizer.lr=0.05", "train.seed=0")
 
@@ -174,7 +200,7 @@ def test_ray_backend_runs_the_cells(tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'actcli[ray]')")
     grid = {"model.activation": ["relu", "tanh"]}
     folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "a")
-    by_ray = compare.execute(folder, cells, backend="ray", workers=2)
+    by_ray = compare.execute(folder, cells, compare.Execution(workers=2, backend="ray"))
     folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "b")
     here = compare.execute(folder, cells)
     assert [r.status for r in by_ray] == ["completed", "completed"]
@@ -183,7 +209,7 @@ def test_ray_backend_runs_the_cells(tmp_path):
 
 def test_unknown_backend(tmp_path):
     with pytest.raises(ConfigError, match="--backend: 'dask' is not a backend"):
-        compare.execute(tmp_path, [], backend="dask")
+        compare.execute(tmp_path, [], compare.Execution(backend="dask"))
 
 
 def test_ctrl_c_keeps_finished_cells_and_resume_completes(tmp_path, invoke):
@@ -194,7 +220,7 @@ def test_ctrl_c_keeps_finished_cells_and_resume_completes(tmp_path, invoke):
     import time
 
     args = [sys.executable, "-m", "actcli", "compare", str(CONFIGS / "beans.yaml"),
-            "--activations", "relu,tanh", "--seeds", "3", "--out", str(tmp_path),
+            "--activations", "relu,tanh", "--seeds", "3", "--workers", "1", "--out", str(tmp_path),
             "--set", "model.hidden=[4]", "--set", "train.epochs=3000"]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "COLUMNS": "200"})
@@ -211,12 +237,12 @@ def test_ctrl_c_keeps_finished_cells_and_resume_completes(tmp_path, invoke):
     assert process.returncode == 130, err
     assert "resume with: actcli compare --resume" in err
     (folder,) = tmp_path.iterdir()
-    statuses = [compare.cell_status(folder, c) for c in compare.load_plan(folder)]
+    statuses = [compare.cell_status(folder, c) for c in compare.load_plan(folder)[0]]
     assert statuses[0] == "completed" and statuses.count("completed") < 6
     assert "not run: interrupted" in (folder / "report.md").read_text()
     again = invoke("compare", "--resume", folder)
     assert again.exit_code == 0, again.output
-    statuses = [compare.cell_status(folder, c) for c in compare.load_plan(folder)]
+    statuses = [compare.cell_status(folder, c) for c in compare.load_plan(folder)[0]]
     assert statuses == ["completed"] * 6
 
 
@@ -236,13 +262,40 @@ def test_tune_lr_starts_each_range_test_from_seed_0(tmp_path, monkeypatch):
     assert seen == [0, 0]
 
 
-def test_settle_takes_the_command_line_then_the_config_then_the_defaults():
-    planned = config.load(CONFIGS / "compare_beans.yaml").compare
+def test_settle_takes_the_command_line_then_the_config_then_the_defaults(monkeypatch):
+    planned = config.load(CONFIGS / "compare_beans.yaml", ["compare.workers=3"]).compare
     assert planned is not None
-    grid, seeds, workers = compare.settle(planned, [], None, None, None)
-    assert grid == dict(planned.over) and (seeds, workers) == (planned.seeds, planned.workers)
-    grid, seeds, workers = compare.settle(planned, ["optimizer.lr=0.1,0.01"], "relu,tanh", 2, 1)
-    assert grid == {"model.activation": ["relu", "tanh"], "optimizer.lr": [0.1, 0.01]}
-    assert (seeds, workers) == (2, 1)
-    grid, seeds, workers = compare.settle(None, [], None, None, None)
-    assert grid == {"model.activation": list(compare.ELEVEN)} and (seeds, workers) == (1, 1)
+    found = compare.settle(planned, [], None, None, None)
+    assert found.grid == dict(planned.over) and found.seeds == planned.seeds
+    assert (found.workers, found.threads) == (3, 1)
+    found = compare.settle(planned, ["optimizer.lr=0.1,0.01"], "relu,tanh", 2, 1, 2)
+    assert found.grid == {"model.activation": ["relu", "tanh"], "optimizer.lr": [0.1, 0.01]}
+    assert (found.seeds, found.workers, found.threads) == (2, 1, 2)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    found = compare.settle(None, [], None, None, None)
+    assert found.grid == {"model.activation": list(compare.ELEVEN)}
+    assert (found.seeds, found.workers, found.threads) == (1, 8, 1)  # cores / threads
+    assert compare.settle(None, [], None, None, None, 3).workers == 2
+    with pytest.raises(ConfigError, match="--threads: must be >= 1, got 0"):
+        compare.settle(None, [], None, None, None, 0)
+
+
+def test_resume_runs_as_the_plan_says_unless_told_otherwise(invoke, tmp_path, monkeypatch):
+    result = invoke("compare", CONFIGS / "beans.yaml", "--activations", "relu", "--workers",
+                    "1", "--threads", "2", "--out", tmp_path,
+                    *sum((["--set", s] for s in FAST), []))
+    assert result.exit_code == 0, result.output
+    (folder,) = tmp_path.iterdir()
+    assert json.loads((folder / "plan.json").read_text())["execution"] == {
+        "workers": 1, "threads": 2, "backend": "processes", "address": None}
+    seen = []
+
+    def fake(folder, cells, execution, **kwargs):
+        seen.append(execution)
+        return []
+
+    monkeypatch.setattr(compare, "execute", fake)
+    assert invoke("compare", "--resume", folder).exit_code == 0
+    assert invoke("compare", "--resume", folder, "--workers", "2").exit_code == 0
+    assert seen == [compare.Execution(1, 2, "processes", None),
+                    compare.Execution(2, 2, "processes", None)]
