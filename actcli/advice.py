@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from actcli.config import Config
 from actcli.model import per_layer
 
@@ -12,13 +14,53 @@ CONSTANT = {"zeros", "ones", "constant"}
 DEEP = 3  # hidden layers from which a mismatched init is worth a warning
 
 
-def warnings_for(config: Config) -> list[str]:
-    """One line per known problem in ``config``'s model, in layer order."""
+def no_effect(config: Config) -> dict[str, str]:
+    """Keys whose value changes nothing in the network ``config`` trains -> why."""
+    model = config.model
+    found = {}
+    if model.hidden_layers == 0:
+        found["model.activation"] = "model.hidden is [] (no hidden layer)"
+        found["model.batch_norm"] = "model.hidden is [] (no hidden layer)"
+    if not model.hidden:
+        found["model.dropout"] = "model.hidden is [] (dropout follows hidden dense layers)"
+    if model.kind == "mlp":
+        found["model.channels"] = "model.kind is mlp (no conv layers)"
+    if config.optimizer.name == "sgd" and not config.optimizer.kwargs.get("momentum"):
+        found["optimizer.dampening"] = "optimizer.momentum is 0 (dampening damps momentum)"
+    return found
+
+
+# keys that change what a run logs or saves, never the numbers it trains to
+NOT_TRAINING = ("name", "compare", "train.log_every", "train.checkpoint_every")
+
+
+def network_signature(config: Config) -> str:
+    """What decides the numbers a config trains to: two configs with the same signature
+    train the same network on the same data the same way."""
+    import json
+
+    from actcli.config import to_dict
+
+    document = to_dict(config)
+    for key in (*NOT_TRAINING, *no_effect(config)):
+        *parents, last = key.split(".")
+        node = document
+        for part in parents:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return json.dumps(document, sort_keys=True)
+
+
+def warnings_for(config: Config, written: Collection[str] = ()) -> list[str]:
+    """One line per known problem in ``config``: keys the user wrote (``written``, dotted)
+    that change nothing, then the model's known traps in layer order."""
+    found = [f"{key} has no effect: {reason}" for key, reason in no_effect(config).items()
+             if key in written]
     model = config.model
     layers = model.hidden_layers
     if layers == 0:
-        return []
-    found = []
+        return found
     inits = per_layer(model.init, layers + 1)
     acts = per_layer(model.activation, layers)
     constant = sorted({ref.name for ref in inits[:layers] if ref.name in CONSTANT})

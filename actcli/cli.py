@@ -144,7 +144,7 @@ def train(
             return
         from actcli import advice
 
-        for line in advice.warnings_for(cfg):
+        for line in advice.warnings_for(cfg, config_mod.written_keys(config, overrides)):
             typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
         _run(cfg, out, quiet, animate=animate)
 
@@ -287,7 +287,7 @@ def list_(
         from actcli.console import grid
 
         found = catalog.table(kind)
-        _stdout().print(grid(found.title, found.columns, found.rows))
+        _stdout().print(grid(found.title, found.columns, found.rows, prose=True))
 
 
 @app.command()

@@ -47,6 +47,14 @@ def compare(
     resume: Annotated[
         Optional[Path], typer.Option(help="Run only the missing cells of this compare folder.")  # noqa: UP045
     ] = None,
+    target: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="accuracy=V or loss=V: report the epochs and seconds each cell "
+                     "takes to reach it (default: 99% of the best cell's final accuracy)."),
+    ] = None,
+    rank_by: Annotated[
+        str, typer.Option(help="accuracy | loss | epochs_to_target | seconds_to_target")
+    ] = "accuracy",
     fail_fast: Annotated[bool, typer.Option(help="Stop at the first failing cell.")] = False,
     tune_lr: Annotated[
         bool, typer.Option(help="Give each cell the lr its own range test picks.")
@@ -79,6 +87,10 @@ def compare(
         from actcli import compare as compare_mod
         from actcli import config as config_mod
         from actcli import report as report_mod
+        from actcli.tasks import TASKS
+
+        wanted = report_mod.parse_target(target)  # bad options fail before anything runs
+        report_mod.check_rank_by(rank_by)
 
         if resume is not None:
             if config is not None or activations or over or set_ or seeds is not None:
@@ -112,7 +124,11 @@ def compare(
 
         results = compare_mod.execute(folder, cells, execution, fail_fast=fail_fast,
                                       on_done=done)
-        found = report_mod.summarize(results, compare_mod.tuned_lrs(folder))
+        base = config_mod.load(folder / "base.yaml")
+        found = report_mod.summarize(folder, results, TASKS.get(base.task.name).task.final_names,
+                                     compare_mod.varied_keys(folder),
+                                     tuned_lr=compare_mod.tuned_lrs(folder), target=wanted,
+                                     rank_by=rank_by)
         report_mod.write(folder, results, found)
         _print_report(console, found)
         typer.echo(str(folder / "report.md"))
@@ -128,24 +144,45 @@ def compare(
 
 
 def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, report.Report
-    from actcli.console import grid
+    """The ranking in as many columns as the terminal has: no value wraps; the loss, the
+    seconds and then digits give way first (report.md keeps everything)."""
+    from actcli import report as report_mod
+    from actcli.console import fit, grid, without
 
-    rows = []
-    for i, row in enumerate(found.rows, 1):
-        tie = "-" if row.tied is None else ("best" if i == 1 else
-                                            f"tied (p={row.p_value:.2f})" if row.tied
-                                            else f"worse (p={row.p_value:.2g})")
-        rows.append((str(i), row.shown, str(row.seeds),
-                     f"{row.accuracy[0]:.4f} ± {row.accuracy[1]:.4f}",
-                     f"{row.loss[0]:.4f} ± {row.loss[1]:.4f}", f"{row.seconds:.1f}", tie))
-    columns = ["#", "cell", "seeds", found.accuracy_name, found.loss_name, "s/run", "vs best"]
-    if found.tuned_lr:
-        columns.append("lr")
-        rows = [(*row, f"{found.tuned_lr[r.label]:g}") for row, r in zip(rows, found.rows,
-                                                                         strict=True)]
-    console.print(grid("compare (best first)", columns, rows))
+    def verdict(row) -> str:  # noqa: ANN001 - report.Row
+        if row.p_holm is None:
+            return row.verdict
+        short = {"no clear difference": "unclear", "too few seeds": "few seeds"}
+        return f"{short.get(row.verdict, row.verdict)} p={row.p_holm:.2g}"
+
+    def table(digits: int, drop: tuple[str, ...] = ()):  # noqa: ANN202 - rich Table
+        columns = ["#", "cell", found.accuracy_name, found.loss_name, "to target", "s/run",
+                   "vs best"]
+        rows = [[str(i), row.shown, f"{row.mean_std('accuracy')[0]:.{digits}f} ± "
+                 f"{row.mean_std('accuracy')[1]:.{digits}f}",
+                 f"{row.mean_std('loss')[0]:.{digits}f} ± {row.mean_std('loss')[1]:.{digits}f}",
+                 report_mod.target_cell(row), _seconds(row.mean_std("seconds")[0]), verdict(row)]
+                for i, row in enumerate(found.rows, 1)]
+        if found.tuned_lr:
+            columns.append("lr")
+            for cells, row in zip(rows, found.rows, strict=True):
+                cells.append(f"{found.tuned_lr[row.label]:g}")
+        columns, rows = without(columns, rows, drop)
+        seeds = max((row.seeds for row in found.rows), default=0)
+        return grid(f"compare: best first by {found.rank_by}, {seeds} seed(s)", columns, rows)
+
+    loss, seconds = found.loss_name, "s/run"
+    console.print(fit(console.width, [
+        lambda: table(4), lambda: table(4, (loss,)), lambda: table(4, (loss, seconds)),
+        lambda: table(3, (loss, seconds)), lambda: table(2, (loss, seconds, "#"))]))
+    if found.target is not None:
+        console.print(f"target: {found.target.describe()}", markup=False, highlight=False)
+    if found.power_note:
+        console.print(found.power_note, markup=False, highlight=False)
     for r in found.failures:
         console.print(f"not completed: {r.cell.label}, seed {r.cell.seed}: {r.status}"
                       f"{': ' + r.error if r.error else ''}", markup=False, highlight=False)
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.1f}" if value >= 1 else f"{value:.2f}"

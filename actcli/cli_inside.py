@@ -117,7 +117,7 @@ def backprop(
     """
     with _user_errors():
         from actcli import backprop as bp
-        from actcli.console import grid
+        from actcli.console import fit, grid, without
 
         given = {"inputs": _numbers("--inputs", inputs), "targets": _numbers("--targets", targets),
                  "hidden_weights": _numbers("--hidden-weights", hidden_weights),
@@ -132,13 +132,23 @@ def backprop(
         def cell(value: float | None) -> str:
             return "-" if value is None else f"{value:.9f}"
 
-        console.print(grid(
-            f"gradients (dE/dout * dout/dnet * dnet/dparam) and one SGD step, lr {found.lr:g}",
-            ("param", "value", "dE/dout", "dout/dnet", "dnet/dparam", "chain rule", "autograd",
-             "after step"),
-            [(g.name, f"{g.value:.9f}", cell(g.dE_dout), cell(g.dout_dnet), cell(g.dnet_dparam),
-              f"{g.chain:.9f}", f"{g.autograd:.9f}", f"{g.updated:.9f}")
-             for g in found.gradients]))
+        def gradients(digits: int, chain_parts: bool = True):  # noqa: ANN202 - rich Table
+            def cell(value: float | None) -> str:
+                return "-" if value is None else f"{value:.{digits}f}"
+
+            columns = ["param", "value", "dE/dout", "dout/dnet", "dnet/dparam", "chain rule",
+                       "autograd", "after step"]
+            rows = [[g.name, cell(g.value), cell(g.dE_dout), cell(g.dout_dnet),
+                     cell(g.dnet_dparam), cell(g.chain), cell(g.autograd), cell(g.updated)]
+                    for g in found.gradients]
+            if not chain_parts:
+                columns, rows = without(columns, rows, ("dE/dout", "dout/dnet", "dnet/dparam"))
+            return grid(f"gradients (dE/dout * dout/dnet * dnet/dparam) and one SGD step, "
+                        f"lr {found.lr:g}", columns, rows)
+
+        # nine decimals show the textbook's figures; fewer where the terminal is narrower
+        console.print(fit(console.width, [lambda: gradients(9), lambda: gradients(6),
+                                          lambda: gradients(6, chain_parts=False)]))
         console.print("b1, b2 are shared by two units each: their gradient is the sum of "
                       "dE/dnet over those units.", markup=False)
         gap = max(abs(g.chain - g.autograd) for g in found.gradients)

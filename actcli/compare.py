@@ -18,15 +18,15 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from actcli import advice, runs
 from actcli import config as config_mod
-from actcli import runs
 from actcli.errors import ActcliError, ConfigError, quote
 
 ELEVEN = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish",
@@ -39,6 +39,13 @@ class Cell:
     label: str  # what varies, e.g. "model.activation=relu"
     overrides: tuple[str, ...]  # --set strings on top of base.yaml, the seed included
     seed: int
+    values: dict[str, Any] = field(default_factory=dict, compare=False)  # key -> value varied
+
+    def shown(self, varied: Sequence[str]) -> str:
+        """The label a table shows: the value alone when one key varies."""
+        if len(varied) == 1 and varied[0] in self.values:
+            return flow(self.values[varied[0]])
+        return self.label
 
 
 @dataclass(frozen=True)
@@ -116,7 +123,8 @@ def settle(planned: config_mod.CompareConfig | None, over: Sequence[str],
     return Settings(grid, seeds, workers or default_workers(threads), threads)
 
 
-def _flow(value: Any) -> str:  # noqa: ANN401
+def flow(value: Any) -> str:  # noqa: ANN401
+    """A value as one line of YAML flow style: relu, [8, 8], {name: constant, value: 5}."""
     return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix(
         "\n...").strip()
 
@@ -128,13 +136,14 @@ def plan(grid: dict[str, list[Any]], seeds: int) -> list[Cell]:
     keys = list(grid)
     cells = []
     for combo in itertools.product(*(grid[k] for k in keys)) if keys else [()]:
-        sets = tuple(f"{k}={_flow(v)}" for k, v in zip(keys, combo, strict=True))
+        sets = tuple(f"{k}={flow(v)}" for k, v in zip(keys, combo, strict=True))
         label = ", ".join(sets) or "base"
         slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", "__".join(
-            f"{k.rsplit('.', 1)[-1]}={_flow(v)}" for k, v in zip(keys, combo, strict=True)))
+            f"{k.rsplit('.', 1)[-1]}={flow(v)}" for k, v in zip(keys, combo, strict=True)))
+        values = dict(zip(keys, combo, strict=True))
         for seed in range(seeds):
             cells.append(Cell(f"{slug or 'base'}__seed{seed}", label,
-                              (*sets, f"train.seed={seed}"), seed))
+                              (*sets, f"train.seed={seed}"), seed, values))
     return cells
 
 
@@ -151,9 +160,13 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
     cells = plan(grid, seeds)
     base_doc = config_mod.dump(base)
     configs = {}  # label -> the config of its seed 0, which the lr range test starts from
-    for cell in cells:  # every cell must be a valid config before anything runs
+    trains: dict[tuple[str, int], Cell] = {}  # (network signature, seed) -> first cell
+    for cell in cells:  # every cell must be a valid config, and differ, before anything runs
         checked = config_mod.validate(_document(base_doc, cell.overrides), f"cell {cell.label}")
         configs.setdefault(cell.label, checked)
+        twin = trains.setdefault((advice.network_signature(checked), cell.seed), cell)
+        if twin.label != cell.label:
+            raise ConfigError(_same_network(twin, cell, advice.no_effect(checked)))
     tuned: dict[str, float] = {}
     tests = {}
     if tune_lr:
@@ -163,38 +176,60 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
             tests[label] = lr_finder.find_lr(cfg)
             tuned[label] = float(f"{tests[label].chosen:.3g}")
         cells = [Cell(c.id, c.label, (*c.overrides[:-1], f"optimizer.lr={tuned[c.label]}",
-                                      c.overrides[-1]), c.seed) for c in cells]
+                                      c.overrides[-1]), c.seed, c.values) for c in cells]
     folder = runs.create(out, f"compare-{name or base.name}")
     runs.write_text(folder / "base.yaml", base_doc)
     runs.write_json(folder / "plan.json", {
         "config": str(config_path), "overrides": list(overrides),
-        "over": {k: [_flow(v) for v in vs] for k, vs in grid.items()}, "seeds": seeds,
+        "over": {k: [flow(v) for v in vs] for k, vs in grid.items()}, "seeds": seeds,
         "tuned_lr": tuned, "execution": asdict(execution or Execution()),
         "cells": [asdict(c) for c in cells]})
     if tests:
         from actcli import plots
 
-        runs.save_figure(plots.lr_range_tests({k: (t.lrs, t.losses, t.chosen)
+        shown = {c.label: c.shown(list(grid)) for c in cells}
+        runs.save_figure(plots.lr_range_tests({shown[k]: (t.lrs, t.losses, t.chosen)
                                                for k, t in tests.items()}),
                          folder / "lr_range_test.png")
     return folder, cells
 
 
+def _same_network(a: Cell, b: Cell, no_effect: dict[str, str]) -> str:
+    """Why two cells of a sweep would train the same network, in one line."""
+    differ = [key for key in a.values if a.values.get(key) != b.values.get(key)]
+    for key in differ:
+        for inert, reason in no_effect.items():
+            if key == inert or key.startswith(inert + "."):
+                return f"{key} has no effect: {reason}; the sweep would compare identical " \
+                       f"networks ({a.label} and {b.label})"
+    return (f"cells {a.label} and {b.label} would train the same network: "
+            f"{', '.join(differ) or 'their values'} change nothing here")
+
+
 def tuned_lrs(folder: Path) -> dict[str, float]:
     """label -> lr chosen by --tune-lr (empty when the compare did not tune)."""
-    data = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
-    return dict(data.get("tuned_lr", {}))
+    return dict(_read_plan(folder).get("tuned_lr", {}))
 
 
-def load_plan(folder: Path) -> tuple[list[Cell], Execution]:
-    """The cells of a compare folder and how they were to run."""
+def varied_keys(folder: Path) -> list[str]:
+    """The config keys a compare varies, in grid order."""
+    return list(_read_plan(folder).get("over", {}))
+
+
+def _read_plan(folder: Path) -> dict[str, Any]:
     try:
-        data = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+        return json.loads((folder / "plan.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ActcliError(f"{folder}: not a compare folder (no plan.json)") from None
     except json.JSONDecodeError as err:
         raise ActcliError(f"{folder / 'plan.json'}: not valid JSON: {err}") from None
-    cells = [Cell(c["id"], c["label"], tuple(c["overrides"]), c["seed"]) for c in data["cells"]]
+
+
+def load_plan(folder: Path) -> tuple[list[Cell], Execution]:
+    """The cells of a compare folder and how they were to run."""
+    data = _read_plan(folder)
+    cells = [Cell(c["id"], c["label"], tuple(c["overrides"]), c["seed"], c.get("values", {}))
+             for c in data["cells"]]
     known = {k: v for k, v in data.get("execution", {}).items() if k in Execution.__annotations__}
     return cells, Execution(**known)
 

@@ -9,7 +9,7 @@ file, the key, the bad value and what is allowed.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -26,7 +26,7 @@ from actcli.tasks import TASKS
 from actcli.yamlio import parse_yaml, read_document
 
 __all__ = ["Config", "dump", "json_schema", "load", "parse_yaml", "read_document", "smoke",
-           "to_dict", "validate"]
+           "to_dict", "validate", "written_keys"]
 
 
 # --- sections ----------------------------------------------------------------------------
@@ -249,6 +249,19 @@ def load(path: str | Path | None, overrides: Sequence[str] = ()) -> Config:
     source = str(path) if path is not None else "config"
     changed = [apply_override(document, item) for item in overrides]
     return validate(document, source, changed)
+
+
+def written_keys(path: str | Path | None, overrides: Sequence[str] = ()) -> set[str]:
+    """The dotted keys a config file and its ``--set`` overrides write (not the defaults)."""
+    document = read_document(Path(path)) if path is not None else {}
+
+    def walk(node: Any, prefix: str) -> Iterator[str]:  # noqa: ANN401
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield f"{prefix}{key}"
+                yield from walk(value, f"{prefix}{key}.")
+
+    return {*walk(document, ""), *(item.partition("=")[0].strip() for item in overrides)}
 
 
 def smoke(config: Config) -> Config:

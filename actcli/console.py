@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +87,40 @@ def key_values(title: str, values: Mapping[str, Any]) -> Table:
     return table
 
 
-def grid(title: str, columns: Iterable[str], rows: Iterable[Iterable[str]]) -> Table:
+def grid(title: str, columns: Iterable[str], rows: Iterable[Iterable[str]],
+         prose: bool = False) -> Table:
+    """A table whose values never wrap (a number cut over two lines misleads); ``prose``
+    tables (descriptions, formulas) wrap their text to the terminal instead."""
     table = Table(title=title, title_justify="left")
     for column in columns:
-        table.add_column(column, overflow="fold")
+        if prose:
+            table.add_column(column, overflow="fold")
+        else:
+            table.add_column(column, no_wrap=True)
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def width_of(table: Table) -> int:
+    """The columns ``table`` needs to show every value on one line."""
+    return Console(width=100_000, file=io.StringIO()).measure(table).maximum
+
+
+def fit(width: int, candidates: Iterable[Callable[[], Table]]) -> Table:
+    """The first of ``candidates`` (fullest first) that fits ``width`` columns, else the last."""
+    table = None
+    for make in candidates:
+        table = make()
+        if width_of(table) <= width:
+            return table
+    if table is None:
+        raise ValueError("no candidate table")
+    return table
+
+
+def without(columns: Sequence[str], rows: Sequence[Sequence[str]], drop: Iterable[str]
+            ) -> tuple[list[str], list[list[str]]]:
+    """``columns`` and ``rows`` less the named columns."""
+    keep = [i for i, name in enumerate(columns) if name not in set(drop)]
+    return [columns[i] for i in keep], [[row[i] for i in keep] for row in rows]

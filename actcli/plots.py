@@ -230,9 +230,10 @@ def _log_norm(levels: np.ndarray):  # noqa: ANN202 - matplotlib.colors.LogNorm
     return LogNorm(vmin=levels[0], vmax=levels[-1])
 
 
-def compare_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray, str]]
-                   ) -> Figure:
-    """Each cell's monitored accuracy against epochs: mean line, band of ± one std."""
+def compare_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray, str]],
+                   target: float | None = None) -> Figure:
+    """Each cell's monitored accuracy against epochs: mean line, band of ± one std; the
+    target accuracy as a dotted line."""
     fig = Figure(figsize=(8, 4.5), layout="constrained")
     ax = fig.subplots()
     key = next(iter(curves.values()))[3] if curves else "accuracy"
@@ -240,9 +241,33 @@ def compare_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray
         color = f"C{i % 10}"
         ax.plot(epochs, mean, color=color, label=label)
         ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2)
+    if target is not None:
+        ax.axhline(target, color="black", lw=0.8, ls=":", label=f"target {target:.4g}")
     ax.set(xlabel="epoch", ylabel=key.replace("_", " "), title=f"{key} (mean ± std over seeds)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", ncols=2)
+    return fig
+
+
+def time_to_target(labels: Sequence[str], epochs: Sequence[Sequence[float | None]],
+                   title: str) -> Figure:
+    """Epochs each cell took to reach the target: a bar at the mean of the seeds that did,
+    a dot per seed; 'never' where no seed did."""
+    fig = Figure(figsize=(max(6, 0.6 * len(labels) + 2), 4.2), layout="constrained")
+    ax = fig.subplots()
+    for i, values in enumerate(epochs):
+        reached = [v for v in values if v is not None]
+        if reached:
+            ax.bar(i, float(np.mean(reached)), color="C0", alpha=0.7)
+            ax.plot([i] * len(reached), reached, "o", color="black", markersize=3)
+        if len(reached) < len(values):
+            ax.annotate("never" if not reached else f"{len(values) - len(reached)} never",
+                        (i, 0), xytext=(0, 3), textcoords="offset points", ha="center",
+                        rotation=90, va="bottom", color="C3", fontsize="small")
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=45, ha="right")
+    ax.set(ylabel="epochs to target", title=f"epochs to reach {title}")
+    ax.grid(alpha=0.3, axis="y")
     return fig
 
 
@@ -258,7 +283,7 @@ def compare_bars(labels: Sequence[str], values: Sequence[tuple[float, float]],
     margin = 0.1 * max(high - low, 1e-3)  # the axis is zoomed to the spread of the results
     ax.set_ylim(max(0.0, low - margin), min(1.0, high) + margin)
     ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels([label.split("=", 1)[-1] for label in labels], rotation=45, ha="right")
+    ax.set_xticklabels(labels, rotation=45, ha="right")
     ax.set(ylabel=name, title=f"final {name} (mean ± std over seeds; axis zoomed)")
     ax.grid(alpha=0.3, axis="y")
     return fig
@@ -270,7 +295,7 @@ def gradient_flow(flow: Mapping[str, np.ndarray]) -> Figure:
     ax = fig.subplots()
     for i, (label, norms) in enumerate(flow.items()):
         ax.plot(np.arange(1, len(norms) + 1), norms, marker="o", color=f"C{i % 10}",
-                label=label.split("=", 1)[-1])
+                label=label)
     ax.set_yscale("log")
     longest = max((len(v) for v in flow.values()), default=1)
     ax.set_xticks(range(1, longest + 1))
@@ -288,7 +313,7 @@ def lr_range_tests(tests: Mapping[str, tuple[Sequence[float], Sequence[float], f
     ax = fig.subplots()
     for i, (label, (lrs, losses, chosen)) in enumerate(tests.items()):
         color = f"C{i % 10}"
-        ax.plot(lrs, losses, color=color, label=f"{label.split('=', 1)[-1]}: {chosen:.2g}")
+        ax.plot(lrs, losses, color=color, label=f"{label}: {chosen:.2g}")
         ax.axvline(chosen, color=color, lw=0.8, ls=":")
     ax.set_xscale("log")
     ax.set(xlabel="learning rate", ylabel="smoothed training loss",

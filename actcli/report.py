@@ -1,8 +1,14 @@
-"""A compare folder's results: mean ± std over seeds, ties with the best, files and pictures."""
+"""A compare folder's results: ranking, speed to a target, paired statistics, files, pictures.
+
+Every completed run of a cell is read once (its summary's metrics and its metrics.csv).
+Cells are compared with the best one seed by seed, by seed number: a seed missing in
+either cell is left out of that pair. See ``stats`` for the method.
+"""
 
 from __future__ import annotations
 
 import io
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,92 +17,279 @@ from typing import Any
 import numpy as np
 
 from actcli import plots, runs, stats
-from actcli.compare import CellResult
+from actcli.compare import CellResult, flow
+from actcli.errors import ConfigError, quote
 
-ALPHA = 0.05  # a cell is "tied" with the best when the paired test gives p >= ALPHA
+ALPHA = 0.05  # a cell is "worse" than the best when its Holm-corrected p is below this
+TARGET_FRACTION = 0.99  # default target: this share of the best cell's final accuracy
+RANK_BY = {  # what may rank the table: +1 higher is better, -1 lower is better
+    "accuracy": 1, "loss": -1, "epochs_to_target": -1, "seconds_to_target": -1}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A level of the monitored accuracy (or loss) that a run reaches at some epoch."""
+
+    metric: str  # accuracy | loss
+    value: float
+    key: str  # the metrics.csv column it is read from (val_accuracy, accuracy, val_loss, ...)
+    how: str  # where the value comes from, for the report
+
+    def reached(self, value: float) -> bool:
+        return value >= self.value if self.metric == "accuracy" else value <= self.value
+
+    def describe(self) -> str:
+        sign = ">=" if self.metric == "accuracy" else "<="
+        return f"{self.key} {sign} {self.value:.4g} ({self.how})"
+
+
+def parse_target(text: str | None) -> tuple[str, float] | None:
+    """``accuracy=0.89`` or ``loss=0.3`` -> (metric, value); None for no ``--target``."""
+    if text is None:
+        return None
+    metric, sep, number = text.partition("=")
+    metric = metric.strip()
+    try:
+        value = float(number)
+    except ValueError:
+        value = math.nan
+    if not sep or metric not in ("accuracy", "loss") or not math.isfinite(value):
+        raise ConfigError(f"--target: {quote(text)} must be accuracy=VALUE or loss=VALUE, "
+                          "e.g. accuracy=0.89")
+    return metric, value
+
+
+def check_rank_by(name: str) -> str:
+    if name not in RANK_BY:
+        raise ConfigError(f"--rank-by: {quote(name)} is not allowed; valid: "
+                          f"{', '.join(RANK_BY)}")
+    return name
+
+
+@dataclass
+class Run:
+    """One completed run of a cell, as the report reads it."""
+
+    cell_id: str
+    seed: int
+    accuracy: float  # final, as in summary.json (test accuracy)
+    loss: float
+    seconds: float
+    history: list[dict[str, float]]  # metrics.csv
+    epochs_to_target: float | None = None  # None: never reached
+    seconds_to_target: float | None = None
+
+    @property
+    def epochs(self) -> float:
+        return self.history[-1]["epoch"] if self.history else 0.0
+
+    def value(self, metric: str) -> float:
+        """The run's figure for ``metric``; a target never reached counts as the whole run
+        (a lower bound of what reaching it would have taken)."""
+        if metric == "epochs_to_target":
+            return self.epochs_to_target if self.epochs_to_target is not None else self.epochs
+        if metric == "seconds_to_target":
+            return (self.seconds_to_target if self.seconds_to_target is not None
+                    else self.seconds)
+        return float(getattr(self, metric))
 
 
 @dataclass
 class Row:
     label: str
-    seeds: int  # completed seeds
-    accuracy: tuple[float, float]  # mean, std
-    loss: tuple[float, float]
-    seconds: float
-    tied: bool | None = None  # None: fewer than 3 seeds, no test
-    p_value: float | None = None
-    values: list[float] = field(default_factory=list)  # accuracy per seed, seed order
-    shown: str = ""  # the label as tables show it
+    shown: str  # the label as tables show it
+    runs: dict[int, Run]  # seed -> run
+    pairs: int = 0  # seeds paired with the best cell
+    difference: tuple[float, float, float] | None = None  # best - this: mean, 95% CI
+    p_value: float | None = None  # exact sign-flip test
+    p_holm: float | None = None
+    verdict: str = "-"  # best | worse | no clear difference | too few seeds | -
+
+    @property
+    def seeds(self) -> int:
+        return len(self.runs)
+
+    def mean_std(self, metric: str) -> tuple[float, float]:
+        return stats.mean_std([run.value(metric) for run in self.runs.values()])
+
+    @property
+    def reached(self) -> int:
+        return sum(run.epochs_to_target is not None for run in self.runs.values())
+
+    def to_target(self, metric: str = "epochs_to_target") -> float | None:
+        """Mean over the seeds that reached the target; None when none did."""
+        values = [run.value(metric) for run in self.runs.values()
+                  if run.epochs_to_target is not None]
+        return sum(values) / len(values) if values else None
 
 
 @dataclass
 class Report:
-    rows: list[Row]  # best first
+    rows: list[Row]  # best first, by rank_by
     accuracy_name: str
     loss_name: str
+    rank_by: str
+    target: Target | None
     failures: list[CellResult]
-    tested: bool
+    varied: list[str]
+    compared: int = 0  # cells tested against the best
+    power_note: str = ""  # said when the seeds are too few for any difference to show
     tuned_lr: dict[str, float] = field(default_factory=dict)  # label -> lr (--tune-lr)
 
 
-def _names(results: list[CellResult]) -> tuple[str, str]:
-    for r in results:
-        if "test_accuracy" in r.metrics:
-            return "test_accuracy", "test_loss"
-    return "accuracy", "loss"
+def _monitored(history: list[dict[str, float]]) -> tuple[str, str]:
+    """(accuracy, loss) columns of metrics.csv watched during training: validation where
+    the task has a validation split, else test."""
+    first = history[0] if history else {}
+    if "val_accuracy" in first:
+        return "val_accuracy", "val_loss"
+    return "accuracy", "test_loss"
 
 
-def summarize(results: list[CellResult], tuned_lr: dict[str, float] | None = None) -> Report:
-    accuracy_name, loss_name = _names(results)
-    by_label: dict[str, list[CellResult]] = defaultdict(list)
+def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, str],
+              varied: list[str], *, tuned_lr: dict[str, float] | None = None,
+              target: tuple[str, float] | None = None, rank_by: str = "accuracy") -> Report:
+    """Rank the cells, find when each run reached the target, compare each with the best.
+
+    ``final_names``: the task's (loss, accuracy) names in summary.json. ``target``: a
+    given (metric, value); by default TARGET_FRACTION of the best cell's final monitored
+    accuracy.
+    """
+    loss_name, accuracy_name = final_names
+    check_rank_by(rank_by)
+    rows_by_label: dict[str, Row] = {}
     for r in results:
-        if r.status == "completed":
-            by_label[r.cell.label].append(r)
-    rows = []
-    for label, done in by_label.items():
-        done.sort(key=lambda r: r.cell.seed)
-        acc = [float(r.metrics[accuracy_name]) for r in done]
-        loss = [float(r.metrics[loss_name]) for r in done]
-        rows.append(Row(label, len(done), stats.mean_std(acc), stats.mean_std(loss),
-                        float(np.mean([r.seconds for r in done])), values=acc))
-    rows.sort(key=lambda row: (-row.accuracy[0], row.loss[0]))
-    keys = {row.label.split("=", 1)[0] for row in rows}
-    if len(keys) == 1 and all(", " not in row.label for row in rows):
-        for row in rows:  # one key varies: its values say it all
-            row.shown = row.label.split("=", 1)[1]
-    for row in rows:
-        row.shown = row.shown or row.label
-    tested = bool(rows) and rows[0].seeds >= 3
-    if tested:
-        best = rows[0]
+        if r.status != "completed":
+            continue
+        row = rows_by_label.setdefault(r.cell.label, Row(r.cell.label, r.cell.shown(varied),
+                                                         {}))
+        row.runs[r.cell.seed] = Run(
+            r.cell.id, r.cell.seed, float(r.metrics[accuracy_name]), float(r.metrics[loss_name]),
+            float(r.seconds), runs.read_rows(folder / "cells" / r.cell.id / "metrics.csv"))
+    rows = list(rows_by_label.values())
+    found = _target(rows, target)
+    if found is not None:
         for row in rows:
-            if row is best:
-                row.tied, row.p_value = True, 1.0
-            elif row.seeds == best.seeds:
-                _, p = stats.paired_t_test(best.values, row.values)
-                row.tied, row.p_value = p >= ALPHA, p
-    failures = [r for r in results if r.status != "completed"]
-    return Report(rows, accuracy_name, loss_name, failures, tested, dict(tuned_lr or {}))
+            for run in row.runs.values():
+                _time_to(run, found)
+    direction = RANK_BY[rank_by]
+
+    def rank(row: Row) -> tuple[float, ...]:
+        never = row.seeds - row.reached if rank_by.endswith("_to_target") else 0
+        return (never, -direction * row.mean_std(rank_by)[0],
+                row.mean_std("loss")[0], row.label)  # type: ignore[return-value]
+
+    rows.sort(key=rank)
+    report = Report(rows, accuracy_name, loss_name, rank_by, found,
+                    [r for r in results if r.status != "completed"], varied,
+                    tuned_lr=dict(tuned_lr or {}))
+    _compare_with_best(report, direction)
+    return report
+
+
+def _target(rows: list[Row], given: tuple[str, float] | None) -> Target | None:
+    histories = [run.history for row in rows for run in row.runs.values() if run.history]
+    if not histories:
+        return None
+    accuracy_key, loss_key = _monitored(histories[0])
+    if given is not None:
+        metric, value = given
+        return Target(metric, value, accuracy_key if metric == "accuracy" else loss_key,
+                      "given with --target")
+    finals = [np.mean([run.history[-1][accuracy_key] for run in row.runs.values()])
+              for row in rows if all(run.history for run in row.runs.values())]
+    best = float(max(finals))
+    return Target("accuracy", TARGET_FRACTION * best, accuracy_key,
+                  f"{TARGET_FRACTION:.0%} of the best cell's final {accuracy_key}, "
+                  f"{best:.4g}")
+
+
+def _time_to(run: Run, target: Target) -> None:
+    """The first logged epoch at which ``run`` met ``target``, and the training seconds to
+    it (the run's seconds in proportion to its epochs: epochs cost about the same)."""
+    for row in run.history:
+        value = row.get(target.key, math.nan)
+        if math.isfinite(value) and target.reached(value):
+            run.epochs_to_target = row["epoch"]
+            run.seconds_to_target = run.seconds * row["epoch"] / max(run.epochs, 1.0)
+            return
+
+
+def _compare_with_best(report: Report, direction: int) -> None:
+    """Paired differences of each cell with the best (seed by seed), their 95% CI, the exact
+    sign-flip p and Holm's correction across the cells compared; the verdicts."""
+    if not report.rows:
+        return
+    best, metric = report.rows[0], report.rank_by
+    best.verdict = "best"
+    tested: list[Row] = []
+    for row in report.rows[1:]:
+        seeds = sorted(set(best.runs) & set(row.runs))
+        row.pairs = len(seeds)
+        if not seeds:
+            continue
+        diffs = [direction * (best.runs[s].value(metric) - row.runs[s].value(metric))
+                 for s in seeds]
+        row.difference = stats.mean_ci(diffs)
+        row.p_value = stats.sign_flip_p(diffs)
+        tested.append(row)
+    report.compared = len(tested)
+    for row, adjusted in zip(tested, stats.holm([r.p_value or 1.0 for r in tested]),
+                             strict=True):
+        row.p_holm = adjusted
+        if adjusted < ALPHA:
+            row.verdict = "worse"
+        elif len(tested) * stats.smallest_p(row.pairs) >= ALPHA:
+            row.verdict = "too few seeds"
+        else:
+            row.verdict = "no clear difference"
+    if tested:
+        n = max(row.pairs for row in tested)
+        m = len(tested)
+        if m * stats.smallest_p(n) >= ALPHA:
+            report.power_note = (
+                f"With {n} paired seed{'s' if n != 1 else ''} no difference can reach "
+                f"p < {ALPHA} after Holm's correction over {m} cell{'s' if m != 1 else ''}: "
+                f"the smallest p the test can give is {stats.smallest_p(n):.3g} "
+                f"({min(1.0, m * stats.smallest_p(n)):.3g} corrected). "
+                f"{stats.seeds_needed(m, ALPHA)} seeds would be needed (--seeds).")
 
 
 def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
     """summary.csv, report.md and the pictures; returns the files written."""
-    table = [{"cell": r.cell.id, "label": r.cell.label, "seed": r.cell.seed,
-              "status": r.status, report.accuracy_name: r.metrics.get(report.accuracy_name),
-              report.loss_name: r.metrics.get(report.loss_name), "seconds": r.seconds,
-              "error": r.error} for r in results]
+    by_id = {run.cell_id: run for row in report.rows for run in row.runs.values()}
+    table = []
+    for r in results:
+        run = by_id.get(r.cell.id)
+        table.append({
+            "cell": r.cell.id, "label": r.cell.label, "seed": r.cell.seed, "status": r.status,
+            report.accuracy_name: r.metrics.get(report.accuracy_name),
+            report.loss_name: r.metrics.get(report.loss_name), "seconds": r.seconds,
+            "epochs_to_target": run.epochs_to_target if run else None,
+            "seconds_to_target": _round(run.seconds_to_target) if run else None,
+            "error": r.error, **{f"set:{k}": csv_value(v) for k, v in r.cell.values.items()},
+        })
     runs.write_csv(folder / "summary.csv", table)
     files = ["summary.csv"]
-    curves = _curves(folder, results, report)
+    curves = _curves(report)
     if curves:
-        runs.save_figure(plots.compare_curves(curves), folder / "curves.png")
+        runs.save_figure(plots.compare_curves(
+            curves, report.target.value if report.target and report.target.metric ==
+            "accuracy" else None), folder / "curves.png")
         files.append("curves.png")
     if report.rows:
         runs.save_figure(plots.compare_bars(
-            [r.label for r in report.rows], [r.accuracy for r in report.rows],
-            report.accuracy_name), folder / "bars.png")
+            [r.shown for r in report.rows],
+            [r.mean_std("accuracy") for r in report.rows], report.accuracy_name),
+            folder / "bars.png")
         files.append("bars.png")
-    flow = _gradient_flow(folder, results)
+    if report.target is not None and report.rows:
+        runs.save_figure(plots.time_to_target(
+            [r.shown for r in report.rows],
+            [[run.epochs_to_target for run in r.runs.values()] for r in report.rows],
+            report.target.describe()), folder / "to_target.png")
+        files.append("to_target.png")
+    flow = _gradient_flow(folder, results, report)
     if flow:
         runs.save_figure(plots.gradient_flow(flow), folder / "gradient_flow.png")
         files.append("gradient_flow.png")
@@ -111,34 +304,74 @@ def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
     return [*files, "report.md"]
 
 
+def csv_value(value: Any) -> Any:  # noqa: ANN401
+    """A varied value as one CSV cell: scalars as they are, lists and mappings as YAML."""
+    return value if isinstance(value, str | int | float | bool) else flow(value)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _pm(mean_std: tuple[float, float], digits: int = 4) -> str:
+    return f"{mean_std[0]:.{digits}f} ± {mean_std[1]:.{digits}f}"
+
+
+def target_cell(row: Row, epochs: bool = True) -> str:
+    """Time to the target as a table shows it: mean over the seeds that reached it."""
+    mean = row.to_target("epochs_to_target" if epochs else "seconds_to_target")
+    if mean is None:
+        return "never"
+    text = f"{mean:.0f}" if epochs else f"{mean:.2f}"
+    return text if row.reached == row.seeds else f"{text} ({row.reached}/{row.seeds})"
+
+
 def markdown(report: Report, pictures: list[str]) -> str:
     out = io.StringIO()
     out.write("# actcli compare\n\n")
-    if report.rows and report.rows[0].shown != report.rows[0].label:
-        out.write(f"Varied: `{report.rows[0].label.split('=', 1)[0]}`.\n\n")
+    if report.varied:
+        out.write(f"Varied: {', '.join(f'`{k}`' for k in report.varied)}. Ranked by "
+                  f"`{report.rank_by}`.\n\n")
+    if report.target is not None:
+        out.write(f"Target: {report.target.describe()}.\n\n")
     acc, loss = report.accuracy_name, report.loss_name
     lr_head = " lr (range test) |" if report.tuned_lr else ""
-    out.write(f"| rank | cell | seeds | {acc} (mean ± std) | {loss} (mean ± std) | s/run |"
-              f" tied with best |{lr_head}\n|---|---|---|---|---|---|---|"
+    out.write(f"| rank | cell | seeds | {acc} (mean ± std) | {loss} (mean ± std) | "
+              f"epochs to target | s to target | s/run | best − this [95% CI] | pairs | "
+              f"p | p (Holm) | verdict |{lr_head}\n"
+              f"|---|---|---|---|---|---|---|---|---|---|---|---|---|"
               f"{'---|' if lr_head else ''}\n")
     for i, row in enumerate(report.rows, 1):
-        tie = "-" if row.tied is None else (f"yes (p={row.p_value:.3f})" if row.tied and i > 1
-                                            else "best" if i == 1 else f"no (p={row.p_value:.3g})")
-        out.write(f"| {i} | {row.shown} | {row.seeds} | {row.accuracy[0]:.4f} ± "
-                  f"{row.accuracy[1]:.4f} | {row.loss[0]:.4f} ± {row.loss[1]:.4f} | "
-                  f"{row.seconds:.1f} | {tie} |"
+        diff = "-" if row.difference is None else _interval(row.difference)
+        p = "-" if row.p_value is None else f"{row.p_value:.3g}"
+        holm = "-" if row.p_holm is None else f"{row.p_holm:.3g}"
+        pairs = "-" if i == 1 else str(row.pairs)
+        out.write(f"| {i} | {row.shown} | {row.seeds} | {_pm(row.mean_std('accuracy'))} | "
+                  f"{_pm(row.mean_std('loss'))} | {target_cell(row)} | "
+                  f"{target_cell(row, epochs=False)} | {row.mean_std('seconds')[0]:.1f} | "
+                  f"{diff} | {pairs} | {p} | {holm} | {row.verdict} |"
                   f"{f' {report.tuned_lr[row.label]:g} |' if report.tuned_lr else ''}\n")
     out.write("\n")
     if report.tuned_lr:
         out.write("Each cell ran at its own learning rate: a range test from its seed-0 "
                   "network picked the lr at the smoothed-loss minimum divided by 10 "
                   "(lr_range_test.png).\n\n")
-    if report.tested:
-        out.write(f"Ties: a two-sided paired t-test over seeds (same seed, same data split and "
-                  f"initialisation stream) of each cell against the best; p >= {ALPHA} counts "
-                  "as statistically tied.\n\n")
-    else:
-        out.write("Fewer than 3 seeds: no test of ties; differences may be noise.\n\n")
+    out.write(
+        f"Method. Each cell is compared with the best one seed by seed: runs with the same "
+        f"seed number share their data and initialisation stream, so each pair gives one "
+        f"difference of `{report.rank_by}` (best − this, signed so that positive means the "
+        f"best is better; a seed missing in either cell is left out, `pairs` counts those "
+        f"used). The table gives the mean difference with its Student-t 95% confidence "
+        f"interval, the two-sided p of an exact sign-flip test (the share of the 2^n ways of "
+        f"flipping the signs of the n differences whose sum is at least as far from zero as "
+        f"the observed one: valid at any n, and equal differences give 2/2^n, never 0), and "
+        f"that p after Holm's correction over the {report.compared} cells compared. A cell "
+        f"is `worse` when its corrected p is below {ALPHA}; `too few seeds` when no result "
+        f"of that many pairs could reach it. Epochs to target: the first logged epoch at "
+        f"which the run met the target (mean over the seeds that did, with how many did); "
+        f"seconds to target: the run's training seconds times that share of its epochs.\n\n")
+    if report.power_note:
+        out.write(f"**{report.power_note}**\n\n")
     for picture in pictures:
         if picture.endswith(".png"):
             out.write(f"![{picture}]({picture})\n\n")
@@ -150,25 +383,32 @@ def markdown(report: Report, pictures: list[str]) -> str:
     return out.getvalue()
 
 
-def _curves(folder: Path, results: list[CellResult], report: Report) -> dict[str, Any]:
-    """label -> (epochs, mean, std) of the monitored accuracy over the completed seeds."""
-    by_label: dict[str, list[list[dict[str, float]]]] = defaultdict(list)
-    for r in results:
-        if r.status == "completed":
-            path = folder / "cells" / r.cell.id / "metrics.csv"
-            by_label[r.cell.label].append(runs.read_rows(path))
+def _interval(difference: tuple[float, float, float]) -> str:
+    mean, low, high = difference
+    if math.isnan(low):
+        return f"{mean:+.4g}"
+    return f"{mean:+.4g} [{low:+.4g}, {high:+.4g}]"
+
+
+def _curves(report: Report) -> dict[str, Any]:
+    """shown label -> (epochs, mean, std, key) of the monitored accuracy over the seeds."""
     found = {}
-    for label, histories in by_label.items():
-        key = "val_accuracy" if "val_accuracy" in histories[0][0] else "accuracy"
+    for row in report.rows:
+        histories = [run.history for run in row.runs.values() if run.history]
+        if not histories:
+            continue
+        key = _monitored(histories[0])[0]
         length = min(len(h) for h in histories)
-        values = np.array([[row[key] for row in h[:length]] for h in histories])
-        epochs = np.array([row["epoch"] for row in histories[0][:length]])
-        found[label] = (epochs, values.mean(axis=0), values.std(axis=0), key)
+        values = np.array([[r[key] for r in h[:length]] for h in histories])
+        epochs = np.array([r["epoch"] for r in histories[0][:length]])
+        found[row.shown] = (epochs, values.mean(axis=0), values.std(axis=0), key)
     return found
 
 
-def _gradient_flow(folder: Path, results: list[CellResult]) -> dict[str, Any]:
-    """label -> mean gradient norm per layer over the logged epochs and seeds."""
+def _gradient_flow(folder: Path, results: list[CellResult], report: Report
+                   ) -> dict[str, Any]:
+    """shown label -> mean gradient norm per layer over the logged epochs and seeds."""
+    shown = {row.label: row.shown for row in report.rows}
     by_label: dict[str, list[np.ndarray]] = defaultdict(list)
     for r in results:
         if r.status != "completed":
@@ -176,17 +416,18 @@ def _gradient_flow(folder: Path, results: list[CellResult]) -> dict[str, Any]:
         rows = runs.read_rows(folder / "cells" / r.cell.id / "diagnostics.csv")
         keys = [k for k in rows[0] if k.startswith("grad_norm/")] if rows else []
         if keys:
-            by_label[r.cell.label].append(np.array([[row[k] for k in keys] for row in rows]
-                                                   ).mean(axis=0))
+            by_label[shown[r.cell.label]].append(
+                np.array([[row[k] for k in keys] for row in rows]).mean(axis=0))
     return {label: np.mean(v, axis=0) for label, v in by_label.items()
             if len({len(x) for x in v}) == 1}
 
 
 def _activations(results: list[CellResult]) -> list[str]:
-    names = []
+    """The activations a compare varies (by name), in plan order."""
+    names: list[str] = []
     for r in results:
-        for item in r.cell.overrides:
-            key, _, value = item.partition("=")
-            if key == "model.activation" and value.isidentifier() and value not in names:
-                names.append(value)
+        value = r.cell.values.get("model.activation")
+        name = value.get("name") if isinstance(value, dict) else value
+        if isinstance(name, str) and name not in names:
+            names.append(name)
     return names

@@ -59,3 +59,20 @@ def test_cli_prints_the_tables(invoke):
     assert "0.358916480" in result.stdout
     bad = invoke("backprop", "--inputs", "a,b")
     assert bad.exit_code == 2 and "must be numbers separated by commas" in bad.stderr
+
+
+@pytest.mark.parametrize("columns", [80, 100, 200])
+def test_the_tables_fit_the_terminal_without_wrapping_a_number(columns):
+    from typer.testing import CliRunner
+
+    from actcli.cli import app
+
+    result = CliRunner(env={"COLUMNS": str(columns), "NO_COLOR": "1", "TERM": "dumb"}).invoke(
+        app, ["backprop"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    w5 = next(line for line in lines if line.startswith("│ w5"))
+    # every number whole on its line: the textbook's dE/dw5 at 9 decimals when it fits
+    assert ("0.082167041" if columns >= 120 else "0.082167") in w5
+    assert "0.358916" in w5  # w5 after the step

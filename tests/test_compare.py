@@ -106,23 +106,129 @@ def test_a_cell_trains_with_the_plans_threads_in_this_process_and_in_workers(tmp
     assert seen == [2, 2]
 
 
-def test_report_ranks_and_marks_ties_with_three_seeds(tmp_path):
+def _summarize(folder, results, **kwargs):
+    return report.summarize(folder, results, ("loss", "accuracy"), compare.varied_keys(folder),
+                            **kwargs)
+
+
+def test_report_ranks_compares_with_the_best_and_writes_everything(tmp_path):
     grid = {"model.activation": ["relu", "step"]}
     folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 3, tmp_path)
     results = compare.execute(folder, cells)
-    found = report.summarize(results)
-    assert found.tested and found.rows[0].label == "model.activation=relu"
+    found = _summarize(folder, results)
+    assert found.rows[0].label == "model.activation=relu" and found.rows[0].verdict == "best"
     step = found.rows[1]
-    assert step.label == "model.activation=step" and step.seeds == 3
+    assert step.label == "model.activation=step" and step.seeds == 3 and step.pairs == 3
+    # the difference is taken seed by seed, by seed number
+    diffs = [found.rows[0].runs[s].accuracy - step.runs[s].accuracy for s in range(3)]
+    assert step.difference[0] == pytest.approx(sum(diffs) / 3)
+    # one comparison: 2/2^6 < 0.05 <= 2/2^5
+    assert step.verdict == "too few seeds" and "6 seeds would be needed" in found.power_note
     files = report.write(folder, results, found)
     assert {"summary.csv", "report.md", "bars.png", "curves.png", "gradient_flow.png",
-            "activations.png"} <= set(files)
+            "activations.png", "to_target.png"} <= set(files)
     text = (folder / "report.md").read_text()
-    assert "paired t-test" in text and "| 1 | relu | 3 |" in text
+    assert "sign-flip test" in text and "| 1 | relu | 3 |" in text and "Holm" in text
     assert "Varied: `model.activation`" in text
     with open(folder / "summary.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 6 and {r["status"] for r in rows} == {"completed"}
+    assert {r["set:model.activation"] for r in rows} == {"relu", "step"}
+    assert "epochs_to_target" in rows[0] and "seconds_to_target" in rows[0]
+
+
+def test_seeds_are_paired_by_number_and_missing_ones_left_out(tmp_path):
+    grid = {"model.activation": ["relu", "tanh"]}
+    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 3, tmp_path)
+    results = compare.execute(folder, cells)
+    # relu loses seed 2 and tanh seed 0: only seed 1 is in both
+    kept = [r for r in results if (r.cell.label, r.cell.seed) not in
+            (("model.activation=relu", 2), ("model.activation=tanh", 0))]
+    found = _summarize(folder, kept)
+    best, other = found.rows
+    assert other.pairs == 1 and set(best.runs) & set(other.runs) == {1}
+    assert other.difference[0] == pytest.approx(best.runs[1].accuracy - other.runs[1].accuracy)
+
+
+def test_time_to_target_is_the_first_epoch_that_meets_it(tmp_path):
+    grid = {"model.activation": ["relu", "sigmoid"]}
+    folder, cells = compare.create(CONFIGS / "beans.yaml", ["model.hidden=[4]",
+                                   "train.epochs=60"], grid, 1, tmp_path)
+    results = compare.execute(folder, cells)
+    found = _summarize(folder, results, target=("accuracy", 0.9))
+    assert found.target.key == "accuracy" and found.target.how == "given with --target"
+    for row in found.rows:
+        (run,) = row.runs.values()
+        history = run.history
+        first = next((r["epoch"] for r in history if r["accuracy"] >= 0.9), None)
+        assert run.epochs_to_target == first
+        if first is not None:
+            share = first / history[-1]["epoch"]
+            assert run.seconds_to_target == pytest.approx(run.seconds * share)
+    by_loss = _summarize(folder, results, target=("loss", 0.5), rank_by="epochs_to_target")
+    assert by_loss.target.key == "test_loss"
+    for row in by_loss.rows:
+        (run,) = row.runs.values()
+        first = next((r["epoch"] for r in run.history if r["test_loss"] <= 0.5), None)
+        assert run.epochs_to_target == first
+    ranked = [row.to_target() if row.reached else float("inf") for row in by_loss.rows]
+    assert ranked == sorted(ranked)
+
+
+def test_default_target_is_99_percent_of_the_best_final_accuracy(tmp_path):
+    grid = {"model.activation": ["relu", "tanh"]}
+    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 2, tmp_path)
+    found = _summarize(folder, compare.execute(folder, cells))
+    finals = [sum(run.history[-1]["accuracy"] for run in row.runs.values()) / 2
+              for row in found.rows]
+    assert found.target.value == pytest.approx(0.99 * max(finals))
+    assert found.target.metric == "accuracy"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("accuracy=0.89", ("accuracy", 0.89)), ("loss=0.3", ("loss", 0.3)), (None, None)])
+def test_parse_target(text, expected):
+    assert report.parse_target(text) == expected
+
+
+@pytest.mark.parametrize("text", ["accuracy", "acc=0.9", "loss=fast", "loss=nan", "=1"])
+def test_parse_target_refuses_bad_text(text):
+    with pytest.raises(ConfigError, match="--target: .* must be accuracy=VALUE or loss=VALUE"):
+        report.parse_target(text)
+
+
+def test_a_sweep_that_changes_nothing_is_refused_before_anything_runs(invoke, tmp_path):
+    result = invoke("compare", CONFIGS / "beans.yaml", "--activations", "relu,tanh",
+                    "--out", tmp_path / "runs")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: model.activation has no effect: model.hidden is [] (no hidden layer); the "
+        "sweep would compare identical networks (model.activation=relu and "
+        "model.activation=tanh)"]
+    assert not (tmp_path / "runs").exists()
+    result = invoke("compare", CONFIGS / "beans.yaml", "--over", "model.dropout=0.1,0.2",
+                    "--out", tmp_path / "runs")
+    assert result.exit_code == 2 and "model.dropout has no effect" in result.stderr
+    result = invoke("compare", CONFIGS / "beans.yaml", "--over", "train.log_every=1,2",
+                    "--out", tmp_path / "runs")
+    assert result.exit_code == 2 and "would train the same network: train.log_every" \
+        in result.stderr
+    with pytest.raises(ConfigError, match="model.channels has no effect: model.kind is mlp"):
+        compare.create(CONFIGS / "beans.yaml", ["model.hidden=[4]"],
+                       {"model.channels": [[4], [8]]}, 1, tmp_path / "runs")
+    # with a hidden layer the same sweep is real
+    compare.create(CONFIGS / "beans.yaml", ["model.hidden=[4]"],
+                   {"model.activation": ["relu", "tanh"]}, 1, tmp_path / "runs")
+
+
+def test_train_warns_about_a_key_it_ignores(invoke, tmp_path):
+    result = invoke("train", CONFIGS / "beans.yaml", "--smoke", "--quiet", "--set",
+                    "model.activation=gelu", "--out", tmp_path)
+    assert result.exit_code == 0
+    assert "warning: model.activation has no effect: model.hidden is [] (no hidden layer)" \
+        in result.stderr
+    quiet = invoke("train", CONFIGS / "beans.yaml", "--smoke", "--quiet", "--out", tmp_path)
+    assert "warning" not in quiet.stderr  # the default activation is not the user's doing
 
 
 def test_cli_compare_and_resume(invoke, tmp_path):
@@ -131,10 +237,10 @@ def test_cli_compare_and_resume(invoke, tmp_path):
     assert result.exit_code == 0, result.output
     (folder,) = tmp_path.iterdir()
     assert folder.name.endswith("-compare-beans")
-    assert "compare (best first)" in result.stdout
+    assert "compare: best first by accuracy, 1 seed(s)" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == str(folder / "report.md")
     again = invoke("compare", "--resume", folder)
-    assert again.exit_code == 0 and "completed" not in again.stdout.split("compare (best")[0]
+    assert again.exit_code == 0 and "completed" not in again.stdout.split("compare: best")[0]
     bad = invoke("compare", CONFIGS / "beans.yaml", "--over", "model.activation")
     assert bad.exit_code == 2 and "expected KEY=v1,v2" in bad.stderr
 
@@ -149,7 +255,8 @@ def test_a_config_can_carry_its_compare_plan(invoke, tmp_path):
         "  seeds: 2\n")
     path = tmp_path / "c.yaml"
     path.write_text(text)
-    result = invoke("compare", path, "--out", tmp_path / "runs", "--set", "train.epochs=20")
+    result = invoke("compare", path, "--out", tmp_path / "runs", "--set", "train.epochs=20",
+                    "--set", "model.hidden=[4]")
     assert result.exit_code == 0, result.output
     (folder,) = (tmp_path / "runs").iterdir()
     cells = compare.load_plan(folder)[0]
@@ -187,7 +294,7 @@ def test_tune_lr_gives_each_cell_its_own_lr(tmp_path):
         assert f"optimizer.lr={tuned[cell.label]}" in cell.overrides
     assert (folder / "lr_range_test.png").exists()
     results = compare.execute(folder, cells)
-    found = report.summarize(results, tuned)
+    found = _summarize(folder, results, tuned_lr=tuned)
     text = report.markdown(found, [])
     assert "lr (range test)" in text and "its own learning rate" in text
     from actcli import config
@@ -299,3 +406,32 @@ def test_resume_runs_as_the_plan_says_unless_told_otherwise(invoke, tmp_path, mo
     assert invoke("compare", "--resume", folder, "--workers", "2").exit_code == 0
     assert seen == [compare.Execution(1, 2, "processes", None),
                     compare.Execution(2, 2, "processes", None)]
+
+
+def test_the_compare_table_fits_80_columns(tmp_path):
+    from typer.testing import CliRunner
+
+    from actcli.cli import app
+
+    result = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}).invoke(
+        app, ["compare", str(CONFIGS / "beans.yaml"), "--activations", "leaky_relu,hardswish",
+              "--seeds", "2", "--out", str(tmp_path), *sum((["--set", s] for s in FAST), [])])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    start = lines.index(next(x for x in lines if x.startswith("compare: best")))
+    end = lines.index(next(x for x in lines if x.startswith("└")))
+    table = lines[start:end + 1]
+    assert max(len(line) for line in table) <= 80
+    rows = [line for line in table if line.startswith("│")]
+    assert len(rows) == 2  # one line per cell: nothing wrapped
+    assert all("±" in row for row in rows)
+
+
+def test_compare_beans_shows_sigmoid_and_softplus_slower_to_the_target_than_relu(tmp_path):
+    grid = {"model.activation": ["relu", "sigmoid", "softplus"]}
+    path = CONFIGS / "compare_beans.yaml"
+    folder, cells = compare.create(path, [], grid, 3, tmp_path)
+    found = _summarize(folder, compare.execute(folder, cells, compare.Execution(workers=2)))
+    epochs = {row.shown: row.to_target() for row in found.rows}
+    assert all(row.reached == 3 for row in found.rows)
+    assert epochs["sigmoid"] > 3 * epochs["relu"] and epochs["softplus"] > epochs["relu"]
