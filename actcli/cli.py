@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from actcli import __version__
+from actcli import __version__, cli_compare, cli_inside, cli_runs
+from actcli.cli_shared import EXIT_INTERRUPTED, OutOption, SetOption, stdout, user_errors
 from actcli.errors import ActcliError
 
 app = typer.Typer(
@@ -32,28 +31,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-EXIT_INTERRUPTED = 130
-
-
-def _stdout():  # noqa: ANN202 - rich Console, imported lazily
-    from rich.console import Console
-
-    return Console(highlight=False)
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """ActcliError -> one line on stderr and its exit code; never a traceback."""
-    try:
-        yield
-    except ActcliError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(err.exit_code) from None
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"actcli {__version__}")
@@ -69,27 +46,19 @@ def _main(
     """Train and compare activations, losses, initializers and optimizers."""
 
 
-SetOption = Annotated[
-    Optional[list[str]],  # noqa: UP045 - typer needs Optional here
-    typer.Option("--set", help="Override a config key, e.g. --set optimizer.lr=0.01 "
-                 "(value read as YAML; repeatable)."),
-]
-OutOption = Annotated[Path, typer.Option("--out", help="Runs root folder.")]
-
-
 @app.command()
 def train(
-    config: Annotated[Optional[Path], typer.Argument(help="YAML config file.")] = None,  # noqa: UP045
+    config: Annotated[Path | None, typer.Argument(help="YAML config file.")] = None,
     resume: Annotated[
-        Optional[Path],  # noqa: UP045
+        Path | None,
         typer.Option(help="Continue an interrupted run in its folder (no CONFIG then)."),
     ] = None,
     set_: SetOption = None,
     out: OutOption = Path("runs"),
-    name: Annotated[Optional[str], typer.Option(help="Run name (folder suffix).")] = None,  # noqa: UP045
-    seed: Annotated[Optional[int], typer.Option(help="Training seed (train.seed).")] = None,  # noqa: UP045
+    name: Annotated[str | None, typer.Option(help="Run name (folder suffix).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Training seed (train.seed).")] = None,
     device: Annotated[
-        Optional[str], typer.Option(help="auto | cpu | cuda | cuda:N | mps")  # noqa: UP045
+        str | None, typer.Option(help="auto | cpu | cuda | cuda:N | mps")
     ] = None,
     smoke: Annotated[bool, typer.Option(help="Tiny run in seconds (what CI runs).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
@@ -97,7 +66,7 @@ def train(
         bool, typer.Option(help="Print the resolved config and train nothing.")
     ] = False,
     animate: Annotated[
-        Optional[int],  # noqa: UP045
+        int | None,
         typer.Option("--animate", help="1-D tasks: save fit.gif, one frame every N epochs.",
                      min=1),
     ] = None,
@@ -118,7 +87,7 @@ def train(
 
       actcli train configs/rice_cooker.yaml --animate 50
     """
-    with _user_errors():
+    with user_errors():
         from actcli import config as config_mod
 
         if resume is not None:
@@ -156,7 +125,7 @@ def _run(cfg, out: Path, quiet: bool, resume: Path | None = None,  # noqa: ANN00
     from actcli.console import ProgressReporter, key_values
     from actcli.errors import RunError
 
-    console = _stdout()
+    console = stdout()
     label = cfg.name if cfg is not None else str(resume.name if resume else "")
     reporter = None if quiet else ProgressReporter(console, label)
     try:
@@ -205,7 +174,7 @@ def eval_(
 
       actcli eval runs/20261122-134501-fashion_mnist
     """
-    with _user_errors():
+    with user_errors():
         from actcli import experiment
         from actcli.console import grid
 
@@ -214,7 +183,7 @@ def eval_(
         found = experiment.evaluate_run(run_dir)
         rows = [(name, f"{value:.6g}", _fmt(found["recorded"].get(name)))
                 for name, value in found["measured"].items()]
-        _stdout().print(grid(str(run_dir), ("metric", "measured now", "recorded"), rows))
+        stdout().print(grid(str(run_dir), ("metric", "measured now", "recorded"), rows))
 
 
 def _fmt(value: object) -> str:
@@ -235,7 +204,7 @@ def plot(
         bool, typer.Option("--analytic", help="Also draw the textbook derivative (dashed).")
     ] = False,
     points: Annotated[
-        Optional[str],  # noqa: UP045
+        str | None,
         typer.Option("--points", help="Print f(x) and f'(x) at these x, e.g. -1,0,2.5."),
     ] = None,
 ) -> None:
@@ -251,14 +220,14 @@ def plot(
 
       actcli plot softmax
     """
-    with _user_errors():
+    with user_errors():
         from actcli import curves
 
         if points is not None:
             from actcli.console import grid
 
             rows = curves.at_points(list(names), curves.parse_points(points))
-            _stdout().print(grid("values", ("name", "x", "f(x)", "f'(x) autograd",
+            stdout().print(grid("values", ("name", "x", "f(x)", "f'(x) autograd",
                                             "f'(x) formula"), rows))
         drawn = curves.draw(list(names), grad=grad, lo=range_[0], hi=range_[1], out=out,
                             analytic=analytic)
@@ -282,18 +251,18 @@ def list_(
 
       actcli list losses
     """
-    with _user_errors():
+    with user_errors():
         from actcli import catalog
         from actcli.console import grid
 
         found = catalog.table(kind)
-        _stdout().print(grid(found.title, found.columns, found.rows, prose=True))
+        stdout().print(grid(found.title, found.columns, found.rows, prose=True))
 
 
 @app.command()
 def schema(
     out: Annotated[
-        Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.")  # noqa: UP045
+        Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
     ] = None,
 ) -> None:
     """Print the config's JSON Schema (for editors: yaml-language-server).
@@ -302,7 +271,7 @@ def schema(
 
       actcli schema --out schema/actcli.schema.json
     """
-    with _user_errors():
+    with user_errors():
         import json
 
         from actcli import config as config_mod
@@ -316,8 +285,12 @@ def schema(
             typer.echo(str(out))
 
 
-# the other command groups register themselves on `app` (typer and stdlib imports only)
-from actcli import cli_compare, cli_inside  # noqa: E402, F401
+# every command of the other modules, registered here in one place
+app.command()(cli_compare.compare)
+app.command()(cli_inside.summary)
+app.command()(cli_inside.landscape)
+app.command()(cli_inside.backprop)
+app.command()(cli_runs.runs)
 
 
 def main() -> None:

@@ -3,52 +3,44 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from actcli.cli import (
-    EXIT_INTERRUPTED,
-    OutOption,
-    SetOption,
-    _stdout,
-    _user_errors,
-    app,
-)
+from actcli.cli_shared import EXIT_INTERRUPTED, OutOption, SetOption, stdout, user_errors
 from actcli.errors import ActcliError
 
 
-@app.command()
 def compare(
-    config: Annotated[Optional[Path], typer.Argument(help="YAML config every cell starts from.")  # noqa: UP045
+    config: Annotated[Path | None, typer.Argument(help="YAML config every cell starts from.")
                       ] = None,
     activations: Annotated[
-        Optional[str],  # noqa: UP045
+        str | None,
         typer.Option(help="Comma-separated activations (default: the eleven).")] = None,
     over: Annotated[
-        Optional[list[str]],  # noqa: UP045
+        list[str] | None,
         typer.Option("--over", help="KEY=v1,v2 to vary (repeatable: a grid)."),
     ] = None,
     seeds: Annotated[
-        Optional[int], typer.Option(help="Seeds 0..N-1 for every cell (default 1).")  # noqa: UP045
+        int | None, typer.Option(help="Seeds 0..N-1 for every cell (default 1).")
     ] = None,
     workers: Annotated[
-        Optional[int],  # noqa: UP045
+        int | None,
         typer.Option(help="Worker processes training cells side by side (default: cores / "
                      "threads)."),
     ] = None,
     threads: Annotated[
-        Optional[int],  # noqa: UP045
+        int | None,
         typer.Option(help="Torch threads per cell (default 1); a cell's numbers depend on "
                      "it, never on --workers."),
     ] = None,
     set_: SetOption = None,
     out: OutOption = Path("runs"),
     resume: Annotated[
-        Optional[Path], typer.Option(help="Run only the missing cells of this compare folder.")  # noqa: UP045
+        Path | None, typer.Option(help="Run only the missing cells of this compare folder.")
     ] = None,
     target: Annotated[
-        Optional[str],  # noqa: UP045
+        str | None,
         typer.Option(help="accuracy=V or loss=V: report the epochs and seconds each cell "
                      "takes to reach it (default: 99% of the best cell's final accuracy)."),
     ] = None,
@@ -60,30 +52,34 @@ def compare(
         bool, typer.Option(help="Give each cell the lr its own range test picks.")
     ] = False,
     backend: Annotated[
-        Optional[str],  # noqa: UP045
+        str | None,
         typer.Option(help="processes (this machine, the default) | ray (a Ray cluster)"),
     ] = None,
     ray_address: Annotated[
-        Optional[str], typer.Option(help="Ray cluster address; none = a local Ray.")  # noqa: UP045
+        str | None, typer.Option(help="Ray cluster address; none = a local Ray.")
     ] = None,
 ) -> None:
     """Put activations (or any config values) side by side over seeds; write a report.
 
     Examples:
 
-      actcli compare configs/beans.yaml --activations relu,tanh,sigmoid --seeds 3
+      actcli compare configs/beans.yaml --set model.hidden=[8] --activations relu,tanh,sigmoid
+
+      actcli compare configs/compare_beans.yaml --rank-by epochs_to_target
+
+      actcli compare configs/compare_fashion_mnist.yaml --target accuracy=0.89
 
       actcli compare configs/beans.yaml --over model.init=zeros,xavier_uniform,kaiming_normal
 
       actcli compare configs/beans.yaml --over optimizer.lr=0.01,0.1 --over model.hidden=[4],[8]
 
-      actcli compare configs/beans.yaml --activations relu,sigmoid --tune-lr
+      actcli compare configs/compare_beans.yaml --activations relu,sigmoid --tune-lr
 
       actcli compare configs/compare_beans.yaml --backend ray --ray-address auto
 
       actcli compare --resume runs/20261122-140000-compare-beans
     """
-    with _user_errors():
+    with user_errors():
         from actcli import compare as compare_mod
         from actcli import config as config_mod
         from actcli import report as report_mod
@@ -114,7 +110,7 @@ def compare(
             folder, cells = compare_mod.create(config, list(set_ or []), settings.grid,
                                                settings.seeds, out, tune_lr=tune_lr,
                                                execution=execution)
-        console = _stdout()
+        console = stdout()
         console.print(f"compare folder: {folder} ({len(cells)} runs)", markup=False)
 
         def done(result: compare_mod.CellResult) -> None:

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from actcli.cli import (
-    SetOption,
-    _stdout,
-    _user_errors,
-    app,
-)
+from actcli.cli_shared import SetOption, stdout, user_errors
 from actcli.errors import ActcliError, quote
 
 
-@app.command()
 def summary(
     config: Annotated[Path, typer.Argument(help="YAML config file.")],
     set_: SetOption = None,
@@ -29,13 +23,13 @@ def summary(
 
       actcli summary configs/beans.yaml --set model.hidden=[8,8]
     """
-    with _user_errors():
+    with user_errors():
         from actcli import config as config_mod
         from actcli import summary as summary_mod
         from actcli.console import grid
 
         found = summary_mod.summarize(config_mod.load(config, list(set_ or [])))
-        console = _stdout()
+        console = stdout()
         console.print(grid(f"input {tuple(found.input_shape)}",
                            ("layer", "output shape", "parameters", "init / role"),
                            [(r.layer, str(r.output_shape), f"{r.parameters:,}", r.note)
@@ -44,13 +38,12 @@ def summary(
                       markup=False)
 
 
-@app.command()
 def landscape(
     config: Annotated[Path, typer.Argument(help="YAML config of a one-neuron 1-D task.")],
     set_: SetOption = None,
     steps: Annotated[int, typer.Option(help="Full-batch steps of each optimizer.")] = 200,
     lr: Annotated[
-        Optional[float], typer.Option(help="Learning rate of all three (default: the config's).")  # noqa: UP045
+        float | None, typer.Option(help="Learning rate of all three (default: the config's).")
     ] = None,
     momentum: Annotated[float, typer.Option(help="Momentum of the second SGD.")] = 0.9,
     out: Annotated[Path, typer.Option("--out", help="PNG file, or a folder for it.")] = Path(
@@ -65,7 +58,7 @@ def landscape(
 
       actcli landscape configs/beans.yaml --lr 0.5 --steps 100 --out beans-landscape.png
     """
-    with _user_errors():
+    with user_errors():
         from actcli import config as config_mod
         from actcli import landscape as landscape_mod
         from actcli import plots, runs
@@ -79,7 +72,7 @@ def landscape(
                                       f"{cfg.name}: {cfg.loss.name} over (a, b), lr {found.lr:g}, "
                                       f"{steps} steps")
         runs.save_figure(figure, path)
-        _stdout().print(grid("after the last step", ("optimizer", "a", "b", "loss"),
+        stdout().print(grid("after the last step", ("optimizer", "a", "b", "loss"),
                              [(t.name, f"{t.a[-1]:.4g}", f"{t.b[-1]:.4g}", f"{t.loss[-1]:.4g}")
                               for t in found.paths]))
         typer.echo(str(path))
@@ -94,17 +87,16 @@ def _numbers(option: str, text: str | None) -> tuple[float, ...] | None:
         raise ActcliError(f"{option}: {quote(text)} must be numbers separated by commas") from None
 
 
-@app.command()
 def backprop(
-    inputs: Annotated[Optional[str], typer.Option(help="i1,i2 (default 0.05,0.10)")] = None,  # noqa: UP045
-    targets: Annotated[Optional[str], typer.Option(help="t1,t2 (default 0.01,0.99)")] = None,  # noqa: UP045
+    inputs: Annotated[str | None, typer.Option(help="i1,i2 (default 0.05,0.10)")] = None,
+    targets: Annotated[str | None, typer.Option(help="t1,t2 (default 0.01,0.99)")] = None,
     hidden_weights: Annotated[
-        Optional[str], typer.Option(help="w1,w2,w3,w4 (default 0.15,0.20,0.25,0.30)")  # noqa: UP045
+        str | None, typer.Option(help="w1,w2,w3,w4 (default 0.15,0.20,0.25,0.30)")
     ] = None,
     output_weights: Annotated[
-        Optional[str], typer.Option(help="w5,w6,w7,w8 (default 0.40,0.45,0.50,0.55)")  # noqa: UP045
+        str | None, typer.Option(help="w5,w6,w7,w8 (default 0.40,0.45,0.50,0.55)")
     ] = None,
-    biases: Annotated[Optional[str], typer.Option(help="b1,b2 (default 0.35,0.60)")] = None,  # noqa: UP045
+    biases: Annotated[str | None, typer.Option(help="b1,b2 (default 0.35,0.60)")] = None,
     lr: Annotated[float, typer.Option(help="SGD learning rate for the step.")] = 0.5,
 ) -> None:
     """Backpropagation by hand on the classic 2-2-2 sigmoid network, beside autograd.
@@ -115,7 +107,7 @@ def backprop(
 
       actcli backprop --lr 0.1 --targets 0.5,0.5
     """
-    with _user_errors():
+    with user_errors():
         from actcli import backprop as bp
         from actcli.console import fit, grid, without
 
@@ -124,7 +116,7 @@ def backprop(
                  "output_weights": _numbers("--output-weights", output_weights),
                  "biases": _numbers("--biases", biases)}
         found = bp.compute(**{k: v for k, v in given.items() if v is not None}, lr=lr)
-        console = _stdout()
+        console = stdout()
         console.print(grid("forward pass (out = sigmoid(net))", ("unit", "net", "out"),
                            [(u.name, f"{u.net:.9f}", f"{u.out:.9f}") for u in found.units]))
         console.print(f"E = 1/2 sum (target - out)^2 = {found.loss:.9f}", markup=False)

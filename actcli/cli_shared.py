@@ -1,0 +1,49 @@
+"""What every command module shares: the output console, the error guard, common options.
+
+The command modules (cli.py, cli_compare.py, cli_inside.py, cli_runs.py) import this and
+nothing of each other; cli.py registers every command on the one Typer app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from actcli.errors import ActcliError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+EXIT_INTERRUPTED = 130
+
+
+def stdout() -> Console:
+    """A rich Console on standard output (imported lazily: rich is slow to import)."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """ActcliError -> one line on stderr and its exit code; never a traceback."""
+    try:
+        yield
+    except ActcliError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(err.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a config key, e.g. --set optimizer.lr=0.01 "
+                 "(value read as YAML; repeatable)."),
+]
+OutOption = Annotated[Path, typer.Option("--out", help="Runs root folder.")]
