@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from actcli import advice, runs
+from actcli import advice, provenance, runs
 from actcli import config as config_mod
 from actcli.errors import ActcliError, ConfigError, quote
 
@@ -183,6 +183,7 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
         "config": str(config_path), "overrides": list(overrides),
         "over": {k: [flow(v) for v in vs] for k, vs in grid.items()}, "seeds": seeds,
         "tuned_lr": tuned, "execution": asdict(execution or Execution()),
+        "command": provenance.command_line(),
         "cells": [asdict(c) for c in cells]})
     if tests:
         from actcli import plots
@@ -273,7 +274,8 @@ def _run_cell(root: Path, cell: Cell) -> CellResult:
             shutil.rmtree(target)
         cfg = config_mod.validate(_document((root / "base.yaml").read_text(encoding="utf-8"),
                                             cell.overrides), f"cell {cell.label}")
-        result = experiment.run(cfg, root / "cells", folder=target)
+        result = experiment.run(cfg, root / "cells", folder=target,
+                                command=_read_plan(root).get("command"))
         error = result.reason if result.status != "completed" else ""
         return CellResult(cell, result.status, result.metrics, result.seconds, error)
     except Exception as err:  # noqa: BLE001 - a failing cell must not stop the others

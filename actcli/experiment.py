@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
-from actcli import checkpoints, devices, diagnostics, outputs, runs
+from actcli import checkpoints, devices, diagnostics, outputs, provenance, runs
 from actcli import config as config_mod
 from actcli import model as model_mod
 from actcli.components import losses, optimizers
@@ -170,11 +170,13 @@ def prepare(config: Config, progress: Any = None) -> Prepared:  # noqa: ANN401
 
 
 def run(config: Config, out: Path, *, reporter: Reporter | None = None,
-        animate_every: int | None = None, folder: Path | None = None) -> RunResult:
+        animate_every: int | None = None, folder: Path | None = None,
+        command: str | None = None) -> RunResult:
     """Train ``config`` and write its run folder under ``out``; return what happened.
 
     ``animate_every`` (1-D tasks): also save fit.gif with a frame every that many epochs.
     ``folder``: use exactly this new folder instead of ``out/<stamp>-<name>`` (compare cells).
+    ``command``: the command line the run came from (default: this process's).
     """
     prepared = prepare(config, progress=reporter.download if reporter else None)
     if animate_every is not None and prepared.task.figure != "fit_curve":
@@ -189,7 +191,9 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None,
         "epochs": 0, "seconds": 0.0, "device": str(prepared.parts.device),
         "torch": torch.__version__, "seed": config.train.seed,
         "parameters": sum(p.numel() for p in prepared.parts.net.parameters()),
-        "data": prepared.data.info,
+        "data": prepared.data.info, "stack": 1,
+        "provenance": provenance.collect(str(prepared.parts.device), torch.get_num_threads(),
+                                         command=command),
     }
     runs.write_text(folder / "config.yaml", config_mod.dump(config))
     runs.write_json(folder / runs.SUMMARY, summary)
