@@ -1,0 +1,133 @@
+"""`actcli runs`: every run under a runs root, what differs between them; `runs diff A B`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from actcli.cli_shared import stdout, user_errors
+from actcli.errors import ActcliError, ConfigError, quote
+
+FORMATS = ("table", "csv", "json")
+
+
+def runs(
+    args: Annotated[list[str] | None, typer.Argument(
+        help="ROOT (default runs/), or: diff RUN_A RUN_B", show_default=False)] = None,
+    where: Annotated[list[str] | None, typer.Option(
+        "--where", help="KEY=VALUE filter (also !=, <, >, <=, >=; numbers compare as "
+        "numbers; repeatable): any config key, metric or provenance field.")] = None,
+    sort: Annotated[str | None, typer.Option(help="Sort by KEY (-KEY: descending).")] = None,
+    last: Annotated[int | None, typer.Option(help="Only the N most recent runs.")] = None,
+    format_: Annotated[str, typer.Option("--format", help="table | csv | json (csv and "
+                                         "json carry every key)")] = "table",
+    cells: Annotated[bool, typer.Option("--cells/--no-cells",
+                                        help="Include the cells of compares.")] = True,
+    show: Annotated[list[str] | None, typer.Option(
+        "--show", help="Also show this key as a column, e.g. provenance.git_commit "
+        "(repeatable).")] = None,
+) -> None:
+    """List the runs under ROOT: when, name, task, status, the config keys that differ
+    between them, final metrics, seconds. `actcli runs diff A B` shows what changed.
+
+    Examples:
+
+      actcli runs
+
+      actcli runs runs/ --where model.activation=relu --where "accuracy>=0.98" --sort -accuracy
+
+      actcli runs --last 5 --no-cells
+
+      actcli runs --where status!=completed
+
+      actcli runs --show provenance.git_commit --where provenance.git_dirty=false
+
+      actcli runs --format csv > runs.csv
+
+      actcli runs diff runs/20261122-205633-beans runs/20261122-210102-beans
+    """
+    with user_errors():
+        from actcli import runlist
+
+        items = list(args or [])
+        if items[:1] == ["diff"]:
+            if len(items) != 3:
+                raise ActcliError("runs diff: give two run folders: actcli runs diff A B")
+            _diff(runlist.load_run(Path(items[1])), runlist.load_run(Path(items[2])))
+            return
+        if len(items) > 1:
+            raise ActcliError(f"runs: one ROOT folder, got {len(items)}: "
+                              f"{' '.join(quote(i) for i in items)}")
+        if format_ not in FORMATS:
+            raise ConfigError(f"--format: {quote(format_)} is not allowed; valid: "
+                              f"{', '.join(FORMATS)}")
+        root = Path(items[0]) if items else Path("runs")
+        found = runlist.select(runlist.collect(root, cells=cells), list(where or []), sort,
+                               last)
+        if format_ == "json":
+            import json
+
+            keys = runlist.every_key(found)
+            typer.echo(json.dumps([{"path": str(r.path), **{k: r.flat.get(k) for k in keys}}
+                                   for r in found], indent=2))
+        elif format_ == "csv":
+            _csv(found)
+        else:
+            _table(found, root, list(show or []))
+
+
+def _csv(found: list) -> None:  # noqa: ANN001 - list of runlist.RunRecord
+    import csv
+    import json
+    import sys
+
+    from actcli import runlist
+
+    keys = runlist.every_key(found)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["path", *keys])
+    for r in found:
+        writer.writerow([str(r.path), *(
+            json.dumps(v) if isinstance(v, list | dict) else "" if v is None else v
+            for v in (r.flat.get(k) for k in keys))])
+
+
+def _table(found: list, root: Path, show: list[str]) -> None:  # noqa: ANN001 - RunRecords
+    from actcli import runlist
+    from actcli.console import fit, grid, without
+
+    console = stdout()
+    if not found:
+        console.print(f"no runs under {root}", markup=False)
+        return
+    columns = runlist.columns(found)
+    columns += [key for key in show if key not in columns]
+    rows = [[runlist.cell(r.flat.get(c)) for c in columns] for r in found]
+    title = f"{len(found)} run(s) under {root}"
+    # as the terminal narrows: seconds go first, then config keys from the last, the
+    # compare, the task, then metrics from the last (the first metric and the run stay)
+    metrics = [c for c in columns if c not in (*runlist.SHOWN, "compare", "seconds",
+                                               *runlist.differing(found))]
+    optional = ["seconds", *reversed(runlist.differing(found)), "compare", "task",
+                *reversed(metrics[1:]), "when"]
+    candidates = [optional[:n] for n in range(len(optional) + 1)]
+    console.print(fit(console.width, [
+        (lambda drop=drop: grid(title, *without(columns, rows, drop))) for drop in candidates]))
+
+
+def _diff(a, b) -> None:  # noqa: ANN001 - runlist.RunRecord
+    from actcli import runlist
+    from actcli.console import grid
+
+    console = stdout()
+    changed, metrics = runlist.diff(a, b)
+    console.print(f"A: {a.path}\nB: {b.path}", markup=False, highlight=False)
+    if changed:
+        console.print(grid("config keys that differ", ("key", "A", "B"), changed))
+    else:
+        console.print("the configs are the same", markup=False)
+    console.print(grid("metrics", ("metric", "A", "B", "B - A"), [
+        (name, runlist.cell(x), runlist.cell(y), "-" if d is None else f"{d:+.4g}")
+        for name, x, y, d in metrics]))
