@@ -65,6 +65,9 @@ def train(
     print_config: Annotated[
         bool, typer.Option(help="Print the resolved config and train nothing.")
     ] = False,
+    tensorboard: Annotated[bool, typer.Option(
+        "--tensorboard", help='Also write TensorBoard event files (log.tensorboard; pip '
+        'install "actcli[tensorboard]").')] = False,
     animate: Annotated[
         int | None,
         typer.Option("--animate", help="1-D tasks: save fit.gif, one frame every N epochs.",
@@ -86,16 +89,18 @@ def train(
       actcli train --resume runs/20261122-134501-fashion_mnist
 
       actcli train configs/rice_cooker.yaml --animate 50
+
+      actcli train configs/beans.yaml --tensorboard
     """
     with user_errors():
         from actcli import config as config_mod
 
         if resume is not None:
             if (config is not None or set_ or name or seed is not None or device or smoke
-                    or animate):
+                    or animate or tensorboard):
                 raise ActcliError("--resume continues a run as it was configured: give no "
-                                  "CONFIG, --set, --name, --seed, --device, --smoke or "
-                                  "--animate with it")
+                                  "CONFIG, --set, --name, --seed, --device, --smoke, "
+                                  "--tensorboard or --animate with it")
             _run(None, out, quiet, resume)
             return
         if config is None:
@@ -105,6 +110,7 @@ def train(
         overrides += [f"name={name}"] if name is not None else []
         overrides += [f"train.seed={seed}"] if seed is not None else []
         overrides += [f"device={device}"] if device is not None else []
+        overrides += ["log.tensorboard=true"] if tensorboard else []
         cfg = config_mod.load(config, overrides)
         if smoke:
             cfg = config_mod.smoke(cfg)

@@ -47,6 +47,9 @@ def compare(
     rank_by: Annotated[
         str, typer.Option(help="accuracy | loss | epochs_to_target | seconds_to_target")
     ] = "accuracy",
+    tensorboard: Annotated[bool, typer.Option(
+        "--tensorboard", help="Every cell also writes TensorBoard event files: "
+        "tensorboard --logdir COMPARE_FOLDER.")] = False,
     fail_fast: Annotated[bool, typer.Option(help="Stop at the first failing cell.")] = False,
     tune_lr: Annotated[
         bool, typer.Option(help="Give each cell the lr its own range test picks.")
@@ -89,9 +92,11 @@ def compare(
         report_mod.check_rank_by(rank_by)
 
         if resume is not None:
-            if config is not None or activations or over or set_ or seeds is not None:
+            if (config is not None or activations or over or set_ or seeds is not None
+                    or tensorboard):
                 raise ActcliError("--resume runs a compare as it was planned: give no CONFIG, "
-                                  "--activations, --over, --seeds or --set with it")
+                                  "--activations, --over, --seeds, --set or --tensorboard "
+                                  "with it")
             folder, (cells, planned_run) = resume, compare_mod.load_plan(resume)
             # the plan's workers, threads and backend, unless the command line says otherwise
             execution = compare_mod.Execution(
@@ -102,12 +107,13 @@ def compare(
         else:
             if config is None:
                 raise ActcliError("give a CONFIG file (or --resume COMPARE_DIR)")
-            planned = config_mod.load(config, list(set_ or [])).compare
+            set_ = [*(set_ or []), *(["log.tensorboard=true"] if tensorboard else [])]
+            planned = config_mod.load(config, set_).compare
             settings = compare_mod.settle(planned, over or [], activations, seeds, workers,
                                           threads)
             execution = compare_mod.Execution(settings.workers, settings.threads,
                                               backend or "processes", ray_address)
-            folder, cells = compare_mod.create(config, list(set_ or []), settings.grid,
+            folder, cells = compare_mod.create(config, set_, settings.grid,
                                                settings.seeds, out, tune_lr=tune_lr,
                                                execution=execution)
         console = stdout()

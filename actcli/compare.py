@@ -157,6 +157,10 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
     ``execution``: how the cells are to run, recorded so that ``--resume`` runs them alike.
     """
     base = config_mod.load(config_path, list(overrides))
+    if base.log.tensorboard:
+        from actcli import tboard
+
+        tboard.require()
     cells = plan(grid, seeds)
     base_doc = config_mod.dump(base)
     configs = {}  # label -> the config of its seed 0, which the lr range test starts from

@@ -131,6 +131,13 @@ class CompareConfig(Strict):
     )
 
 
+class LogConfig(Strict):
+    tensorboard: bool = Field(
+        False, description="also write TensorBoard event files into the run folder (needs "
+        'pip install "actcli[tensorboard]")',
+    )
+
+
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -146,6 +153,8 @@ class Config(Strict):
     optimizer: OptimizerRef = Field("adam")
     train: TrainConfig = Field(default_factory=TrainConfig)
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
+    log: LogConfig = Field(default_factory=LogConfig, description="what a run writes besides "
+                           "its own files")
     compare: CompareConfig | None = Field(
         None, description="what `actcli compare` varies when the command line does not say; "
         "`actcli train` ignores it",

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
-from actcli import checkpoints, devices, diagnostics, outputs, provenance, runs
+from actcli import checkpoints, devices, diagnostics, outputs, provenance, runs, tboard
 from actcli import config as config_mod
 from actcli import model as model_mod
 from actcli.components import losses, optimizers
@@ -178,6 +178,8 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None,
     ``folder``: use exactly this new folder instead of ``out/<stamp>-<name>`` (compare cells).
     ``command``: the command line the run came from (default: this process's).
     """
+    if config.log.tensorboard:
+        tboard.require()
     prepared = prepare(config, progress=reporter.download if reporter else None)
     if animate_every is not None and prepared.task.figure != "fit_curve":
         raise ActcliError(f"--animate draws a fit curve: task {config.task.name} has none "
@@ -253,9 +255,13 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
         loss, accuracy = measure(parts, p.val)
         return {"val_loss": loss, "val_accuracy": accuracy}
 
+    board = tboard.Board(folder) if config.log.tensorboard else None
+
     def on_epoch(epoch: int, train_loss: float, row: dict[str, float] | None) -> None:
         if row is not None:
             history.append(row)
+            if board is not None:
+                board.log(row)
             diagnosed.append({"epoch": epoch, **diagnostics.measure(
                 parts.net, parts.objective, probe_x, probe_y)})
             if p.val is not None and row["val_accuracy"] > best["accuracy"]:
@@ -323,6 +329,9 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
         if reason:
             summary["reason"] = reason
         runs.write_json(folder / runs.SUMMARY, summary)
+        if board is not None:
+            board.finish(config_mod.to_dict(config), summary["metrics"], epochs,
+                         sorted(folder.glob("*.png")))
     return RunResult(folder, status, summary["metrics"], summary["seconds"], epochs, reason)
 
 
