@@ -107,6 +107,17 @@ def width_of(table: Table) -> int:
     return Console(width=100_000, file=io.StringIO()).measure(table).maximum
 
 
+def natural_width(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> int:
+    """What :func:`width_of` measures for a :func:`grid` of plain text, without building it:
+    each column its widest cell plus one space each side, and the n + 1 rules between."""
+    from rich.cells import cell_len
+
+    widths = [cell_len(c) for c in columns]
+    for row in rows:
+        widths = [max(w, cell_len(v)) for w, v in zip(widths, row, strict=True)]
+    return sum(w + 2 for w in widths) + len(widths) + 1
+
+
 def fit(width: int, candidates: Iterable[Callable[[], Table]]) -> Table:
     """The first of ``candidates`` (fullest first) that fits ``width`` columns, else the last."""
     table = None

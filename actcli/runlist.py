@@ -37,7 +37,14 @@ class RunRecord:
     metric_keys: list[str] = field(default_factory=list)
 
 
-def _flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:  # noqa: ANN401
+def flatten(value: dict[str, Any]) -> dict[str, Any]:
+    """A nested mapping (a config) as dotted keys; see :func:`flatten_into`."""
+    found: dict[str, Any] = {}
+    flatten_into(value, "", found)
+    return found
+
+
+def flatten_into(value: Any, prefix: str, into: dict[str, Any]) -> None:  # noqa: ANN401
     """Nested mappings -> dotted keys. A component written with options, such as
     ``{name: softplus, beta: 1}``, gives ``model.activation=softplus`` (as a bare name
     does) and ``model.activation.beta=1``."""
@@ -46,7 +53,7 @@ def _flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:  # noqa: AN
             if key == "name" and prefix and isinstance(item, str):
                 into[prefix[:-1]] = item
             else:
-                _flatten(item, f"{prefix}{key}.", into)
+                flatten_into(item, f"{prefix}{key}.", into)
     else:
         into[prefix[:-1]] = value
 
@@ -83,11 +90,11 @@ def read(path: Path, compare: str | None = None) -> RunRecord | None:
     for key in ("name", "device", "torch", "seed", "stack", "parameters", "reason"):
         if key in summary:
             flat.setdefault(key, summary[key])
-    _flatten({"provenance": summary.get("provenance") or {}}, "", flat)
+    flatten_into({"provenance": summary.get("provenance") or {}}, "", flat)
     flat.pop("provenance", None)  # no provenance recorded (a run from before it was)
     flat.update(metrics)
     config_flat: dict[str, Any] = {}
-    _flatten({k: v for k, v in config.items() if k != "compare"}, "", config_flat)
+    flatten_into({k: v for k, v in config.items() if k != "compare"}, "", config_flat)
     # a config key that names something else already (`loss: bce` beside the final loss,
     # `device: auto` beside the device used) goes under config.KEY
     config_flat = {f"config.{k}" if k in flat and flat[k] != v else k: v

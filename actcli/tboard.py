@@ -29,21 +29,13 @@ def require() -> None:
 
 
 def hparams_of(config: dict[str, Any]) -> dict[str, bool | int | float | str]:
-    """A resolved config as flat hyperparameters (lists and missing values as text)."""
-    flat: dict[str, bool | int | float | str] = {}
+    """A resolved config as flat hyperparameters, keyed as `actcli runs` keys them
+    (``model.activation`` is the name, with or without options); lists as text."""
+    from actcli.runlist import flatten
 
-    def walk(node: Any, prefix: str) -> None:  # noqa: ANN401
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if prefix or key not in ("compare", "log"):
-                    walk(value, f"{prefix}{key}.")
-        elif isinstance(node, bool | int | float | str):
-            flat[prefix[:-1]] = node
-        else:
-            flat[prefix[:-1]] = str(node)
-
-    walk(config, "")
-    return flat
+    flat = flatten({k: v for k, v in config.items() if k not in ("compare", "log")})
+    return {k: v if isinstance(v, bool | int | float | str) else str(v)
+            for k, v in flat.items()}
 
 
 class Board:

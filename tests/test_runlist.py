@@ -184,3 +184,11 @@ def test_matches_compares_numbers_as_numbers_and_text_as_text():
     assert runlist.matches(record, "c", "=", "[8, 8]") and runlist.matches(record, "d", "=", "true")
     assert runlist.matches(record, "missing", "!=", "x")
     assert not runlist.matches(record, "missing", "=", "x")
+
+
+@pytest.mark.parametrize("rows", [[["a", "0.5"], ["long value", "1"]], [], [["±é", "x"]]])
+def test_natural_width_is_what_rich_measures(rows):
+    from actcli.console import grid, natural_width, width_of
+
+    columns = ["name", "value"]
+    assert natural_width(columns, rows) == width_of(grid("t", columns, rows))

@@ -65,7 +65,7 @@ def test_hyperparameters_with_the_final_metrics_in_the_same_event_file(run):
     assert len(list(run.glob("events.out.tfevents.*"))) == 1  # no sub-run for the hparams
     found = accumulator(run)
     params = hparams_of(found)
-    assert params["optimizer.lr"] == pytest.approx(0.1) and params["task.name"] == "beans"
+    assert params["optimizer.lr"] == pytest.approx(0.1) and params["task"] == "beans"
     summary = json.loads((run / "summary.json").read_text())
     (final,) = found.Scalars("final/accuracy")
     assert final.value == pytest.approx(summary["metrics"]["accuracy"])
@@ -140,3 +140,13 @@ def test_a_real_tensorboard_server_lists_a_compares_cells(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_hyperparameters_are_keyed_like_actcli_runs():
+    from actcli.tboard import hparams_of
+
+    found = hparams_of({"model": {"activation": {"name": "softplus", "beta": 1.0},
+                                  "hidden": [8, 8]}, "loss": "bce", "log": {"x": 1},
+                        "compare": {"seeds": 3}})
+    assert found == {"model.activation": "softplus", "model.activation.beta": 1.0,
+                     "model.hidden": "[8, 8]", "loss": "bce"}
