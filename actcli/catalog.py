@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from actcli.components import Param
 from actcli.errors import UnknownNameError
 
-KINDS = ("activations", "losses", "inits", "optimizers", "tasks")
+KINDS = ("activations", "losses", "inits", "optimizers", "tasks", "surfaces")
 _SINGULAR = {"activation": "activations", "loss": "losses", "init": "inits",
              "initializers": "inits", "initializer": "inits", "optimizer": "optimizers",
-             "task": "tasks"}
+             "task": "tasks", "surface": "surfaces"}
 
 
 @dataclass(frozen=True)
@@ -60,4 +60,16 @@ def table(kind: str) -> Table:
             options = ", ".join(f"{k}={f.default}" for k, f in fields.items() if k != "name")
             rows.append((spec.name, spec.doc, str(spec.task.n_outputs), options))
         return Table("tasks", ("name", "what", "outputs", "options"), rows)
+    if kind == "surfaces":
+        from actcli.surfaces import SURFACES
+
+        def points(values: tuple[tuple[float, float], ...]) -> str:
+            return ", ".join(f"({x:g}, {y:g})" for x, y in values) or "-"
+
+        return Table("surfaces (actcli landscape --surface NAME)",
+                     ("name", "f(x, y)", "minima", "saddle points", "default lr", "notes"),
+                     [(s.name, s.formula, points(s.minima) + (
+                         " + a local one near each integer point" if s.name == "rastrigin"
+                         else ""), points(s.saddles), f"{s.lr:g}", s.notes)
+                      for s in SURFACES])
     raise UnknownNameError("kind", kind, KINDS)

@@ -246,7 +246,7 @@ def plot(
 @app.command("list")
 def list_(
     kind: Annotated[
-        str, typer.Argument(help="activations | losses | inits | optimizers | tasks")
+        str, typer.Argument(help="activations | losses | inits | optimizers | tasks | surfaces")
     ] = "activations",
 ) -> None:
     """List the components of one kind with formulas and options.
@@ -297,6 +297,7 @@ app.command()(cli_inside.summary)
 app.command()(cli_inside.landscape)
 app.command()(cli_inside.backprop)
 app.command()(cli_runs.runs)
+app.command()(cli_runs.predict)
 
 
 def main() -> None:

@@ -39,43 +39,117 @@ def summary(
 
 
 def landscape(
-    config: Annotated[Path, typer.Argument(help="YAML config of a one-neuron 1-D task.")],
-    set_: SetOption = None,
-    steps: Annotated[int, typer.Option(help="Full-batch steps of each optimizer.")] = 200,
-    lr: Annotated[
-        float | None, typer.Option(help="Learning rate of all three (default: the config's).")
+    config: Annotated[Path | None, typer.Argument(
+        help="YAML config of a one-neuron 1-D task (not with --surface).")] = None,
+    surface: Annotated[str | None, typer.Option(
+        help="A classic surface instead (actcli list surfaces): bowl, saddle, himmelblau, "
+        "rosenbrock, rastrigin.")] = None,
+    start: Annotated[list[str] | None, typer.Option(
+        "--from", help="--surface: start point X,Y (repeatable; default: the surface's).")
     ] = None,
-    momentum: Annotated[float, typer.Option(help="Momentum of the second SGD.")] = 0.9,
+    optimizers: Annotated[str, typer.Option(
+        help="--surface: comma-separated optimizers, with options as name:key=value, e.g. "
+        "sgd,momentum,adam,sgd:momentum=0.5:nesterov=true")] = "sgd,momentum,adam",
+    set_: SetOption = None,
+    steps: Annotated[int | None, typer.Option(
+        help="Full-batch steps of each optimizer (default 200; --surface: 100).")] = None,
+    lr: Annotated[
+        float | None, typer.Option(help="Learning rate of every optimizer (default: the "
+                                   "config's; --surface: the surface's).")
+    ] = None,
+    momentum: Annotated[float, typer.Option(help="Momentum of the second SGD (CONFIG).")] = 0.9,
+    animate: Annotated[bool, typer.Option(
+        "--animate", help="--surface: also a GIF of the paths as they go.")] = False,
+    format_: Annotated[str, typer.Option("--format", help="--surface: table | json")] = "table",
     out: Annotated[Path, typer.Option("--out", help="PNG file, or a folder for it.")] = Path(
         "runs"
     ),
 ) -> None:
-    """Draw the loss over (a, b) for sigmoid(a x + b) and the paths of SGD, momentum and Adam.
+    """Draw a loss surface and the paths optimizers take on it: the one-neuron loss over
+    (a, b) for a CONFIG, or a classic surface with its minima and saddle points.
 
     Examples:
 
       actcli landscape configs/rice_cooker.yaml
 
       actcli landscape configs/beans.yaml --lr 0.5 --steps 100 --out beans-landscape.png
+
+      actcli landscape --surface saddle --from 1,1e-6 --optimizers sgd,adam --lr 0.01
+
+      actcli landscape --surface himmelblau --from -4,-4 --from 4,4 --from -4,4 --from 4,-4
+
+      actcli landscape --surface rosenbrock --optimizers sgd,momentum --steps 2000 --animate
+
+      actcli landscape --surface rastrigin --format json
     """
     with user_errors():
-        from actcli import config as config_mod
         from actcli import landscape as landscape_mod
-        from actcli import plots, runs
         from actcli.console import grid
 
+        if surface is not None:
+            if config is not None or set_:
+                raise ActcliError("--surface draws a classic surface: give no CONFIG or --set "
+                                  "with it")
+            _surface(surface, start, optimizers, steps, lr, animate, format_, out)
+            return
+        if config is None:
+            raise ActcliError("give a CONFIG (a one-neuron 1-D task) or --surface NAME")
+        if start or animate or format_ != "table":
+            raise ActcliError("--from, --animate and --format go with --surface")
+        from actcli import config as config_mod
+
         cfg = config_mod.load(config, list(set_ or []))
-        found = landscape_mod.compute(cfg, steps=steps, lr=lr, momentum=momentum)
-        path = runs.picture_path(out, f"landscape-{cfg.name}.png")
-        figure = plots.loss_landscape(found.a, found.b, found.loss,
-                                      [(t.name, t.a, t.b) for t in found.paths],
-                                      f"{cfg.name}: {cfg.loss.name} over (a, b), lr {found.lr:g}, "
-                                      f"{steps} steps")
-        runs.save_figure(figure, path)
+        found = landscape_mod.compute(cfg, steps=steps or 200, lr=lr, momentum=momentum)
+        path = landscape_mod.draw(cfg, found, out)
         stdout().print(grid("after the last step", ("optimizer", "a", "b", "loss"),
-                             [(t.name, f"{t.a[-1]:.4g}", f"{t.b[-1]:.4g}", f"{t.loss[-1]:.4g}")
-                              for t in found.paths]))
+                            [(t.name, f"{t.a[-1]:.4g}", f"{t.b[-1]:.4g}", f"{t.loss[-1]:.4g}")
+                             for t in found.paths]))
         typer.echo(str(path))
+
+
+def _surface(name: str, start: list[str] | None, optimizers: str, steps: int | None,
+             lr: float | None, animate: bool, format_: str, out: Path) -> None:
+    """`landscape --surface`: search, draw, print the table (or JSON) and the files."""
+    import json
+
+    from actcli import surfaces
+    from actcli.console import fit, grid, without
+
+    if format_ not in ("table", "json"):
+        raise ActcliError(f"--format: {quote(format_)} is not allowed; valid: table, json")
+    found = surfaces.search(name, optimizers=optimizers.split(","),
+                            starts=[surfaces.parse_point(p) for p in start or []], lr=lr,
+                            steps=steps or 100)
+    files = surfaces.draw(found, out, animate)
+    rows = surfaces.rows(found)
+    if format_ == "json":
+        typer.echo(json.dumps({"surface": found.spec.name, "lr": found.lr,
+                               "steps": found.steps, "rows": rows,
+                               "files": [str(f) for f in files]}, indent=2))
+        return
+
+    def table(digits: int, drop: tuple[str, ...] = ()):  # noqa: ANN202 - rich Table
+        def number(value: float | None) -> str:
+            return "-" if value is None else f"{value:.{digits}g}"
+
+        def point(values: list[float]) -> str:
+            return f"({number(values[0])}, {number(values[1])})"
+
+        columns = ["optimizer", "start", "end", "f", "|grad|", "|grad|<1e-4 at", "nearest"]
+        cells = [[r["optimizer"], point(r["start"]),
+                  "diverged" if r["diverged"] else point(r["end"]), number(r["f"]),
+                  number(r["gradient"]),
+                  "never" if r["converged_at"] is None else f"step {r['converged_at']}",
+                  str(r["nearest"]).replace("minimum", "min")] for r in rows]
+        return grid(f"{found.spec.name}: {found.spec.formula}; lr {found.lr:g}, "
+                    f"{found.steps} steps", *without(columns, cells, drop))
+
+    stdout_console = stdout()
+    stdout_console.print(fit(stdout_console.width, [
+        lambda: table(4), lambda: table(3), lambda: table(3, ("start",)),
+        lambda: table(2, ("start", "|grad|"))]))
+    for file in files:
+        typer.echo(str(file))
 
 
 def _numbers(option: str, text: str | None) -> tuple[float, ...] | None:

@@ -8,6 +8,7 @@ the learning rate, momentum and per-parameter scaling move across flat and steep
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -92,3 +93,17 @@ def _span(series: list[np.ndarray], points: int) -> np.ndarray:
     hi = max(float(s.max()) for s in series)
     middle, half = (lo + hi) / 2, max((hi - lo) * 0.6, 0.5)
     return np.linspace(middle - half, middle + half, points)
+
+
+def draw(config: Config, found: Landscape, out: Path) -> Path:
+    """The landscape picture, saved where ``--out`` says; returns its path."""
+    from actcli import plots, runs
+
+    path = runs.picture_path(out, f"landscape-{config.name}.png")
+    steps = len(found.paths[0].a) - 1
+    figure = plots.loss_landscape(found.a, found.b, found.loss,
+                                  [(t.name, t.a, t.b) for t in found.paths],
+                                  f"{config.name}: {config.loss.name} over (a, b), "
+                                  f"lr {found.lr:g}, {steps} steps")
+    runs.save_figure(figure, path)
+    return path

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -321,3 +322,88 @@ def lr_range_tests(tests: Mapping[str, tuple[Sequence[float], Sequence[float], f
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", ncols=2)
     return fig
+
+
+_PATH_COLORS = ("white", "orange", "red", "cyan", "magenta", "lime", "yellow", "deepskyblue")
+
+
+def _surface_axes(fig: Figure, x: np.ndarray, y: np.ndarray, f: np.ndarray, log_levels: bool,
+                  minima: Sequence[tuple[float, float]],
+                  saddles: Sequence[tuple[float, float]]) -> Any:  # noqa: ANN401 - Axes
+    """Contours of f(x, y) with the known minima (stars) and saddle points (crosses)."""
+    ax = fig.subplots()
+    if log_levels:  # shift so the lowest level is just above the minimum: log levels
+        shifted = f - f.min() + 1e-3 * max(float(np.ptp(f)), 1e-12)
+        levels = np.geomspace(shifted.min(), shifted.max(), 30)
+        shown = ax.contourf(x, y, shifted, levels=levels, cmap="viridis",
+                            norm=_log_norm(levels))
+        fig.colorbar(shown, ax=ax, label="f - min f (log scale)")
+    else:
+        shown = ax.contourf(x, y, f, levels=30, cmap="viridis")
+        fig.colorbar(shown, ax=ax, label="f")
+    for i, (px, py) in enumerate(minima):
+        ax.plot(px, py, "*", color="gold", markersize=13, markeredgecolor="black",
+                label="minimum" if i == 0 else None)
+    for i, (px, py) in enumerate(saddles):
+        ax.plot(px, py, "X", color="white", markersize=10, markeredgecolor="black",
+                label="saddle point" if i == 0 else None)
+    ax.set(xlim=(x[0], x[-1]), ylim=(y[0], y[-1]), xlabel="x", ylabel="y")
+    return ax
+
+
+def surface_paths(x: np.ndarray, y: np.ndarray, f: np.ndarray, log_levels: bool,
+                  minima: Sequence[tuple[float, float]], saddles: Sequence[tuple[float, float]],
+                  paths: Sequence[tuple[str, np.ndarray]], title: str) -> Figure:
+    """The surface with one path per (optimizer, start): start dot, end circle."""
+    fig = Figure(figsize=(7.5, 6), layout="constrained")
+    ax = _surface_axes(fig, x, y, f, log_levels, minima, saddles)
+    colors: dict[str, str] = {}
+    for name, track in paths:
+        first = name not in colors  # one legend entry per optimizer, whatever the starts
+        color = colors.setdefault(name, _PATH_COLORS[len(colors) % len(_PATH_COLORS)])
+        ax.plot(track[:, 0], track[:, 1], color=color, lw=1.6, label=name if first else None)
+        ax.plot(track[0, 0], track[0, 1], ".", color=color, markersize=8)
+        ax.plot(track[-1, 0], track[-1, 1], "o", color=color, markersize=6,
+                markeredgecolor="black")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize="small", framealpha=0.8)
+    return fig
+
+
+def surface_animation(x: np.ndarray, y: np.ndarray, f: np.ndarray, log_levels: bool,
+                      minima: Sequence[tuple[float, float]],
+                      saddles: Sequence[tuple[float, float]],
+                      paths: Sequence[tuple[str, np.ndarray]], title: str,
+                      frames: int = 40) -> bytes:
+    """A GIF of the paths as they go: the surface drawn once, the lines grown frame by frame."""
+    import io
+
+    from PIL import Image
+
+    fig = Figure(figsize=(6.4, 5.2), layout="constrained")
+    ax = _surface_axes(fig, x, y, f, log_levels, minima, saddles)
+    colors: dict[str, str] = {}
+    lines = []
+    for name, _track in paths:
+        first = name not in colors
+        color = colors.setdefault(name, _PATH_COLORS[len(colors) % len(_PATH_COLORS)])
+        (line,) = ax.plot([], [], color=color, lw=1.6, label=name if first else None)
+        (head,) = ax.plot([], [], "o", color=color, markersize=6, markeredgecolor="black")
+        lines.append((line, head))
+    ax.legend(loc="upper right", fontsize="small", framealpha=0.8)
+    longest = max(len(track) for _, track in paths)
+    images = []
+    for k in np.unique(np.linspace(1, longest, frames).round().astype(int)):
+        for (line, head), (_, track) in zip(lines, paths, strict=True):
+            shown = track[:k]
+            line.set_data(shown[:, 0], shown[:, 1])
+            head.set_data(shown[-1:, 0], shown[-1:, 1])
+        ax.set_title(f"{title}: step {k - 1}")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=72)
+        images.append(Image.open(io.BytesIO(buffer.getvalue())).convert(
+            "P", palette=Image.ADAPTIVE))
+    out = io.BytesIO()
+    images[0].save(out, format="GIF", save_all=True, append_images=images[1:], duration=90,
+                   loop=0)
+    return out.getvalue()
