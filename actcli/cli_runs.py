@@ -1,4 +1,4 @@
-"""`actcli runs`: every run under a runs root, what differs between them; `runs diff A B`."""
+"""Commands over finished runs: `actcli runs` (and `runs diff A B`), `actcli predict`."""
 
 from __future__ import annotations
 
@@ -133,3 +133,44 @@ def _diff(a, b) -> None:  # noqa: ANN001 - runlist.RunRecord
     console.print(grid("metrics", ("metric", "A", "B", "B - A"), [
         (name, runlist.cell(x), runlist.cell(y), "-" if d is None else f"{d:+.4g}")
         for name, x, y, d in metrics]))
+
+
+def predict(
+    run: Annotated[Path, typer.Argument(help="A run folder made by actcli train.")],
+    inputs: Annotated[list[str] | None, typer.Argument(
+        help="1-D tasks: inputs in the task's units (°C for the rice cooker, bean size).",
+        show_default=False)] = None,
+    image: Annotated[Path | None, typer.Option(
+        help="fashion_mnist: a PNG or JPEG image to classify.")] = None,
+) -> None:
+    """Ask a trained model (weights only): the probability and class for each input, or
+    the three most likely classes of an image.
+
+    Examples:
+
+      actcli predict runs/20261122-205633-rice_cooker 125 130 135
+
+      actcli predict runs/20261122-210102-beans 0.3 0.5
+
+      actcli predict runs/20261122-211501-fashion_mnist --image shoe.jpg
+    """
+    with user_errors():
+        from actcli import predict as predict_mod
+        from actcli.console import grid
+
+        loaded = predict_mod.load(run)
+        console = stdout()
+        if image is not None:
+            if inputs:
+                raise ActcliError("give either inputs or --image, not both")
+            found = predict_mod.classify(loaded, image)
+            console.print(f"{image}: the three most likely classes", markup=False,
+                          highlight=False)
+            console.print(grid("", ("class", "probability"),
+                               [(name, f"{p:.4f}") for name, p in found]))
+            return
+        answers = predict_mod.ask(loaded, list(inputs or []))
+        console.print(grid(f"{loaded.config.name}: P(class 1 = "
+                           f"{loaded.task.classes[1]})",
+                           (loaded.task.x_label, "probability", "class"),
+                           [(f"{a.x:g}", f"{a.probability:.4f}", a.label) for a in answers]))

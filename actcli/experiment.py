@@ -74,18 +74,23 @@ class Parts:
             return self.score(self.net(x.to(self.device))).cpu()
 
 
+def scorer(config: Config, net: model_mod.Network, n_outputs: int
+           ) -> Callable[[Tensor], Tensor]:
+    """Logits -> what the model predicts: probabilities (or the raw output)."""
+    reads = losses.LOSSES.get(config.loss.name).reads
+    if config.model.output == "identity" and reads != "output":
+        # a logit loss with no output activation still predicts through its sigmoid/softmax
+        return torch.sigmoid if n_outputs == 1 else (lambda z: torch.softmax(z, dim=-1))
+    return net.output
+
+
 def build_parts(config: Config, data: TaskData, device: torch.device,
                 input_shape: tuple[int, ...]) -> Parts:
     """Seeded network, objective and readers for ``config`` on ``data``."""
     torch.manual_seed(config.train.seed)
     net = model_mod.build(config.model, input_shape, data.n_outputs).to(device)
     objective = losses.objective(config.loss, net.output, data.n_outputs)
-    reads = losses.LOSSES.get(config.loss.name).reads
-    if config.model.output == "identity" and reads != "output":
-        # a logit loss with no output activation still predicts through its sigmoid/softmax
-        score = torch.sigmoid if data.n_outputs == 1 else (lambda z: torch.softmax(z, dim=-1))
-    else:
-        score = net.output
+    score = scorer(config, net, data.n_outputs)
 
     def correct(z: Tensor, y: Tensor) -> Tensor:  # called on every training batch
         if z.shape[1] == 1:

@@ -132,6 +132,7 @@ class Curve1D:
     smoke: dict[str, Any] = {}
     smoke_epochs = 200
     x_label = "x"
+    classes = ("0", "1")  # what labels 0 and 1 mean, for `actcli predict`
     extra_name = "threshold"  # the x where the prediction crosses 0.5
 
     def samples(self, options: Any) -> tuple[Tensor, Tensor]:  # noqa: ANN401

@@ -31,6 +31,7 @@ class Beans(Curve1D):
     doc = "toxic beans by size: 0.7 x + jitter + 0.5 > 0.8 (one input, binary)"
     options = BeansOptions
     x_label = "bean size"
+    classes = ("safe", "toxic")
     smoke = {"count": 200}
 
     def samples(self, options: BeansOptions) -> tuple[Tensor, Tensor]:

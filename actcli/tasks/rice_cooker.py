@@ -41,6 +41,7 @@ class RiceCooker(Curve1D):
     doc = "switch point of a kettle: label 1 above 130 °C (one input, binary)"
     options = RiceCookerOptions
     x_label = "temperature (°C)"
+    classes = ("below the switch point", "above the switch point")
     smoke = {"step": 1.0}
 
     def samples(self, options: RiceCookerOptions) -> tuple[Tensor, Tensor]:
