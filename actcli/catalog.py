@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from actcli.components import Param
 from actcli.errors import UnknownNameError
 
-KINDS = ("activations", "losses", "inits", "optimizers", "tasks", "surfaces")
+KINDS = ("activations", "losses", "inits", "optimizers", "tasks", "surfaces", "configs")
 _SINGULAR = {"activation": "activations", "loss": "losses", "init": "inits",
              "initializers": "inits", "initializer": "inits", "optimizer": "optimizers",
-             "task": "tasks", "surface": "surfaces"}
+             "task": "tasks", "surface": "surfaces", "config": "configs"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,13 @@ def table(kind: str) -> Table:
             options = ", ".join(f"{k}={f.default}" for k, f in fields.items() if k != "name")
             rows.append((spec.name, spec.doc, str(spec.task.n_outputs), options))
         return Table("tasks", ("name", "what", "outputs", "options"), rows)
+    if kind == "configs":
+        from actcli import shipped
+
+        found = [shipped.about(name) for name in shipped.names()]
+        return Table("shipped configs (actcli train NAME, actcli init NAME)",
+                     ("name", "what it trains", "takes here"),
+                     [(a.name, a.what, a.takes) for a in found])
     if kind == "surfaces":
         from actcli.surfaces import SURFACES
 

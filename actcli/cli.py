@@ -14,7 +14,16 @@ from typing import Annotated
 import typer
 
 from actcli import __version__, cli_compare, cli_inside, cli_runs
-from actcli.cli_shared import EXIT_INTERRUPTED, OutOption, SetOption, stdout, user_errors
+from actcli import names as completion
+from actcli.cli_shared import (
+    EXIT_INTERRUPTED,
+    OutOption,
+    SetOption,
+    config_argument,
+    config_path,
+    stdout,
+    user_errors,
+)
 from actcli.errors import ActcliError
 
 app = typer.Typer(
@@ -25,7 +34,7 @@ app = typer.Typer(
     "  actcli plot relu gelu silu --grad --range -4 4\n\n"
     "  actcli list activations",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -48,7 +57,7 @@ def _main(
 
 @app.command()
 def train(
-    config: Annotated[Path | None, typer.Argument(help="YAML config file.")] = None,
+    config: Annotated[Path | None, config_argument()] = None,
     resume: Annotated[
         Path | None,
         typer.Option(help="Continue an interrupted run in its folder (no CONFIG then)."),
@@ -79,6 +88,10 @@ def train(
     Examples:
 
       actcli train configs/rice_cooker.yaml
+
+      actcli train rice_cooker                 (a shipped config, from anywhere)
+
+      actcli train fashion_mnist --smoke
 
       actcli train configs/beans.yaml --set optimizer.lr=0.1 --seed 3
 
@@ -111,6 +124,7 @@ def train(
         overrides += [f"train.seed={seed}"] if seed is not None else []
         overrides += [f"device={device}"] if device is not None else []
         overrides += ["log.tensorboard=true"] if tensorboard else []
+        config = config_path(config)
         cfg = config_mod.load(config, overrides)
         if smoke:
             cfg = config_mod.smoke(cfg)
@@ -198,7 +212,9 @@ def _fmt(value: object) -> str:
 
 @app.command()
 def plot(
-    names: Annotated[list[str], typer.Argument(help="Activation names (actcli list activations).")],
+    names: Annotated[list[str], typer.Argument(
+        help="Activation names (actcli list activations).",
+        autocompletion=completion.complete_activation)],
     grad: Annotated[bool, typer.Option("--grad", help="Add the derivatives beside.")] = False,
     range_: Annotated[
         tuple[float, float], typer.Option("--range", help="x range: LO HI.")
@@ -246,7 +262,8 @@ def plot(
 @app.command("list")
 def list_(
     kind: Annotated[
-        str, typer.Argument(help="activations | losses | inits | optimizers | tasks | surfaces")
+        str, typer.Argument(help="activations | losses | inits | optimizers | tasks | surfaces "
+                            "| configs", autocompletion=completion.complete_kind)
     ] = "activations",
 ) -> None:
     """List the components of one kind with formulas and options.
@@ -263,6 +280,33 @@ def list_(
 
         found = catalog.table(kind)
         stdout().print(grid(found.title, found.columns, found.rows, prose=True))
+
+
+@app.command()
+def init(
+    name: Annotated[str, typer.Argument(help="A shipped config (actcli list configs).",
+                                        autocompletion=completion.complete_config)],
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Where the copy goes (default ./NAME.yaml; a folder: NAME.yaml in it).")
+    ] = None,
+) -> None:
+    """Copy a shipped config here for editing, with the schema beside it for editors.
+
+    Examples:
+
+      actcli init beans
+
+      actcli init rice_cooker --out my_kettle.yaml
+
+      actcli init compare_beans --out experiments/
+    """
+    with user_errors():
+        from actcli import shipped
+
+        copy, schema_written = shipped.init(name, out)
+        typer.echo(str(copy))
+        if schema_written is not None:
+            typer.echo(str(schema_written))
 
 
 @app.command()

@@ -7,13 +7,22 @@ from typing import Annotated
 
 import typer
 
-from actcli.cli_shared import EXIT_INTERRUPTED, OutOption, SetOption, stdout, user_errors
+from actcli.cli_shared import (
+    EXIT_INTERRUPTED,
+    OutOption,
+    SetOption,
+    config_argument,
+    config_path,
+    stdout,
+    user_errors,
+)
 from actcli.errors import ActcliError
 
 
 def compare(
-    config: Annotated[Path | None, typer.Argument(help="YAML config every cell starts from.")
-                      ] = None,
+    config: Annotated[Path | None, config_argument(
+        "YAML config every cell starts from, or a shipped config's name (default: "
+        "compare_beans, the eleven activations on beans).")] = None,
     activations: Annotated[
         str | None,
         typer.Option(help="Comma-separated activations (default: the eleven).")] = None,
@@ -66,6 +75,10 @@ def compare(
 
     Examples:
 
+      actcli compare                          (compare_beans: the eleven on beans, 3 seeds)
+
+      actcli compare compare_fashion_mnist
+
       actcli compare configs/beans.yaml --set model.hidden=[8] --activations relu,tanh,sigmoid
 
       actcli compare configs/compare_beans.yaml --rank-by epochs_to_target
@@ -105,8 +118,10 @@ def compare(
                 backend or planned_run.backend,
                 ray_address if ray_address is not None else planned_run.address)
         else:
-            if config is None:
-                raise ActcliError("give a CONFIG file (or --resume COMPARE_DIR)")
+            from actcli import shipped
+
+            config = config_path(config if config is not None else
+                                 Path(shipped.DEFAULT_COMPARE))
             set_ = [*(set_ or []), *(["log.tensorboard=true"] if tensorboard else [])]
             planned = config_mod.load(config, set_).compare
             settings = compare_mod.settle(planned, over or [], activations, seeds, workers,

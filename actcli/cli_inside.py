@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 
-from actcli.cli_shared import SetOption, stdout, user_errors
+from actcli import names as completion
+from actcli.cli_shared import SetOption, config_argument, config_path, stdout, user_errors
 from actcli.errors import ActcliError, quote
 
 
 def summary(
-    config: Annotated[Path, typer.Argument(help="YAML config file.")],
+    config: Annotated[Path, config_argument()],
     set_: SetOption = None,
 ) -> None:
     """Show the model a config builds: each layer's output shape, parameters, init, activation.
@@ -28,7 +29,7 @@ def summary(
         from actcli import summary as summary_mod
         from actcli.console import grid
 
-        found = summary_mod.summarize(config_mod.load(config, list(set_ or [])))
+        found = summary_mod.summarize(config_mod.load(config_path(config), list(set_ or [])))
         console = stdout()
         console.print(grid(f"input {tuple(found.input_shape)}",
                            ("layer", "output shape", "parameters", "init / role"),
@@ -39,11 +40,12 @@ def summary(
 
 
 def landscape(
-    config: Annotated[Path | None, typer.Argument(
-        help="YAML config of a one-neuron 1-D task (not with --surface).")] = None,
+    config: Annotated[Path | None, config_argument(
+        "YAML config of a one-neuron 1-D task, or a shipped config's name (not with "
+        "--surface).")] = None,
     surface: Annotated[str | None, typer.Option(
         help="A classic surface instead (actcli list surfaces): bowl, saddle, himmelblau, "
-        "rosenbrock, rastrigin.")] = None,
+        "rosenbrock, rastrigin.", autocompletion=completion.complete_surface)] = None,
     start: Annotated[list[str] | None, typer.Option(
         "--from", help="--surface: start point X,Y (repeatable; default: the surface's).")
     ] = None,
@@ -98,7 +100,7 @@ def landscape(
             raise ActcliError("--from, --animate and --format go with --surface")
         from actcli import config as config_mod
 
-        cfg = config_mod.load(config, list(set_ or []))
+        cfg = config_mod.load(config_path(config), list(set_ or []))
         found = landscape_mod.compute(cfg, steps=steps or 200, lr=lr, momentum=momentum)
         path = landscape_mod.draw(cfg, found, out)
         stdout().print(grid("after the last step", ("optimizer", "a", "b", "loss"),

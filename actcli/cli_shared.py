@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from actcli import names
 from actcli.errors import ActcliError
 
 if TYPE_CHECKING:
@@ -44,6 +45,19 @@ def user_errors() -> Iterator[None]:
 SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a config key, e.g. --set optimizer.lr=0.01 "
-                 "(value read as YAML; repeatable)."),
+                 "(value read as YAML; repeatable).", autocompletion=names.complete_set),
 ]
 OutOption = Annotated[Path, typer.Option("--out", help="Runs root folder.")]
+
+
+def config_argument(help_text: str = "YAML config file, or the name of a shipped config "
+                    "(actcli list configs).") -> Any:  # noqa: ANN401 - a typer Argument
+    return typer.Argument(help=help_text, autocompletion=names.complete_config,
+                          show_default=False)
+
+
+def config_path(given: Path) -> Path:
+    """A CONFIG argument as a file: the path itself, or the shipped config it names."""
+    from actcli import shipped
+
+    return shipped.resolve(given)
