@@ -354,16 +354,19 @@ def _execute_pool(folder: Path, todo: Sequence[Cell], workers: int, threads: int
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         pending: set[Future[CellResult]] = {
             pool.submit(run_cell, str(folder), cell, threads) for cell in todo}
+        stopped = False
         try:
-            while pending:
+            while pending and not stopped:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                stops = [done(future.result()) for future in finished]  # record every one
-                if any(stops):
-                    return True
-            return False
+                stopped = any([done(future.result()) for future in finished])  # record all
         finally:
             for future in pending:
                 future.cancel()
+        # cells already running when the compare stopped finish anyway: keep what they did
+        for future in pending:
+            if not future.cancelled():
+                done(future.result())
+        return stopped
 
 
 def _execute_ray(folder: Path, todo: Sequence[Cell], threads: int, address: str | None,

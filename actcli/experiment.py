@@ -289,6 +289,7 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
         reporter.start(folder, config.train.epochs)
     status, reason, epochs, stopped_at = "failed", "", start_epoch, None
     graceful_stop = False
+    first_error: BaseException | None = None  # why training stopped, if it crashed
     try:
         with checkpoints.StopRequests() as stop:
             result = fit(p.step, p.optimizer, p.train.x, p.train.y,
@@ -300,16 +301,18 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
         status, reason, epochs, stopped_at = (result.status, result.reason, result.epochs,
                                               result.cursor)
         graceful_stop = status == "interrupted"
-    except KeyboardInterrupt:  # a second Ctrl-C: no checkpoint of this step
+    except KeyboardInterrupt as err:  # a second Ctrl-C: no checkpoint of this step
         status, reason = "interrupted", "interrupted twice: stopped without a checkpoint"
-        raise
+        first_error = err
     except Exception as err:
         reason = f"{type(err).__name__}: {err}"
-        raise
-    finally:
-        if reporter is not None:
-            reporter.finish()
-        seconds = earlier + time.perf_counter() - start
+        first_error = err
+    if reporter is not None:
+        reporter.finish()
+    seconds = earlier + time.perf_counter() - start
+
+    def wrap_up() -> None:
+        nonlocal reason
         if graceful_stop:
             runs.save_state(checkpoints.state(
                 parts.net, p.optimizer, p.scheduler, p.generator, checkpoints.Progress(
@@ -327,16 +330,28 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
         elif history:  # the last finite figures logged before it stopped
             metrics = {k: v for k, v in history[-1].items() if k != "epoch"}
             metrics["last_logged_epoch"] = history[-1]["epoch"]
-        outputs.write(folder, config, task, p.data, parts.net, parts.predict, record, metrics,
-                      status)
         summary.update(status=status, epochs=epochs, seconds=round(seconds, 3),
                        metrics={k: _finite_or_none(v) for k, v in metrics.items()})
         if reason:
             summary["reason"] = reason
+        outputs.write(folder, config, task, p.data, parts.net, parts.predict, record, metrics,
+                      status)
         runs.write_json(folder / runs.SUMMARY, summary)
         if board is not None:
             board.finish(config_mod.to_dict(config), summary["metrics"], epochs,
                          sorted(folder.glob("*.png")))
+
+    try:
+        wrap_up()
+    except Exception as err:
+        if first_error is None:
+            raise
+        # a crashed run's wrap-up failed too: record both, but report why it crashed
+        summary.update(status="failed", reason=f"{reason} (then, writing the run folder: "
+                       f"{type(err).__name__}: {err})")
+        runs.write_json(folder / runs.SUMMARY, summary)
+    if first_error is not None:
+        raise first_error
     return RunResult(folder, status, summary["metrics"], summary["seconds"], epochs, reason)
 
 

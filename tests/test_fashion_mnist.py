@@ -18,7 +18,7 @@ import torch
 from actcli import config, experiment
 from actcli.errors import DataError
 from actcli.tasks import fmnist_data, idx
-from actcli.tasks.fashion_mnist import CLASSES, TASK
+from actcli.tasks.fashion_mnist import TASK
 
 from helpers import CONFIGS, ROOT
 
@@ -134,13 +134,47 @@ def test_download_with_a_wrong_md5_is_deleted(tmp_path, monkeypatch):
     assert not list((tmp_path / "cache").iterdir())  # nothing bad kept
 
 
-def test_md5_of_downloads_matches_the_published_list():
-    if REAL is None:
-        pytest.skip("real Fashion-MNIST files not present")
-    for name, expected in fmnist_data.FILES.items():
-        path = REAL / f"{name}.gz"
-        if path.exists():
-            assert fmnist_data.md5(path) == expected
+def _serve(folder: Path):
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_verified_download_is_kept_and_trains(tmp_path, monkeypatch):
+    import hashlib
+
+    served = fake_dataset(tmp_path / "served", 60, 20)
+    published = {name: hashlib.md5((served / f"{name}.gz").read_bytes()).hexdigest()
+                 for name in fmnist_data.FILES}  # what a mirror would publish for these files
+    monkeypatch.setattr(fmnist_data, "FILES", published)
+    server = _serve(served)
+    try:
+        seen = []
+        paths = fmnist_data.fetch(tmp_path / "cache", lambda *a: seen.append(a),
+                                  mirror=f"http://127.0.0.1:{server.server_port}/")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert set(paths) == set(published)
+    for name, path in paths.items():
+        assert path.read_bytes() == (served / f"{name}.gz").read_bytes()
+        assert fmnist_data.md5(path) == published[name] == hashlib.md5(
+            path.read_bytes()).hexdigest()
+    assert not list((tmp_path / "cache").glob("*.part"))
+    assert {a[0] for a in seen} == {f"{name}.gz" for name in published}
+    cfg = config.load(CONFIGS / "fashion_mnist.yaml", [f"task.data_dir={tmp_path / 'cache'}",
+                                                       "task.val_size=10"])
+    assert len(TASK.load(cfg.task).train) == 50  # the downloaded files are the data
 
 
 def test_split_sizes_and_normalisation(fake):
@@ -192,16 +226,20 @@ def test_the_fake_data_is_learned_and_eval_reproduces_it(fake, tmp_path, invoke)
 
 
 def test_best_model_is_the_one_saved(fake, tmp_path):
+    # mutation tried: keep the last epoch's weights instead of the best: this fails, since
+    # the saved weights then score the last epoch's validation accuracy, not the best one
     result = experiment.run(config.load(CONFIGS / "fashion_mnist.yaml", [
-        f"task.data_dir={fake}", "task.val_size=50", "train.epochs=4"]), tmp_path)
+        f"task.data_dir={fake}", "task.val_size=50", "train.epochs=8", "optimizer.lr=0.5",
+        "model.hidden=[4]", "train.lr_schedule=constant"]), tmp_path)  # too fast to settle
     rows = [line.split(",") for line in (result.path / "metrics.csv").read_text().splitlines()[1:]]
-    best = max(rows, key=lambda r: (float(r[4]), -int(r[0])))
-    assert result.metrics["best_epoch"] == int(best[0])
-    assert result.metrics["val_accuracy"] == float(best[4])
-
-
-def test_class_names():
-    assert CLASSES[0] == "T-shirt/top" and CLASSES[9] == "Ankle boot" and len(CLASSES) == 10
+    accuracy = {int(r[0]): float(r[4]) for r in rows}
+    best = max(accuracy, key=lambda e: (accuracy[e], -e))
+    assert result.metrics["best_epoch"] == best and best < max(accuracy)  # not the last epoch
+    assert accuracy[max(accuracy)] < accuracy[best]
+    prepared = experiment.prepare(config.load(result.path / "config.yaml"))
+    prepared.parts.net.load_state_dict(torch.load(result.path / "model.pt", weights_only=True))
+    _, measured = experiment.measure(prepared.parts, prepared.val)
+    assert measured == pytest.approx(accuracy[best], abs=1e-12)
 
 
 def test_cnn_on_a_one_input_task_is_a_config_error():

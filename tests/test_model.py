@@ -79,3 +79,20 @@ def test_parameter_count_without_building_matches_the_built_network(overrides):
     built = model.build(cfg.model, shape, n_out)
     assert model.parameter_count(cfg.model, shape, n_out) == sum(
         p.numel() for p in built.parameters())
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_dropout_has_the_distribution_of_torchs(p):
+    x = torch.ones(200_000)
+    ours, theirs = model.Dropout(p).train(), torch.nn.Dropout(p).train()
+    torch.manual_seed(0)
+    a = ours(x)
+    torch.manual_seed(1)
+    b = theirs(x)
+    for out in (a, b):
+        kept = out[out != 0]
+        assert torch.all(kept == 1 / (1 - p))  # survivors scaled by 1/(1-p)
+        sigma = (p * (1 - p) / len(x)) ** 0.5
+        assert abs((out == 0).float().mean().item() - p) < 5 * sigma  # each unit dropped w.p. p
+    assert abs(a.mean().item() - b.mean().item()) < 10 * (p / (1 - p) / len(x)) ** 0.5
+    assert torch.equal(ours.eval()(x), x) and torch.equal(theirs.eval()(x), x)

@@ -117,6 +117,7 @@ def real_beans(root: Path) -> list[str]:
             "--set", "train.epochs=6000", "--set", "train.checkpoint_every=500"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_through_the_cli_then_resume_gives_the_same_metrics(tmp_path, invoke):
     straight = invoke(*real_beans(tmp_path / "a"))
     assert straight.exit_code == 0
@@ -139,6 +140,7 @@ def test_ctrl_c_through_the_cli_then_resume_gives_the_same_metrics(tmp_path, inv
     assert a == b
 
 
+@pytest.mark.slow
 def test_killed_process_resumes_from_the_periodic_checkpoint(tmp_path, invoke):
     process = actcli(*real_beans(tmp_path))
     checkpoint = wait_for("*/checkpoint.pt", tmp_path)

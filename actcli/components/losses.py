@@ -10,6 +10,7 @@ cross_entropy, which apply the sigmoid/softmax themselves, stably) or log-probab
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -113,8 +114,20 @@ def objective(loss: Ref, output: nn.Module, n_outputs: int) -> Callable[[Tensor,
     if spec.reads == "log_probability":
         return lambda z, y: fn(torch.log_softmax(z, dim=-1), y)
     if n_outputs > 1:
-        return lambda z, y: fn(output(z), one_hot(y))
-    return lambda z, y: fn(output(z), y)
+        return lambda z, y: _nan_when_not_finite(fn, output(z), one_hot(y))
+    return lambda z, y: _nan_when_not_finite(fn, output(z), y)
+
+
+def _nan_when_not_finite(fn: Callable[[Tensor, Tensor], Tensor], p: Tensor, y: Tensor
+                         ) -> Tensor:
+    """``fn(p, y)``, or NaN when ``p`` is not finite: torch's BCE raises on a NaN input
+    ("should be between 0 and 1"), and a diverged run must read as diverged, not crash."""
+    try:
+        return fn(p, y)
+    except RuntimeError:
+        if torch.isfinite(p).all():
+            raise
+        return p.sum() * math.nan  # NaN that still has a graph: the NaN guard skips the step
 
 
 LogitGradient = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]  # z, y -> (loss, dL/dz)
