@@ -82,7 +82,7 @@ class StopRequests:
     def __call__(self) -> bool:
         return self.requested
 
-    def _handle(self, signum: int, frame: Any) -> None:  # noqa: ANN401
+    def _handle(self, signum: int, frame: Any) -> None:
         if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.requested = True

@@ -196,18 +196,14 @@ def eval_(
     """
     with user_errors():
         from actcli import experiment
-        from actcli.console import grid
+        from actcli.console import format_value, grid
 
         if not run_dir.is_dir():
             raise ActcliError(f"{run_dir}: not a folder")
         found = experiment.evaluate_run(run_dir)
-        rows = [(name, f"{value:.6g}", _fmt(found["recorded"].get(name)))
+        rows = [(name, format_value(value), format_value(found["recorded"].get(name)))
                 for name, value in found["measured"].items()]
         stdout().print(grid(str(run_dir), ("metric", "measured now", "recorded"), rows))
-
-
-def _fmt(value: object) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 @app.command()

@@ -172,7 +172,7 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
         short = {"no clear difference": "unclear", "too few seeds": "few seeds"}
         return f"{short.get(row.verdict, row.verdict)} p={row.p_holm:.2g}"
 
-    def table(digits: int, drop: tuple[str, ...] = ()):  # noqa: ANN202 - rich Table
+    def table(digits: int, drop: tuple[str, ...] = ()):
         columns = ["#", "cell", found.accuracy_name, found.loss_name, "to target", "s/run",
                    "vs best"]
         rows = [[str(i), row.shown, f"{row.mean_std('accuracy')[0]:.{digits}f} ± "

@@ -130,7 +130,7 @@ def _surface(name: str, start: list[str] | None, optimizers: str, steps: int | N
                                "files": [str(f) for f in files]}, indent=2))
         return
 
-    def table(digits: int, drop: tuple[str, ...] = ()):  # noqa: ANN202 - rich Table
+    def table(digits: int, drop: tuple[str, ...] = ()):
         def number(value: float | None) -> str:
             return "-" if value is None else f"{value:.{digits}g}"
 
@@ -154,13 +154,10 @@ def _surface(name: str, start: list[str] | None, optimizers: str, steps: int | N
         typer.echo(str(file))
 
 
-def _numbers(option: str, text: str | None) -> tuple[float, ...] | None:
-    if text is None:
-        return None
-    try:
-        return tuple(float(item) for item in text.split(","))
-    except ValueError:
-        raise ActcliError(f"{option}: {quote(text)} must be numbers separated by commas") from None
+def _numbers(option: str, text: str | None, example: str) -> tuple[float, ...] | None:
+    from actcli import options
+
+    return None if text is None else tuple(options.numbers(option, text, example))
 
 
 def backprop(
@@ -187,10 +184,13 @@ def backprop(
         from actcli import backprop as bp
         from actcli.console import fit, grid, without
 
-        given = {"inputs": _numbers("--inputs", inputs), "targets": _numbers("--targets", targets),
-                 "hidden_weights": _numbers("--hidden-weights", hidden_weights),
-                 "output_weights": _numbers("--output-weights", output_weights),
-                 "biases": _numbers("--biases", biases)}
+        given = {"inputs": _numbers("--inputs", inputs, "0.05,0.10"),
+                 "targets": _numbers("--targets", targets, "0.01,0.99"),
+                 "hidden_weights": _numbers("--hidden-weights", hidden_weights,
+                                            "0.15,0.20,0.25,0.30"),
+                 "output_weights": _numbers("--output-weights", output_weights,
+                                            "0.40,0.45,0.50,0.55"),
+                 "biases": _numbers("--biases", biases, "0.35,0.60")}
         found = bp.compute(**{k: v for k, v in given.items() if v is not None}, lr=lr)
         console = stdout()
         console.print(grid("forward pass (out = sigmoid(net))", ("unit", "net", "out"),
@@ -200,7 +200,7 @@ def backprop(
         def cell(value: float | None) -> str:
             return "-" if value is None else f"{value:.9f}"
 
-        def gradients(digits: int, chain_parts: bool = True):  # noqa: ANN202 - rich Table
+        def gradients(digits: int, chain_parts: bool = True):
             def cell(value: float | None) -> str:
                 return "-" if value is None else f"{value:.{digits}f}"
 

@@ -78,7 +78,7 @@ def runs(
             _table(found, root, list(show or []))
 
 
-def _csv(found: list) -> None:  # noqa: ANN001 - list of runlist.RunRecord
+def _csv(found: list) -> None:
     import csv
     import json
     import sys
@@ -94,7 +94,7 @@ def _csv(found: list) -> None:  # noqa: ANN001 - list of runlist.RunRecord
             for v in (r.flat.get(k) for k in keys))])
 
 
-def _table(found: list, root: Path, show: list[str]) -> None:  # noqa: ANN001 - RunRecords
+def _table(found: list, root: Path, show: list[str]) -> None:
     from actcli import runlist
     from actcli.console import grid, natural_width, without
 

@@ -51,7 +51,7 @@ OutOption = Annotated[Path, typer.Option("--out", help="Runs root folder.")]
 
 
 def config_argument(help_text: str = "YAML config file, or the name of a shipped config "
-                    "(actcli list configs).") -> Any:  # noqa: ANN401 - a typer Argument
+                    "(actcli list configs).") -> Any:
     return typer.Argument(help=help_text, autocompletion=names.complete_config,
                           show_default=False)
 

@@ -123,7 +123,7 @@ def settle(planned: config_mod.CompareConfig | None, over: Sequence[str],
     return Settings(grid, seeds, workers or default_workers(threads), threads)
 
 
-def flow(value: Any) -> str:  # noqa: ANN401
+def flow(value: Any) -> str:
     """A value as one line of YAML flow style: relu, [8, 8], {name: constant, value: 5}."""
     return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix(
         "\n...").strip()
@@ -282,7 +282,7 @@ def _run_cell(root: Path, cell: Cell) -> CellResult:
                                 command=_read_plan(root).get("command"))
         error = result.reason if result.status != "completed" else ""
         return CellResult(cell, result.status, result.metrics, result.seconds, error)
-    except Exception as err:  # noqa: BLE001 - a failing cell must not stop the others
+    except Exception as err:
         return CellResult(cell, "failed", {}, time.perf_counter() - start,
                           f"{type(err).__name__}: {err}".splitlines()[0])
 

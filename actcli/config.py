@@ -189,7 +189,7 @@ class Config(Strict):
         try:
             losses.check_fit(self.loss, self.model.output, n_outputs)
         except ConfigError as err:
-            raise PydanticCustomError("actcli", f"loss: {err}") from None  # noqa: B904
+            raise PydanticCustomError("actcli", f"loss: {err}") from None
         return self
 
 
@@ -224,7 +224,7 @@ def apply_override(document: dict[str, Any], override: str) -> tuple[str, ...]:
     return path
 
 
-def _default_at(path: Sequence[str]) -> Any:  # noqa: ANN401
+def _default_at(path: Sequence[str]) -> Any:
     """The default config's value at ``path``, or None."""
     node: Any = to_dict(Config())
     for part in path:
@@ -264,7 +264,7 @@ def written_keys(path: str | Path | None, overrides: Sequence[str] = ()) -> set[
     """The dotted keys a config file and its ``--set`` overrides write (not the defaults)."""
     document = read_document(Path(path)) if path is not None else {}
 
-    def walk(node: Any, prefix: str) -> Iterator[str]:  # noqa: ANN401
+    def walk(node: Any, prefix: str) -> Iterator[str]:
         if isinstance(node, dict):
             for key, value in node.items():
                 yield f"{prefix}{key}"

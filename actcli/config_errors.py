@@ -39,7 +39,7 @@ def display_loc(loc: Sequence[Any]) -> str:
     return text
 
 
-def format_error(root: type[Strict], err: Any, source: str) -> str:  # noqa: ANN401
+def format_error(root: type[Strict], err: Any, source: str) -> str:
     """One line for one pydantic error dict: where, what was given, what is allowed.
 
     ``root`` is the config class the error came from (sections are found from it).

@@ -41,7 +41,7 @@ def _ref_schema(registry: Registry[Any]) -> dict[str, Any]:
     }
 
 
-def _ref_type(registry: Registry[Any], check: Callable[..., None] | None, doc: str) -> Any:  # noqa: ANN401
+def _ref_type(registry: Registry[Any], check: Callable[..., None] | None, doc: str) -> Any:
     def validate(value: object) -> Ref:
         try:
             return parse_ref(registry, value, check)
@@ -56,7 +56,7 @@ def _ref_type(registry: Registry[Any], check: Callable[..., None] | None, doc: s
     ]
 
 
-def _layers_type(registry: Registry[Any], check: Callable[..., None] | None, doc: str) -> Any:  # noqa: ANN401
+def _layers_type(registry: Registry[Any], check: Callable[..., None] | None, doc: str) -> Any:
     """One component for every layer, or a list with one per layer."""
 
     def validate(value: object) -> Ref | tuple[Ref, ...]:
@@ -74,7 +74,7 @@ def _layers_type(registry: Registry[Any], check: Callable[..., None] | None, doc
         except ActcliError as err:
             raise _custom(err) from None
 
-    def serialize(value: Ref | tuple[Ref, ...]) -> Any:  # noqa: ANN401
+    def serialize(value: Ref | tuple[Ref, ...]) -> Any:
         return [r.dump() for r in value] if isinstance(value, tuple) else value.dump()
 
     one = _ref_schema(registry)

@@ -72,7 +72,7 @@ class ProgressReporter:
             self._progress.stop()
 
 
-def format_value(value: Any) -> str:  # noqa: ANN401
+def format_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return "-" if value is None else str(value)

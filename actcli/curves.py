@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from actcli import plots, runs
+from actcli import options, plots, runs
 from actcli.components import activations
-from actcli.errors import ConfigError, quote
+from actcli.errors import ConfigError
 
 EXAMPLE_LOGITS = (1.0, 2.0, 0.5, -1.0, 3.0)  # what `plot softmax` shows
 
@@ -79,16 +79,7 @@ def at_points(names: list[str], points: list[float]) -> list[tuple[str, ...]]:
 
 def parse_points(text: str) -> list[float]:
     """``"-1,0,2.5"`` -> [-1.0, 0.0, 2.5]; ConfigError naming the bad item."""
-    values = []
-    for item in text.split(","):
-        try:
-            values.append(float(item))
-        except ValueError:
-            raise ConfigError(
-                f"--points: {quote(item.strip())} is not a number; give numbers separated by "
-                "commas, e.g. --points -1,0,2.5"
-            ) from None
-    return values
+    return options.numbers("--points", text, "-1,0,2.5")
 
 
 def draw(names: list[str], *, grad: bool, lo: float, hi: float, out: Path,

@@ -116,7 +116,7 @@ def measure(parts: Parts, split: Split) -> tuple[float, float]:
     return float(loss) / n, float(right) / n
 
 
-def _finite_or_none(value: Any) -> Any:  # noqa: ANN401
+def _finite_or_none(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -156,7 +156,7 @@ def _check_memory(config: Config, data: TaskData, device: torch.device,
                            f"{config.optimizer.name}, batch {batch:,})")
 
 
-def prepare(config: Config, progress: Any = None) -> Prepared:  # noqa: ANN401
+def prepare(config: Config, progress: Any = None) -> Prepared:
     """Device, data, seeded network, optimizer: all input problems surface here."""
     device = devices.resolve(config.device)
     task = TASKS.get(config.task.name).task
@@ -222,7 +222,7 @@ def resume(run_dir: Path, *, reporter: Reporter | None = None) -> RunResult:
     try:
         checkpoint = torch.load(run_dir / CHECKPOINT, map_location=prepared.parts.device,
                                 weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unreadable checkpoint is the same problem
+    except Exception as err:
         raise ActcliError(f"{run_dir / CHECKPOINT}: cannot be read: {err}") from None
     summary.pop("reason", None)
     return _train(prepared, run_dir, summary, reporter, checkpoint)

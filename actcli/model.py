@@ -94,11 +94,8 @@ class Network(nn.Module):
     def forward(self, x: Tensor) -> Tensor:  # (N, *input_shape) -> logits (N, n_outputs)
         return self.layers(x)
 
-    def predict(self, x: Tensor) -> Tensor:
-        return self.output(self.forward(x))
 
-
-def parameter_count(model: Any, input_shape: tuple[int, ...], n_outputs: int) -> int:  # noqa: ANN401
+def parameter_count(model: Any, input_shape: tuple[int, ...], n_outputs: int) -> int:
     """Parameters the network of a ``ModelConfig`` has, computed without building it."""
     shape = input_shape
     total = 0
@@ -114,7 +111,7 @@ def parameter_count(model: Any, input_shape: tuple[int, ...], n_outputs: int) ->
     return total + (features + 1) * n_outputs + prelu
 
 
-def build(model: Any, input_shape: tuple[int, ...], n_outputs: int) -> Network:  # noqa: ANN401
+def build(model: Any, input_shape: tuple[int, ...], n_outputs: int) -> Network:
     """The network for a ``ModelConfig`` on a task with this sample shape and output size."""
     return Network(input_shape, n_outputs, kind=model.kind, channels=list(model.channels),
                    hidden=list(model.hidden), activation=model.activation, output=model.output,

@@ -38,7 +38,7 @@ def weights(net: nn.Module) -> dict[str, np.ndarray]:
             for name, p in net.named_parameters() if name.endswith("weight") and p.dim() > 1}
 
 
-def write(folder: Path, config: Config, task: Any, data: TaskData,  # noqa: ANN401
+def write(folder: Path, config: Config, task: Any, data: TaskData,
           net: nn.Module, predict: Callable[[Tensor], Tensor], record: Record,
           metrics: dict[str, Any], status: str) -> None:
     """Every file above that the run's status and record call for."""

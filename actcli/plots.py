@@ -225,7 +225,7 @@ def loss_landscape(a: np.ndarray, b: np.ndarray, loss: np.ndarray,
     return fig
 
 
-def _log_norm(levels: np.ndarray):  # noqa: ANN202 - matplotlib.colors.LogNorm
+def _log_norm(levels: np.ndarray):
     from matplotlib.colors import LogNorm
 
     return LogNorm(vmin=levels[0], vmax=levels[-1])
@@ -329,7 +329,7 @@ _PATH_COLORS = ("white", "orange", "red", "cyan", "magenta", "lime", "yellow", "
 
 def _surface_axes(fig: Figure, x: np.ndarray, y: np.ndarray, f: np.ndarray, log_levels: bool,
                   minima: Sequence[tuple[float, float]],
-                  saddles: Sequence[tuple[float, float]]) -> Any:  # noqa: ANN401 - Axes
+                  saddles: Sequence[tuple[float, float]]) -> Any:
     """Contours of f(x, y) with the known minima (stars) and saddle points (crosses)."""
     ax = fig.subplots()
     if log_levels:  # shift so the lowest level is just above the minimum: log levels

@@ -304,7 +304,7 @@ def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
     return [*files, "report.md"]
 
 
-def csv_value(value: Any) -> Any:  # noqa: ANN401
+def csv_value(value: Any) -> Any:
     """A varied value as one CSV cell: scalars as they are, lists and mappings as YAML."""
     return value if isinstance(value, str | int | float | bool) else flow(value)
 

@@ -44,7 +44,7 @@ def flatten(value: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def flatten_into(value: Any, prefix: str, into: dict[str, Any]) -> None:  # noqa: ANN401
+def flatten_into(value: Any, prefix: str, into: dict[str, Any]) -> None:
     """Nested mappings -> dotted keys. A component written with options, such as
     ``{name: softplus, beta: 1}``, gives ``model.activation=softplus`` (as a bare name
     does) and ``model.activation.beta=1``."""
@@ -136,7 +136,7 @@ def parse_where(text: str) -> tuple[str, str, str]:
     return key, op, value.strip()
 
 
-def _number(value: Any) -> float | None:  # noqa: ANN401
+def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -147,7 +147,7 @@ def _number(value: Any) -> float | None:  # noqa: ANN401
         return None
 
 
-def _text(value: Any) -> str:  # noqa: ANN401
+def _text(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -238,7 +238,7 @@ def every_key(records: list[RunRecord]) -> list[str]:
     return keys
 
 
-def cell(value: Any) -> str:  # noqa: ANN401
+def cell(value: Any) -> str:
     """A value as a table shows it."""
     if isinstance(value, float):
         return "-" if math.isnan(value) else f"{value:.4g}"

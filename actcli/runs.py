@@ -123,7 +123,7 @@ def picture_path(out: Path, default_name: str, option: str = "--out") -> Path:
     return path
 
 
-def save_figure(figure: Any, path: Path, dpi: int = 120) -> Path:  # noqa: ANN401
+def save_figure(figure: Any, path: Path, dpi: int = 120) -> Path:
     """Save a matplotlib Figure as PNG, atomically."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")

@@ -234,16 +234,9 @@ def search(name: str, *, optimizers: Sequence[str] = ("sgd", "momentum", "adam")
 
 def parse_point(text: str) -> Point:
     """``"1,1e-6"`` -> (1.0, 1e-06); ConfigError naming the bad text."""
-    parts = text.split(",")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        x, y = (float(v) for v in parts)
-    except ValueError:
-        raise ConfigError(f"--from: {quote(text)} must be two numbers X,Y, e.g. 1,1e-6"
-                          ) from None
-    if not (math.isfinite(x) and math.isfinite(y)):
-        raise ConfigError(f"--from: {quote(text)} must be finite")
+    from actcli import options
+
+    x, y = options.numbers("--from", text, "1,1e-6", count=2)
     return x, y
 
 

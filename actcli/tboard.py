@@ -73,7 +73,7 @@ class Board:
         self.writer.close()
 
 
-def _read_png(path: Path) -> Any:  # noqa: ANN401 - numpy array (H, W, 3), uint8
+def _read_png(path: Path) -> Any:
     import matplotlib.image
     import numpy as np
 

@@ -35,7 +35,7 @@ _Loader.add_implicit_resolver(
 )
 
 
-def parse_yaml(text: str, source: str) -> Any:  # noqa: ANN401
+def parse_yaml(text: str, source: str) -> Any:
     """YAML text -> Python data with the safe loader; ConfigError with line and column."""
     loader: _Loader | None = None
     try:

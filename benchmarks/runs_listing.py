@@ -75,7 +75,7 @@ def main() -> None:
         print(f"| {name} | {args.runs / seconds:,.0f} | {seconds:.3f} | {base / seconds:.2f}x |")
 
 
-def _timed(job) -> float:  # noqa: ANN001
+def _timed(job) -> float:
     start = time.perf_counter()
     job()
     return time.perf_counter() - start

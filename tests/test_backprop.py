@@ -58,7 +58,8 @@ def test_cli_prints_the_tables(invoke):
     assert "0.298371109" in result.stdout and "0.082167041" in result.stdout
     assert "0.358916480" in result.stdout
     bad = invoke("backprop", "--inputs", "a,b")
-    assert bad.exit_code == 2 and "must be numbers separated by commas" in bad.stderr
+    assert bad.exit_code == 2
+    assert "--inputs: 'a' is not a number; give numbers separated by commas" in bad.stderr
 
 
 @pytest.mark.parametrize("columns", [80, 100, 200])

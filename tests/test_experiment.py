@@ -140,7 +140,7 @@ def test_correct_counts_agree_with_the_argmax_of_the_scores(output, loss):
 
     cfg = config.load(CONFIGS / "fashion_mnist.yaml", [f"model.output={output}", f"loss={loss}"])
     x, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
-    data = TaskData(Split(x, y), Split(x, y), 784, 10)
+    data = TaskData(Split(x, y), Split(x, y), 10)
     parts = experiment.build_parts(cfg, data, torch.device("cpu"), (1, 28, 28))
     z = torch.randn(64, 10) * 5
     assert parts.correct(z, y).item() == (parts.score(z).argmax(dim=1) == y).sum().item()

@@ -20,7 +20,7 @@ def test_one_neuron_is_sigmoid_of_a_t_plus_b():
     assert len(linears) == 1 and sum(p.numel() for p in net.parameters()) == 2
     a, b = linears[0].weight.item(), linears[0].bias.item()
     t = torch.tensor([[0.3], [-1.2]])
-    torch.testing.assert_close(net.predict(t), torch.sigmoid(a * t + b))
+    torch.testing.assert_close(net.output(net(t)), torch.sigmoid(a * t + b))
 
 
 def test_hidden_layers_activations_and_sizes():

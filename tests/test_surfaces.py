@@ -92,7 +92,7 @@ def test_convergence_step_and_a_diverging_path():
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--surface", "bowel"], "unknown surface 'bowel' (did you mean 'bowl'?)"),
-    (["--surface", "bowl", "--from", "1"], "--from: '1' must be two numbers X,Y"),
+    (["--surface", "bowl", "--from", "1"], "--from: '1' must be 2 numbers, e.g. --from 1,1e-6"),
     (["--surface", "bowl", "--optimizers", "adamm"], "--optimizers: unknown optimizer 'adamm'"),
     (["--surface", "bowl", "--optimizers", "sgd:momentum"], "options go as name:key=value"),
     (["--surface", "bowl", "--lr", "-1"], "--lr: must be > 0"),

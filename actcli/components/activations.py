@@ -44,11 +44,11 @@ class _StepFunction(torch.autograd.Function):
     """Heaviside step whose gradient is 0 everywhere (torch's heaviside has none)."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor) -> Tensor:  # noqa: ANN401
+    def forward(ctx: Any, x: Tensor) -> Tensor:
         return (x > 0).to(x.dtype)
 
     @staticmethod
-    def backward(ctx: Any, grad_output: Tensor) -> Tensor:  # noqa: ANN401
+    def backward(ctx: Any, grad_output: Tensor) -> Tensor:
         return torch.zeros_like(grad_output)
 
 
@@ -279,7 +279,7 @@ def check_params(name: str, params: dict[str, Any]) -> None:
         )
 
 
-def build(name: str, **params: Any) -> nn.Module:  # noqa: ANN401
+def build(name: str, **params: Any) -> nn.Module:
     """Torch's own module for activation ``name``."""
     return ACTIVATIONS.get(name).module(**params)
 

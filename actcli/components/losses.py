@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -150,8 +150,3 @@ def logit_gradient(loss: Ref) -> LogitGradient | None:
     if loss.name in ("cross_entropy", "nll") and not loss.kwargs:
         return _softmax_cross_entropy
     return None
-
-
-def build(name: str, **params: Any) -> nn.Module:  # noqa: ANN401
-    """Torch's own loss module for ``name``."""
-    return LOSSES.get(name).module(**params)

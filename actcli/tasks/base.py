@@ -39,7 +39,6 @@ class Split:
 class TaskData:
     train: Split
     test: Split  # what final metrics are computed on (the full set when there is no split)
-    n_inputs: int
     n_outputs: int  # 1 = binary with one unit, else number of classes
     val: Split | None = None  # for model selection, when the task has one
     info: dict[str, Any] = field(default_factory=dict)  # JSON-able, recorded in summary.json
@@ -59,11 +58,11 @@ class Task(Protocol):
     figure: str  # which plots function draws its picture
     final_names: tuple[str, str]  # names of the final (loss, accuracy) in summary.json
 
-    def load(self, options: Any, progress: Any = None) -> TaskData: ...  # noqa: ANN401
+    def load(self, options: Any, progress: Any = None) -> TaskData: ...
 
-    def extras(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]: ...  # noqa: ANN401
+    def extras(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]: ...
 
-    def picture(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]: ...  # noqa: ANN401
+    def picture(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]: ...
 
 
 class Curve1DOptions(Strict):
@@ -135,15 +134,15 @@ class Curve1D:
     classes = ("0", "1")  # what labels 0 and 1 mean, for `actcli predict`
     extra_name = "threshold"  # the x where the prediction crosses 0.5
 
-    def samples(self, options: Any) -> tuple[Tensor, Tensor]:  # noqa: ANN401
+    def samples(self, options: Any) -> tuple[Tensor, Tensor]:
         """Raw inputs (N,) float64 and 0/1 labels (N,)."""
         raise NotImplementedError
 
-    def span(self, options: Any) -> tuple[float, float]:  # noqa: ANN401
+    def span(self, options: Any) -> tuple[float, float]:
         """The range of raw inputs the fit curve and the threshold search cover."""
         raise NotImplementedError
 
-    def load(self, options: Curve1DOptions, progress: Any = None) -> TaskData:  # noqa: ANN401
+    def load(self, options: Curve1DOptions, progress: Any = None) -> TaskData:
         raw, labels = self.samples(options)
         n = len(raw)
         order = torch.arange(n)
@@ -159,23 +158,23 @@ class Curve1D:
         train = Split(x[train_idx], y[train_idx])
         test = Split(x[test_idx], y[test_idx]) if n_test else train
         return TaskData(
-            train, test, 1, 1,
+            train, test, 1,
             info={"samples": n, "train_samples": len(train_idx), "test_samples": n_test,
                   "input_scaling": {"shift": scaling.shift, "scale": scaling.scale}},
             context={"raw": raw, "labels": labels, "scaling": scaling},
         )
 
-    def _grid(self, options: Any, data: TaskData, points: int) -> tuple[Tensor, Tensor]:  # noqa: ANN401
+    def _grid(self, options: Any, data: TaskData, points: int) -> tuple[Tensor, Tensor]:
         lo, hi = self.span(options)
         raw = torch.linspace(lo, hi, points, dtype=torch.float64)
         x = data.context["scaling"](raw).to(torch.get_default_dtype()).unsqueeze(1)
         return raw, x
 
-    def extras(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]:  # noqa: ANN401
+    def extras(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]:
         raw, x = self._grid(options, data, 20001)
         return {self.extra_name: crossing(raw, predict(x)[:, 0])}
 
-    def picture(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]:  # noqa: ANN401
+    def picture(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]:
         raw, x = self._grid(options, data, 801)
         return {"x": raw.numpy(), "score": predict(x)[:, 0].double().numpy(),
                 "data_x": data.context["raw"].numpy(), "data_y": data.context["labels"].numpy(),

@@ -62,7 +62,7 @@ class FashionMnist:
     smoke: dict[str, Any] = {"limit_train": 500, "limit_test": 500, "val_size": 200}
     smoke_epochs = 1
 
-    def load(self, options: FashionMnistOptions, progress: Any = None) -> TaskData:  # noqa: ANN401
+    def load(self, options: FashionMnistOptions, progress: Any = None) -> TaskData:
         paths = fmnist_data.locate(options.data_dir, options.download, progress)
         train_images, train_labels = read_split(paths, "train")
         test_images, test_labels = read_split(paths, "t10k")
@@ -92,17 +92,17 @@ class FashionMnist:
         return TaskData(
             Split(tensor(train_x), labels[train_idx]),
             Split(tensor(test_raw), torch.from_numpy(test_labels[:test_count].astype(np.int64))),
-            784, 10, val=val,
+            10, val=val,
             info={"train_samples": len(train_idx), "val_samples": options.val_size,
                   "test_samples": test_count, "pixel_mean": mean, "pixel_std": std,
                   "files": {k: str(v) for k, v in paths.items()}},
             context={"test_images": test_raw},
         )
 
-    def extras(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]:  # noqa: ANN401
+    def extras(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]:
         return {}
 
-    def picture(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]:  # noqa: ANN401
+    def picture(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]:
         """Confusion matrix on the test set and the first misclassified test images."""
         predicted = torch.cat([predict(data.test.x[i:i + 4096]).argmax(dim=1)
                                for i in range(0, len(data.test), 4096)])
