@@ -99,17 +99,18 @@ def compute(inputs: tuple[float, ...] = CLASSIC["inputs"],
         "w7": (dE_dout_o[1], dout_dnet_o[1], out_h[0]),
         "w8": (dE_dout_o[1], dout_dnet_o[1], out_h[1]),
     }
-    values = dict(zip(("w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "b1", "b2"),
+    weights = dict(zip(("w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "b1", "b2"),
                       (*hidden_weights, *output_weights, b1, b2), strict=True))
     by_hand = {name: a * b * c for name, (a, b, c) in factors.items()}
     by_hand["b1"] = delta_h[0] + delta_h[1]  # the bias is shared: dnet/db = 1 for both
     by_hand["b2"] = delta_o[0] + delta_o[1]
 
-    auto = _autograd(inputs, targets, values)
+    auto = _autograd(inputs, targets, weights)
     gradients = [
-        Gradient(name, values[name], *(factors[name] if name in factors else (None,) * 3),
-                 by_hand[name], auto[name], values[name] - lr * by_hand[name])
-        for name in values
+        Gradient(name, weights[name], dE_dout, dout_dnet, dnet_dparam, by_hand[name],
+                 auto[name], weights[name] - lr * by_hand[name])
+        for name in weights
+        for dE_dout, dout_dnet, dnet_dparam in [factors.get(name, (None, None, None))]
     ]
     units = [Unit("h1", net_h[0], out_h[0]), Unit("h2", net_h[1], out_h[1]),
              Unit("o1", net_o[0], out_o[0]), Unit("o2", net_o[1], out_o[1])]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from actcli.components import Param
@@ -18,7 +18,7 @@ _SINGULAR = {"activation": "activations", "loss": "losses", "init": "inits",
 class Table:
     title: str
     columns: tuple[str, ...]
-    rows: list[tuple[str, ...]]
+    rows: Sequence[tuple[str, ...]]
 
 
 def _options(params: Mapping[str, Param]) -> str:

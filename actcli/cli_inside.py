@@ -113,6 +113,7 @@ def _surface(name: str, start: list[str] | None, optimizers: str, steps: int | N
              lr: float | None, animate: bool, format_: str, out: Path) -> None:
     """`landscape --surface`: search, draw, print the table (or JSON) and the files."""
     import json
+    import math
 
     from actcli import surfaces
     from actcli.console import fit, grid, without
@@ -123,10 +124,9 @@ def _surface(name: str, start: list[str] | None, optimizers: str, steps: int | N
                             starts=[surfaces.parse_point(p) for p in start or []], lr=lr,
                             steps=steps or 100)
     files = surfaces.draw(found, out, animate)
-    rows = surfaces.rows(found)
     if format_ == "json":
         typer.echo(json.dumps({"surface": found.spec.name, "lr": found.lr,
-                               "steps": found.steps, "rows": rows,
+                               "steps": found.steps, "rows": surfaces.rows(found),
                                "files": [str(f) for f in files]}, indent=2))
         return
 
@@ -134,15 +134,15 @@ def _surface(name: str, start: list[str] | None, optimizers: str, steps: int | N
         def number(value: float | None) -> str:
             return "-" if value is None else f"{value:.{digits}g}"
 
-        def point(values: list[float]) -> str:
+        def point(values: tuple[float, float]) -> str:
             return f"({number(values[0])}, {number(values[1])})"
 
         columns = ["optimizer", "start", "end", "f", "|grad|", "|grad|<1e-4 at", "nearest"]
-        cells = [[r["optimizer"], point(r["start"]),
-                  "diverged" if r["diverged"] else point(r["end"]), number(r["f"]),
-                  number(r["gradient"]),
-                  "never" if r["converged_at"] is None else f"step {r['converged_at']}",
-                  str(r["nearest"]).replace("minimum", "min")] for r in rows]
+        cells = [[p.optimizer, point(p.start), "diverged" if p.diverged else point(p.end),
+                  number(float(p.values[-1]) if len(p.values) else None),
+                  number(p.gradient if math.isfinite(p.gradient) else None),
+                  "never" if p.converged_at is None else f"step {p.converged_at}",
+                  p.nearest.replace("minimum", "min")] for p in found.paths]
         return grid(f"{found.spec.name}: {found.spec.formula}; lr {found.lr:g}, "
                     f"{found.steps} steps", *without(columns, cells, drop))
 

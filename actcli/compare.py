@@ -163,7 +163,8 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
         tboard.require()
     cells = plan(grid, seeds)
     base_doc = config_mod.dump(base)
-    configs = {}  # label -> the config of its seed 0, which the lr range test starts from
+    # label -> the config of its seed 0, which the lr range test starts from
+    configs: dict[str, config_mod.Config] = {}
     trains: dict[tuple[str, int], Cell] = {}  # (network signature, seed) -> first cell
     for cell in cells:  # every cell must be a valid config, and differ, before anything runs
         checked = config_mod.validate(_document(base_doc, cell.overrides), f"cell {cell.label}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
@@ -35,11 +35,22 @@ def _task_name_first(value: object) -> object:
     return {"name": value} if isinstance(value, str) else value
 
 
-TaskOptions = Annotated[
-    Union[tuple(spec.task.options for spec in TASKS)],  # type: ignore[misc]  # noqa: UP007
-    Field(discriminator="name"),
-    BeforeValidator(_task_name_first),
-]
+if TYPE_CHECKING:  # the union the registry builds below, spelled out for the type checker
+    from actcli.tasks.beans import BeansOptions
+    from actcli.tasks.fashion_mnist import FashionMnistOptions
+    from actcli.tasks.rice_cooker import RiceCookerOptions
+
+    TaskOptions = RiceCookerOptions | BeansOptions | FashionMnistOptions
+else:
+    TaskOptions = Annotated[
+        Union[tuple(spec.task.options for spec in TASKS)],  # noqa: UP007
+        Field(discriminator="name"),
+        BeforeValidator(_task_name_first),
+    ]
+
+
+def _default_task() -> Any:  # noqa: ANN401 - raw data, validated into the task's options
+    return {"name": "rice_cooker"}
 
 
 def _output_alias(value: object) -> object:
@@ -146,7 +157,7 @@ class Config(Strict):
     name: str | None = Field(
         None, description="run name, used in the run folder's name; default: the task's name"
     )
-    task: TaskOptions = Field(default_factory=lambda: {"name": "rice_cooker"},
+    task: TaskOptions = Field(default_factory=_default_task,
                               description="the task and its options")
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: LossRef = Field("bce")

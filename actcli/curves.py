@@ -59,7 +59,7 @@ def at_points(names: list[str], points: list[float]) -> list[tuple[str, ...]]:
     For softmax the points are one logit vector: rows give each probability and the
     diagonal of its Jacobian, d s_i / d x_i = s_i (1 - s_i).
     """
-    rows = []
+    rows: list[tuple[str, ...]] = []
     x = torch.tensor(points, dtype=torch.float64)
     for name in names:
         spec = activations.ACTIVATIONS.get(name)

@@ -83,7 +83,9 @@ def _params_of(module: nn.Module, name: str) -> dict[str, float]:
     values = {}
     for key in spec.params:
         if key == "init":  # prelu: its learned slope, as it is now
-            values[key] = float(module.weight.detach().mean())  # type: ignore[union-attr]
+            weight = module.weight
+            assert isinstance(weight, Tensor)  # nn.PReLU's learned slope
+            values[key] = float(weight.detach().mean())
         else:
             values[key] = float(getattr(module, key))
     return values

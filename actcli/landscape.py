@@ -61,6 +61,7 @@ def compute(config: Config, *, steps: int = 200, lr: float | None = None,
         "adam": lambda ps: torch.optim.Adam(ps, lr=lr),
     }
     layer = parts.net.layers[0]
+    assert isinstance(layer, torch.nn.Linear)  # a one-neuron model: checked above
     paths = []
     for name, make in makers.items():
         parts.net.load_state_dict(start)

@@ -194,7 +194,7 @@ def fit_animation(x: np.ndarray, frames: Sequence[tuple[int, float, np.ndarray]]
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=80)
         frame = Image.open(io.BytesIO(buffer.getvalue()))
-        images.append(frame.convert("P", palette=Image.ADAPTIVE))
+        images.append(frame.convert("P", palette=Image.Palette.ADAPTIVE))
     out = io.BytesIO()
     images[0].save(out, format="GIF", save_all=True, append_images=images[1:], duration=80,
                    loop=0)
@@ -402,7 +402,7 @@ def surface_animation(x: np.ndarray, y: np.ndarray, f: np.ndarray, log_levels: b
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=72)
         images.append(Image.open(io.BytesIO(buffer.getvalue())).convert(
-            "P", palette=Image.ADAPTIVE))
+            "P", palette=Image.Palette.ADAPTIVE))
     out = io.BytesIO()
     images[0].save(out, format="GIF", save_all=True, append_images=images[1:], duration=90,
                    loop=0)

@@ -174,10 +174,10 @@ def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, s
                 _time_to(run, found)
     direction = RANK_BY[rank_by]
 
-    def rank(row: Row) -> tuple[float, ...]:
+    def rank(row: Row) -> tuple[float, float, float, str]:
         never = row.seeds - row.reached if rank_by.endswith("_to_target") else 0
-        return (never, -direction * row.mean_std(rank_by)[0],
-                row.mean_std("loss")[0], row.label)  # type: ignore[return-value]
+        return (never, -direction * row.mean_std(rank_by)[0], row.mean_std("loss")[0],
+                row.label)
 
     rows.sort(key=rank)
     report = Report(rows, accuracy_name, loss_name, rank_by, found,

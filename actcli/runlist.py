@@ -201,8 +201,11 @@ def select(records: list[RunRecord], where: Sequence[str] = (), sort: str | None
         present = [r for r in records if r.flat.get(key) is not None]
         absent = [r for r in records if r.flat.get(key) is None]
         numeric = all(_number(r.flat[key]) is not None for r in present)
-        present.sort(key=lambda r: _number(r.flat[key]) if numeric else _text(r.flat[key]),
-                     reverse=sort.startswith("-"))
+
+        def order(r: RunRecord) -> tuple[float, str]:
+            return (_number(r.flat[key]) or 0.0, "") if numeric else (0.0, _text(r.flat[key]))
+
+        present.sort(key=order, reverse=sort.startswith("-"))
         records = present + absent
     return records
 

@@ -55,7 +55,8 @@ class About:
 def about(name: str) -> About:
     """What a shipped config trains and how long it takes, from its header comments."""
     lines = (folder() / f"{name}.yaml").read_text(encoding="utf-8").splitlines()
-    what, takes = [], ""
+    what: list[str] = []
+    takes = ""
     for line in lines[1:]:  # the first line is the $schema line
         if not line.startswith("#"):
             break

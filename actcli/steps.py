@@ -174,6 +174,7 @@ class DenseStep:
                     out = out * mask
                 saved.append((a, kept, graph, mask))
                 a = out
+            g: Tensor
             if self.gradient is not None:
                 loss, g = self.gradient(logits, y)
             else:
@@ -190,16 +191,19 @@ class DenseStep:
                 if k == 0:
                     break
                 g = g.mm(w)  # gradient of the previous layer's (dropped-out) output
-                _, out, graph, mask = saved[k - 1]
+                _, kept_out, graph, mask = saved[k - 1]
                 if mask is not None:
                     g = g.mul_(mask)
                 if graph is not None:
                     (g,) = torch.autograd.grad(graph[1], graph[0], g)
                 else:  # relu: pass where the output is positive (relu'(0) = 0, as torch)
-                    g = torch.ops.aten.threshold_backward(g, out, 0)
+                    assert kept_out is not None  # a hidden layer keeps its output
+                    g = torch.ops.aten.threshold_backward(g, kept_out, 0)
             # inf/NaN when the loss or a gradient entry is (or when the gradients are so
             # large that their float32 sum overflows, which is divergence too)
-            if not math.isfinite(float(loss) + float(self.flat.grad.sum())):
+            grad = self.flat.grad
+            assert grad is not None  # the flat buffer's gradient is set at construction
+            if not math.isfinite(float(loss) + float(grad.sum())):
                 return None
         optimizer.step()
         return loss, logits

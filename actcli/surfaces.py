@@ -80,7 +80,8 @@ SURFACES: Registry[SurfaceSpec] = Registry("surface", [
 ])
 
 
-def value_and_gradient(spec: SurfaceSpec, point: Sequence[float]) -> tuple[float, np.ndarray]:
+def value_and_gradient(spec: SurfaceSpec, point: Sequence[float] | np.ndarray
+                       ) -> tuple[float, np.ndarray]:
     """f and its gradient at ``point`` (float64, autograd)."""
     p = torch.tensor(point, dtype=torch.float64, requires_grad=True)
     f = spec.fn(p[0], p[1])
@@ -88,14 +89,14 @@ def value_and_gradient(spec: SurfaceSpec, point: Sequence[float]) -> tuple[float
     return float(f.detach()), grad.numpy()
 
 
-def hessian(spec: SurfaceSpec, point: Sequence[float]) -> np.ndarray:
+def hessian(spec: SurfaceSpec, point: Sequence[float] | np.ndarray) -> np.ndarray:
     p = torch.tensor(point, dtype=torch.float64)
     return torch.autograd.functional.hessian(lambda q: spec.fn(q[0], q[1]), p).numpy()
 
 
 def refine(spec: SurfaceSpec, point: Sequence[float], steps: int = 50) -> Point:
     """Newton's method on the gradient from ``point``: the critical point nearby."""
-    p = np.asarray(point, dtype=np.float64)
+    p: np.ndarray = np.asarray(point, dtype=np.float64)
     for _ in range(steps):
         _, grad = value_and_gradient(spec, p)
         if np.linalg.norm(grad) < 1e-12:
@@ -117,7 +118,7 @@ def known_points(name: str) -> tuple[tuple[Point, str], ...]:
     return tuple(found)
 
 
-def nearest(name: str, point: Sequence[float], tolerance: float = NEAR) -> str:
+def nearest(name: str, point: Sequence[float] | np.ndarray, tolerance: float = NEAR) -> str:
     """``minimum (3, 2)`` / ``saddle (0, 0)`` for the known point within ``tolerance`` of
     ``point``, or ``none``."""
     best, label = math.inf, "none"
@@ -182,6 +183,7 @@ def descend(spec: SurfaceSpec, start: Point, label: str, ref: Ref, steps: int) -
         optimizer.zero_grad()
         f = spec.fn(p[0], p[1])
         f.backward()
+        assert p.grad is not None
         norm = float(p.grad.norm())
         if not (math.isfinite(float(f.detach())) and math.isfinite(norm)):
             diverged = True

@@ -42,11 +42,11 @@ class Cursor:
 
     @classmethod
     def from_state(cls, state: dict[str, object], device: torch.device) -> Cursor:
-        order = state["order"]
-        return cls(int(state["epoch"]),  # type: ignore[call-overload]
+        order, loss_sum, right = state["order"], state["loss_sum"], state["right"]
+        assert isinstance(loss_sum, Tensor) and isinstance(right, Tensor)  # as state() wrote
+        return cls(int(str(state["epoch"])),
                    order.to(device) if isinstance(order, Tensor) else None,
-                   int(state["position"]),  # type: ignore[call-overload]
-                   state["loss_sum"].to(device), state["right"].to(device))  # type: ignore[union-attr]
+                   int(str(state["position"])), loss_sum.to(device), right.to(device))
 
 
 @dataclass

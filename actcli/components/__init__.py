@@ -59,11 +59,16 @@ class Param:
 
 
 class Spec(Protocol):
-    """What every registry entry has."""
+    """What every registry entry has (read-only, so frozen dataclasses fit)."""
 
-    name: str
-    doc: str
-    params: Mapping[str, Param]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def doc(self) -> str: ...
+
+    @property
+    def params(self) -> Mapping[str, Param]: ...
 
 
 S = TypeVar("S", bound=Spec)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from actcli.components import Param, Ref, Registry
 from actcli.errors import ConfigError
@@ -30,7 +30,7 @@ class OptimizerSpec:
     params: Mapping[str, Param] = field(default_factory=dict)
 
 
-def _adam(cls: type[torch.optim.Optimizer]) -> Callable[..., torch.optim.Optimizer]:
+def _adam(cls: Callable[..., torch.optim.Optimizer]) -> Callable[..., torch.optim.Optimizer]:
     def make(ps: Iterable[nn.Parameter], lr: float, beta1: float, beta2: float, eps: float,
              weight_decay: float, amsgrad: bool) -> torch.optim.Optimizer:
         return cls(ps, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay,
@@ -89,7 +89,7 @@ def check_params(name: str, params: dict[str, Any]) -> None:
         )
 
 
-def build(ref: Ref, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+def build(ref: Ref, parameters: Iterable[Tensor]) -> torch.optim.Optimizer:
     """The torch optimizer ``ref`` names, over ``parameters``.
 
     Uses torch's fused implementation (one kernel for all parameters) where this torch
@@ -107,8 +107,9 @@ def build(ref: Ref, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer
 def _fused_supported(optimizer: torch.optim.Optimizer) -> bool:
     """True when ``type(optimizer)(..., fused=True)`` works here (torch version, device)."""
     try:
-        type(optimizer)([torch.zeros(1, device=optimizer.param_groups[0]["params"][0].device,
-                                     requires_grad=True)], lr=0.1, fused=True)
+        make: Callable[..., torch.optim.Optimizer] = type(optimizer)
+        make([torch.zeros(1, device=optimizer.param_groups[0]["params"][0].device,
+                          requires_grad=True)], lr=0.1, fused=True)
     except (RuntimeError, TypeError, ValueError):
         return False
     return True
