@@ -28,7 +28,7 @@ from actcli.config import Config
 from actcli.errors import ActcliError
 from actcli.steps import Step, step_for
 from actcli.tasks import TASKS
-from actcli.tasks.base import Split, TaskData
+from actcli.tasks.base import FitPicture, Split, TaskData
 from actcli.training import fit
 
 CHECKPOINT = checkpoints.FILE
@@ -186,7 +186,7 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None,
     if config.log.tensorboard:
         tboard.require()
     prepared = prepare(config, progress=reporter.download if reporter else None)
-    if animate_every is not None and prepared.task.figure != "fit_curve":
+    if animate_every is not None and prepared.task.picture_type is not FitPicture:
         raise ActcliError(f"--animate draws a fit curve: task {config.task.name} has none "
                           "(it works for rice_cooker and beans)")
     if folder is None:
@@ -235,7 +235,7 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
     loss_name, accuracy_name = task.final_names
     # the untrained network is the same on a resume: it is rebuilt from the same seed
     picture_before = task.picture(config.task, p.data, parts.predict) \
-        if task.figure == "fit_curve" else None
+        if task.picture_type is FitPicture else None
     weights_before = outputs.weights(parts.net) if checkpoint is None else None
     probe_x, probe_y = p.train.x[:diagnostics.PROBE], p.train.y[:diagnostics.PROBE]
     history: list[dict[str, float]] = []
@@ -275,7 +275,7 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
                                    parts.net.state_dict().items()})
         if animate_every is not None and (epoch % animate_every == 0 or epoch == 1):
             frames.append((epoch, train_loss,
-                           task.picture(config.task, p.data, parts.predict)["score"]))
+                           task.picture(config.task, p.data, parts.predict).score))
         if every is not None and epoch % every == 0 and epoch < config.train.epochs:
             runs.save_state(checkpoints.state(
                 parts.net, p.optimizer, p.scheduler, p.generator, checkpoints.Progress(

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from actcli import plots, runs
 from actcli.config import Config
-from actcli.tasks.base import TaskData
+from actcli.tasks.base import ClassesPicture, FitPicture, TaskData
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Record:
     history: list[dict[str, float]] = field(default_factory=list)  # metrics.csv rows
     diagnosed: list[dict[str, float]] = field(default_factory=list)  # diagnostics.csv rows
     frames: list[tuple[int, float, Any]] = field(default_factory=list)  # fit.gif frames
-    picture_before: dict[str, Any] | None = None  # the task's picture of the untrained net
+    picture_before: FitPicture | None = None  # a 1-D task's picture of the untrained net
     weights_before: dict[str, np.ndarray] | None = None  # None on a resume: no weights.png
 
 
@@ -51,30 +51,30 @@ def write(folder: Path, config: Config, task: Any, data: TaskData,
     before = record.picture_before
     if record.frames and before is not None:
         runs.write_bytes(folder / "fit.gif", plots.fit_animation(
-            before["x"], record.frames, before["data_x"], before["data_y"],
-            before["x_label"], config.name or ""))
+            before.x, record.frames, before.data_x, before.data_y, before.x_label,
+            config.name or ""))
     if status == "failed":
         return
     runs.save_state({k: v.cpu() for k, v in net.state_dict().items()}, folder / "model.pt")
     after = task.picture(config.task, data, predict)
-    if task.figure == "fit_curve" and before is not None:
+    if isinstance(after, FitPicture) and before is not None:
         label = "after training" if status == "completed" else f"after training ({status})"
         figure = plots.fit_curve(
-            after["data_x"], after["data_y"],
-            plots.Curve("before training", before["x"], before["score"]),
-            plots.Curve(label, after["x"], after["score"]),
-            metrics.get(task.extra_name), after["x_label"],
+            after.data_x, after.data_y,
+            plots.Curve("before training", before.x, before.score),
+            plots.Curve(label, after.x, after.score),
+            metrics.get(task.extra_name), after.x_label,
             title=f"{config.name}: {config.model.output} output, {config.loss.name}, "
                   f"{config.optimizer.name} lr={config.optimizer.kwargs['lr']:g}",
         )
         runs.save_figure(figure, folder / "fit.png")
-    elif task.figure == "classes":
-        runs.save_figure(plots.confusion_matrix(after["confusion"], after["classes"]),
+    elif isinstance(after, ClassesPicture):
+        runs.save_figure(plots.confusion_matrix(after.confusion, after.classes),
                          folder / "confusion_matrix.png")
-        names = after["classes"]
+        names = after.classes
         titles = [f"true {names[t]}\npred {names[p]}"
-                  for t, p in zip(after["wrong_true"], after["wrong_pred"], strict=True)]
-        runs.save_figure(plots.image_grid(after["wrong_images"], titles,
+                  for t, p in zip(after.wrong_true, after.wrong_pred, strict=True)]
+        runs.save_figure(plots.image_grid(after.wrong_images, titles,
                                           "misclassified test images"),
                          folder / "misclassified.png")
     if record.weights_before is not None:

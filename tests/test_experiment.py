@@ -126,7 +126,10 @@ def test_animate_needs_a_curve_task(tmp_path, monkeypatch):
     from actcli.errors import ActcliError
 
     cfg = config.load(CONFIGS / "rice_cooker.yaml")
-    monkeypatch.setattr(type(experiment.TASKS.get("rice_cooker").task), "figure", "classes")
+    from actcli.tasks.base import ClassesPicture
+
+    monkeypatch.setattr(type(experiment.TASKS.get("rice_cooker").task), "picture_type",
+                        ClassesPicture)
     with pytest.raises(ActcliError, match="--animate draws a fit curve"):
         experiment.run(cfg, tmp_path / "runs", animate_every=5)
     assert not (tmp_path / "runs").exists()

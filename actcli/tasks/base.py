@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import numpy as np
 import torch
 from pydantic import Field
 from torch import Tensor
@@ -45,6 +46,31 @@ class TaskData:
     context: dict[str, Any] = field(default_factory=dict)  # the task's own, for its picture
 
 
+@dataclass(frozen=True)
+class FitPicture:
+    """A 1-D task's picture: the data and the model's prediction over the input range."""
+
+    x: np.ndarray  # raw inputs of the curve (task units)
+    score: np.ndarray  # the prediction at x
+    data_x: np.ndarray  # the samples, raw
+    data_y: np.ndarray  # their labels
+    x_label: str
+
+
+@dataclass(frozen=True)
+class ClassesPicture:
+    """A classification task's picture: the confusion matrix and misclassified samples."""
+
+    confusion: np.ndarray  # (classes, classes): true x predicted counts
+    classes: tuple[str, ...]
+    wrong_images: np.ndarray  # (n, 28, 28) uint8
+    wrong_true: np.ndarray
+    wrong_pred: np.ndarray
+
+
+Picture = FitPicture | ClassesPicture
+
+
 class Task(Protocol):
     """A task: named options in, tensors and task-specific results out."""
 
@@ -55,14 +81,14 @@ class Task(Protocol):
     input_shape: tuple[int, ...]  # one sample's shape: (1,) or (channels, height, width)
     smoke: dict[str, Any]  # option changes that make the task tiny (``--smoke``)
     smoke_epochs: int  # at most this many epochs with ``--smoke``
-    figure: str  # which plots function draws its picture
+    picture_type: type[FitPicture] | type[ClassesPicture]  # what ``picture`` returns
     final_names: tuple[str, str]  # names of the final (loss, accuracy) in summary.json
 
     def load(self, options: Any, progress: Any = None) -> TaskData: ...
 
     def extras(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]: ...
 
-    def picture(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]: ...
+    def picture(self, options: Any, data: TaskData, predict: Predict) -> Picture: ...
 
 
 class Curve1DOptions(Strict):
@@ -126,7 +152,7 @@ class Curve1D:
     options: type[Curve1DOptions]
     n_outputs = 1
     input_shape = (1,)
-    figure = "fit_curve"
+    picture_type = FitPicture
     final_names = ("loss", "accuracy")
     smoke: dict[str, Any] = {}
     smoke_epochs = 200
@@ -174,8 +200,8 @@ class Curve1D:
         raw, x = self._grid(options, data, 20001)
         return {self.extra_name: crossing(raw, predict(x)[:, 0])}
 
-    def picture(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]:
+    def picture(self, options: Any, data: TaskData, predict: Predict) -> FitPicture:
         raw, x = self._grid(options, data, 801)
-        return {"x": raw.numpy(), "score": predict(x)[:, 0].double().numpy(),
-                "data_x": data.context["raw"].numpy(), "data_y": data.context["labels"].numpy(),
-                "x_label": self.x_label}
+        return FitPicture(raw.numpy(), predict(x)[:, 0].double().numpy(),
+                          data.context["raw"].numpy(), data.context["labels"].numpy(),
+                          self.x_label)

@@ -17,7 +17,7 @@ from torch import Tensor
 from actcli.errors import DataError
 from actcli.strict import Strict
 from actcli.tasks import fmnist_data, idx
-from actcli.tasks.base import Predict, Split, TaskData
+from actcli.tasks.base import ClassesPicture, Predict, Split, TaskData
 
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
            "Bag", "Ankle boot")
@@ -57,7 +57,7 @@ class FashionMnist:
     options = FashionMnistOptions
     n_outputs = 10
     input_shape = (1, 28, 28)
-    figure = "classes"
+    picture_type = ClassesPicture
     final_names = ("test_loss", "test_accuracy")
     smoke: dict[str, Any] = {"limit_train": 500, "limit_test": 500, "val_size": 200}
     smoke_epochs = 1
@@ -102,7 +102,7 @@ class FashionMnist:
     def extras(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]:
         return {}
 
-    def picture(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]:
+    def picture(self, options: Any, data: TaskData, predict: Predict) -> ClassesPicture:
         """Confusion matrix on the test set and the first misclassified test images."""
         predicted = torch.cat([predict(data.test.x[i:i + 4096]).argmax(dim=1)
                                for i in range(0, len(data.test), 4096)])
@@ -110,9 +110,9 @@ class FashionMnist:
         confusion = torch.zeros(10, 10, dtype=torch.int64)
         confusion.index_put_((truth, predicted), torch.ones_like(truth), accumulate=True)
         wrong = torch.nonzero(predicted != truth).flatten()[:24]
-        return {"confusion": confusion.numpy(), "classes": CLASSES,
-                "wrong_images": data.context["test_images"][wrong].numpy(),
-                "wrong_true": truth[wrong].numpy(), "wrong_pred": predicted[wrong].numpy()}
+        return ClassesPicture(confusion.numpy(), CLASSES,
+                              data.context["test_images"][wrong].numpy(), truth[wrong].numpy(),
+                              predicted[wrong].numpy())
 
 
 TASK = FashionMnist()
