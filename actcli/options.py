@@ -7,19 +7,24 @@ import math
 from actcli.errors import ConfigError, quote
 
 
+def number(text: str) -> float | None:
+    """``text`` as a finite number, or None when it is not one (nan and inf are not)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
 def numbers(option: str, text: str, example: str, count: int | None = None) -> list[float]:
     """``"-1,0,2.5"`` -> [-1.0, 0.0, 2.5]: finite numbers separated by commas, ``count`` of
     them when given; ConfigError naming the option and the bad item otherwise."""
     values = []
-    items = text.split(",")
-    for item in items:
-        try:
-            value = float(item)
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value):
+    for item in text.split(","):
+        value = number(item)
+        if value is None:
             raise ConfigError(f"{option}: {quote(item.strip())} is not a number; give "
-                              f"numbers separated by commas, e.g. {option} {example}") from None
+                              f"numbers separated by commas, e.g. {option} {example}")
         values.append(value)
     if count is not None and len(values) != count:
         raise ConfigError(f"{option}: {quote(text)} must be {count} numbers, e.g. "

@@ -8,7 +8,6 @@ recorded pixel mean and std).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from torch import Tensor
 
 from actcli import config as config_mod
 from actcli import model as model_mod
-from actcli import runs
+from actcli import options, runs
 from actcli.errors import ActcliError, ConfigError, quote
 from actcli.tasks import TASKS
 
@@ -74,11 +73,8 @@ def ask(loaded: Loaded, values: Sequence[str]) -> list[Answer]:
         raise ActcliError("give one or more inputs, e.g. actcli predict RUN 125 131")
     numbers = []
     for value in values:
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        if not math.isfinite(number):
+        number = options.number(value)
+        if number is None:
             raise ConfigError(f"input {quote(value)} is not a number; give numbers in the "
                               f"task's units ({loaded.task.x_label})")
         numbers.append(number)

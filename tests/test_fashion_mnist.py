@@ -107,33 +107,6 @@ def test_offline_message_names_both_routes(tmp_path, monkeypatch):
     assert not list((tmp_path / "actcli" / "fashion-mnist").glob("*.part"))
 
 
-def test_download_with_a_wrong_md5_is_deleted(tmp_path, monkeypatch):
-    import http.server
-    import threading
-
-    served = fake_dataset(tmp_path / "served", 20, 10)
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(served), **kwargs)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        seen = []
-        with pytest.raises(DataError, match="md5 .* does not match the published"):
-            fmnist_data.fetch(tmp_path / "cache", lambda *a: seen.append(a),
-                              mirror=f"http://127.0.0.1:{server.server_port}/")
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert seen and seen[-1][1] == seen[-1][2] > 0  # progress reached the full size
-    assert not list((tmp_path / "cache").iterdir())  # nothing bad kept
-
-
 def _serve(folder: Path):
     import http.server
     import threading
@@ -148,6 +121,20 @@ def _serve(folder: Path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def test_download_with_a_wrong_md5_is_deleted(tmp_path, monkeypatch):
+    server = _serve(fake_dataset(tmp_path / "served", 20, 10))
+    try:
+        seen = []
+        with pytest.raises(DataError, match="md5 .* does not match the published"):
+            fmnist_data.fetch(tmp_path / "cache", lambda *a: seen.append(a),
+                              mirror=f"http://127.0.0.1:{server.server_port}/")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen and seen[-1][1] == seen[-1][2] > 0  # progress reached the full size
+    assert not list((tmp_path / "cache").iterdir())  # nothing bad kept
 
 
 def test_a_verified_download_is_kept_and_trains(tmp_path, monkeypatch):
