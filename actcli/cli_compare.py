@@ -59,6 +59,9 @@ def compare(
     tensorboard: Annotated[bool, typer.Option(
         "--tensorboard", help="Every cell also writes TensorBoard event files: "
         "tensorboard --logdir COMPARE_FOLDER.")] = False,
+    cell_figures: Annotated[bool, typer.Option(
+        "--cell-figures", help="Also draw each cell's own PNGs (learning curves, fit, "
+        "weights); the compare's own figures are always drawn.")] = False,
     fail_fast: Annotated[bool, typer.Option(help="Stop at the first failing cell.")] = False,
     tune_lr: Annotated[
         bool, typer.Option(help="Give each cell the lr its own range test picks.")
@@ -116,7 +119,8 @@ def compare(
                 workers if workers is not None else planned_run.workers,
                 threads if threads is not None else planned_run.threads,
                 backend or planned_run.backend,
-                ray_address if ray_address is not None else planned_run.address)
+                ray_address if ray_address is not None else planned_run.address,
+                cell_figures or planned_run.cell_figures)
         else:
             from actcli import shipped
 
@@ -127,7 +131,7 @@ def compare(
             settings = compare_mod.settle(planned, over or [], activations, seeds, workers,
                                           threads)
             execution = compare_mod.Execution(settings.workers, settings.threads,
-                                              backend or "processes", ray_address)
+                                              backend or "processes", ray_address, cell_figures)
             folder, cells = compare_mod.create(config, set_, settings.grid,
                                                settings.seeds, out, tune_lr=tune_lr,
                                                execution=execution)

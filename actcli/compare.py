@@ -56,6 +56,7 @@ class Execution:
     threads: int = 1  # torch threads per cell: the cell's numbers depend on it
     backend: str = "processes"  # processes | ray
     address: str | None = None  # the Ray cluster (None: a local Ray)
+    cell_figures: bool = False  # each cell's own PNGs (the compare draws its own figures)
 
 
 @dataclass
@@ -255,7 +256,7 @@ def cell_status(folder: Path, cell: Cell) -> str | None:
         return None
 
 
-def run_cell(folder: str, cell: Cell, threads: int = 1) -> CellResult:
+def run_cell(folder: str, cell: Cell, threads: int = 1, figures: bool = False) -> CellResult:
     """Train one cell into ``cells/<id>`` (a fresh folder) with ``threads`` torch threads;
     never raises. The thread count is set for every cell, in this process or a worker's,
     so that a cell's numbers never depend on how many workers ran beside it."""
@@ -264,12 +265,12 @@ def run_cell(folder: str, cell: Cell, threads: int = 1) -> CellResult:
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return _run_cell(Path(folder), cell)
+        return _run_cell(Path(folder), cell, figures)
     finally:
         torch.set_num_threads(before)
 
 
-def _run_cell(root: Path, cell: Cell) -> CellResult:
+def _run_cell(root: Path, cell: Cell, figures: bool = False) -> CellResult:
     from actcli import experiment
 
     target = root / "cells" / cell.id
@@ -280,7 +281,7 @@ def _run_cell(root: Path, cell: Cell) -> CellResult:
         cfg = config_mod.validate(_document((root / "base.yaml").read_text(encoding="utf-8"),
                                             cell.overrides), f"cell {cell.label}")
         result = experiment.run(cfg, root / "cells", folder=target,
-                                command=_read_plan(root).get("command"))
+                                command=_read_plan(root).get("command"), figures=figures)
         error = result.reason if result.status != "completed" else ""
         return CellResult(cell, result.status, result.metrics, result.seconds, error)
     except Exception as err:
@@ -326,14 +327,14 @@ def execute(folder: Path, cells: Sequence[Cell], execution: Execution | None = N
     stopped = interrupted = False
     try:
         if run.backend == "ray":
-            stopped = _execute_ray(folder, todo, threads, run.address, done)
+            stopped = _execute_ray(folder, todo, threads, run.address, done, run.cell_figures)
         elif workers == 1 or len(todo) <= 1:
             for cell in todo:
-                if done(run_cell(str(folder), cell, threads)):
+                if done(run_cell(str(folder), cell, threads, run.cell_figures)):
                     stopped = True
                     break
         else:
-            stopped = _execute_pool(folder, todo, workers, threads, done)
+            stopped = _execute_pool(folder, todo, workers, threads, done, run.cell_figures)
     except KeyboardInterrupt:  # Ctrl-C between two cells: keep what finished
         interrupted = True
     interrupted = interrupted or any(r.status == "interrupted" for r in results.values())
@@ -350,11 +351,11 @@ def was_interrupted(results: Sequence[CellResult]) -> bool:
 
 
 def _execute_pool(folder: Path, todo: Sequence[Cell], workers: int, threads: int,
-                  done: Callable[[CellResult], bool]) -> bool:
+                  done: Callable[[CellResult], bool], figures: bool = False) -> bool:
     """Run ``todo`` in ``workers`` spawned processes; True when ``done`` asked to stop."""
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         pending: set[Future[CellResult]] = {
-            pool.submit(run_cell, str(folder), cell, threads) for cell in todo}
+            pool.submit(run_cell, str(folder), cell, threads, figures) for cell in todo}
         stopped = False
         try:
             while pending and not stopped:
@@ -371,7 +372,7 @@ def _execute_pool(folder: Path, todo: Sequence[Cell], workers: int, threads: int
 
 
 def _execute_ray(folder: Path, todo: Sequence[Cell], threads: int, address: str | None,
-                 done: Callable[[CellResult], bool]) -> bool:
+                 done: Callable[[CellResult], bool], figures: bool = False) -> bool:
     """Run ``todo`` as Ray tasks of ``threads`` CPUs each; True when ``done`` asked to stop."""
     try:
         import ray
@@ -387,7 +388,7 @@ def _execute_ray(folder: Path, todo: Sequence[Cell], threads: int, address: str 
                               ) from None
     try:
         task = ray.remote(num_cpus=threads)(run_cell)
-        pending = [task.remote(str(folder.resolve()), cell, threads) for cell in todo]
+        pending = [task.remote(str(folder.resolve()), cell, threads, figures) for cell in todo]
         while pending:
             finished, pending = ray.wait(pending, num_returns=1)
             if done(ray.get(finished[0])):

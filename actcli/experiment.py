@@ -176,12 +176,13 @@ def prepare(config: Config, progress: Any = None) -> Prepared:
 
 def run(config: Config, out: Path, *, reporter: Reporter | None = None,
         animate_every: int | None = None, folder: Path | None = None,
-        command: str | None = None) -> RunResult:
+        command: str | None = None, figures: bool = True) -> RunResult:
     """Train ``config`` and write its run folder under ``out``; return what happened.
 
     ``animate_every`` (1-D tasks): also save fit.gif with a frame every that many epochs.
     ``folder``: use exactly this new folder instead of ``out/<stamp>-<name>`` (compare cells).
     ``command``: the command line the run came from (default: this process's).
+    ``figures``: draw the run's PNGs (compare cells leave them out unless asked).
     """
     if config.log.tensorboard:
         tboard.require()
@@ -198,13 +199,14 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None,
         "epochs": 0, "seconds": 0.0, "device": str(prepared.parts.device),
         "torch": torch.__version__, "seed": config.train.seed,
         "parameters": sum(p.numel() for p in prepared.parts.net.parameters()),
-        "data": prepared.data.info, "stack": 1,
+        "data": prepared.data.info, "stack": 1, "figures": figures,
         "provenance": provenance.collect(str(prepared.parts.device), torch.get_num_threads(),
                                          command=command),
     }
     runs.write_text(folder / "config.yaml", config_mod.dump(config))
     runs.write_json(folder / runs.SUMMARY, summary)
-    return _train(prepared, folder, summary, reporter, animate_every=animate_every)
+    return _train(prepared, folder, summary, reporter, animate_every=animate_every,
+                  figures=figures)
 
 
 def resume(run_dir: Path, *, reporter: Reporter | None = None) -> RunResult:
@@ -225,18 +227,19 @@ def resume(run_dir: Path, *, reporter: Reporter | None = None) -> RunResult:
     except Exception as err:
         raise ActcliError(f"{run_dir / CHECKPOINT}: cannot be read: {err}") from None
     summary.pop("reason", None)
-    return _train(prepared, run_dir, summary, reporter, checkpoint)
+    return _train(prepared, run_dir, summary, reporter, checkpoint,
+                  figures=bool(summary.get("figures", True)))
 
 
 def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporter | None,
            checkpoint: dict[str, Any] | None = None,
-           animate_every: int | None = None) -> RunResult:
+           animate_every: int | None = None, figures: bool = True) -> RunResult:
     config, task, parts = p.config, p.task, p.parts
     loss_name, accuracy_name = task.final_names
     # the untrained network is the same on a resume: it is rebuilt from the same seed
     picture_before = task.picture(config.task, p.data, parts.predict) \
-        if task.picture_type is FitPicture else None
-    weights_before = outputs.weights(parts.net) if checkpoint is None else None
+        if task.picture_type is FitPicture and (figures or animate_every) else None
+    weights_before = outputs.weights(parts.net) if checkpoint is None and figures else None
     probe_x, probe_y = p.train.x[:diagnostics.PROBE], p.train.y[:diagnostics.PROBE]
     history: list[dict[str, float]] = []
     diagnosed: list[dict[str, float]] = []  # diagnostics.csv: one row per logged epoch
@@ -335,7 +338,7 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
         if reason:
             summary["reason"] = reason
         outputs.write(folder, config, task, p.data, parts.net, parts.predict, record, metrics,
-                      status)
+                      status, figures)
         runs.write_json(folder / runs.SUMMARY, summary)
         if board is not None:
             board.finish(config_mod.to_dict(config), summary["metrics"], epochs,

@@ -40,12 +40,14 @@ def weights(net: nn.Module) -> dict[str, np.ndarray]:
 
 def write(folder: Path, config: Config, task: Any, data: TaskData,
           net: nn.Module, predict: Callable[[Tensor], Tensor], record: Record,
-          metrics: dict[str, Any], status: str) -> None:
-    """Every file above that the run's status and record call for."""
+          metrics: dict[str, Any], status: str, figures: bool = True) -> None:
+    """Every file above that the run's status and record call for; the PNGs only with
+    ``figures`` (fit.gif is asked for on its own)."""
     if record.history:
         runs.write_csv(folder / "metrics.csv", record.history)
-        runs.save_figure(plots.learning_curves(record.history, config.name or ""),
-                         folder / "learning_curves.png")
+        if figures:
+            runs.save_figure(plots.learning_curves(record.history, config.name or ""),
+                             folder / "learning_curves.png")
     if record.diagnosed:
         runs.write_csv(folder / "diagnostics.csv", record.diagnosed)
     before = record.picture_before
@@ -56,6 +58,8 @@ def write(folder: Path, config: Config, task: Any, data: TaskData,
     if status == "failed":
         return
     runs.save_state({k: v.cpu() for k, v in net.state_dict().items()}, folder / "model.pt")
+    if not figures:
+        return
     after = task.picture(config.task, data, predict)
     if isinstance(after, FitPicture) and before is not None:
         label = "after training" if status == "completed" else f"after training ({status})"

@@ -123,10 +123,15 @@ def picture_path(out: Path, default_name: str, option: str = "--out") -> Path:
     return path
 
 
-def save_figure(figure: Any, path: Path, dpi: int = 120) -> Path:
+def render_png(figure: Any, buffer: io.BytesIO, dpi: int = 120) -> None:  # noqa: ANN401
+    """A matplotlib Figure as PNG bytes into ``buffer``."""
+    figure.savefig(buffer, format="png", dpi=dpi)
+
+
+def save_figure(figure: Any, path: Path, dpi: int = 120) -> Path:  # noqa: ANN401
     """Save a matplotlib Figure as PNG, atomically."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    render_png(figure, buffer, dpi)
     write_bytes(path, buffer.getvalue())
     return path
 

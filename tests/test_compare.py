@@ -94,9 +94,9 @@ def test_a_cell_trains_with_the_plans_threads_in_this_process_and_in_workers(tmp
     folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path)
     real = compare._run_cell
 
-    def spy(root, cell):
+    def spy(root, cell, *args):
         seen.append(torch.get_num_threads())
-        return real(root, cell)
+        return real(root, cell, *args)
 
     compare._run_cell, before = spy, compare._run_cell
     try:
@@ -391,7 +391,8 @@ def test_resume_runs_as_the_plan_says_unless_told_otherwise(invoke, tmp_path, mo
     assert result.exit_code == 0, result.output
     (folder,) = tmp_path.iterdir()
     assert json.loads((folder / "plan.json").read_text())["execution"] == {
-        "workers": 1, "threads": 2, "backend": "processes", "address": None}
+        "workers": 1, "threads": 2, "backend": "processes", "address": None,
+        "cell_figures": False}
     seen = []
 
     def fake(folder, cells, execution, **kwargs):
@@ -450,3 +451,20 @@ def test_fail_fast_in_a_worker_pool_cancels_what_has_not_started(tmp_path):
     assert all(r.error == "not run: stopped by --fail-fast" for r in skipped)
     for r in skipped:  # a cancelled cell never started: no folder of its own
         assert not (folder / "cells" / r.cell.id).exists()
+
+
+def test_cells_draw_no_pictures_of_their_own_unless_asked(invoke, tmp_path):
+    args = ["compare", CONFIGS / "beans.yaml", "--activations", "relu,tanh", "--workers", "1",
+            *sum((["--set", s] for s in FAST), [])]
+    assert invoke(*args, "--out", tmp_path / "a").exit_code == 0
+    (folder,) = (tmp_path / "a").iterdir()
+    for cell in (folder / "cells").iterdir():
+        assert not list(cell.glob("*.png"))
+        assert {"metrics.csv", "diagnostics.csv", "model.pt", "summary.json"} <= {
+            p.name for p in cell.iterdir()}
+    assert (folder / "curves.png").exists()  # the compare's own figures
+    assert invoke(*args, "--cell-figures", "--out", tmp_path / "b").exit_code == 0
+    (folder,) = (tmp_path / "b").iterdir()
+    for cell in (folder / "cells").iterdir():
+        assert {"learning_curves.png", "fit.png", "weights.png"} <= {
+            p.name for p in cell.glob("*.png")}
