@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from actcli import plots, runs, surfaces
 from actcli import curves as curves_mod
+from actcli import plots, runs, surfaces
 
 
 def main() -> None:
