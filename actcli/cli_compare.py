@@ -150,7 +150,9 @@ def compare(
                                      compare_mod.varied_keys(folder),
                                      tuned_lr=compare_mod.tuned_lrs(folder), target=wanted,
                                      rank_by=rank_by)
-        report_mod.write(folder, results, found)
+        from actcli import report_files
+
+        report_files.write(folder, results, found)
         _print_report(console, found)
         typer.echo(str(folder / "report.md"))
         if compare_mod.was_interrupted(results):

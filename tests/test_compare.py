@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from actcli import compare, config, report
+from actcli import compare, config, report, report_files
 from actcli.errors import ConfigError
 
 from helpers import CONFIGS
@@ -124,7 +124,7 @@ def test_report_ranks_compares_with_the_best_and_writes_everything(tmp_path):
     assert step.difference[0] == pytest.approx(sum(diffs) / 3)
     # one comparison: 2/2^6 < 0.05 <= 2/2^5
     assert step.verdict == "too few seeds" and "6 seeds would be needed" in found.power_note
-    files = report.write(folder, results, found)
+    files = report_files.write(folder, results, found)
     assert {"summary.csv", "report.md", "bars.png", "curves.png", "gradient_flow.png",
             "activations.png", "to_target.png"} <= set(files)
     text = (folder / "report.md").read_text()
@@ -291,7 +291,7 @@ def test_tune_lr_gives_each_cell_its_own_lr(tmp_path):
     assert (folder / "lr_range_test.png").exists()
     results = compare.execute(folder, cells)
     found = _summarize(folder, results, tuned_lr=tuned)
-    text = report.markdown(found, [])
+    text = report_files.markdown(found, [])
     assert "lr (range test)" in text and "its own learning rate" in text
     from actcli import config
 
