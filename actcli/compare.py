@@ -382,12 +382,13 @@ def _execute_ray(folder: Path, todo: Sequence[Cell], threads: int, address: str 
     if started_here:
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                     **({} if address else {"num_cpus": os.cpu_count() or 1}))
+                     num_cpus=None if address else (os.cpu_count() or 1))
         except (ConnectionError, RuntimeError, ValueError) as err:
             raise ActcliError(f"--ray-address: cannot reach Ray at {quote(address)}: {err}"
                               ) from None
     try:
-        task = ray.remote(num_cpus=threads)(run_cell)
+        # Any: Ray's typing knows remote functions of fixed small arity only
+        task: Any = ray.remote(num_cpus=threads)(run_cell)
         pending = [task.remote(str(folder.resolve()), cell, threads, figures) for cell in todo]
         while pending:
             finished, pending = ray.wait(pending, num_returns=1)
