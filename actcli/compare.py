@@ -284,7 +284,7 @@ def _run_cell(root: Path, cell: Cell, figures: bool = False) -> CellResult:
                                 command=_read_plan(root).get("command"), figures=figures)
         error = result.reason if result.status != "completed" else ""
         return CellResult(cell, result.status, result.metrics, result.seconds, error)
-    except Exception as err:
+    except Exception as err:  # a failing cell must not stop the others
         return CellResult(cell, "failed", {}, time.perf_counter() - start,
                           f"{type(err).__name__}: {err}".splitlines()[0])
 

@@ -224,7 +224,7 @@ def resume(run_dir: Path, *, reporter: Reporter | None = None) -> RunResult:
     try:
         checkpoint = torch.load(run_dir / CHECKPOINT, map_location=prepared.parts.device,
                                 weights_only=True)
-    except Exception as err:
+    except Exception as err:  # any unreadable checkpoint is the same problem
         raise ActcliError(f"{run_dir / CHECKPOINT}: cannot be read: {err}") from None
     summary.pop("reason", None)
     return _train(prepared, run_dir, summary, reporter, checkpoint,
@@ -307,7 +307,7 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
     except KeyboardInterrupt as err:  # a second Ctrl-C: no checkpoint of this step
         status, reason = "interrupted", "interrupted twice: stopped without a checkpoint"
         first_error = err
-    except Exception as err:
+    except Exception as err:  # any crash: recorded as "failed", re-raised after the wrap-up
         reason = f"{type(err).__name__}: {err}"
         first_error = err
     if reporter is not None:

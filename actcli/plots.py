@@ -235,7 +235,7 @@ def loss_landscape(a: np.ndarray, b: np.ndarray, loss: np.ndarray,
     return fig
 
 
-def _log_norm(levels: np.ndarray):
+def _log_norm(levels: np.ndarray) -> Any:  # noqa: ANN401 - matplotlib.colors.LogNorm
     from matplotlib.colors import LogNorm
 
     return LogNorm(vmin=levels[0], vmax=levels[-1])

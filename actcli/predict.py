@@ -50,7 +50,7 @@ def load(run: Path) -> Loaded:
     net = model_mod.build(config.model, task.input_shape, task.n_outputs)
     try:
         net.load_state_dict(torch.load(state_path, map_location="cpu", weights_only=True))
-    except Exception as err:
+    except Exception as err:  # unreadable or of another network: the same problem
         raise ActcliError(f"{state_path}: cannot be loaded into the run's network: "
                           f"{str(err).splitlines()[0]}") from None
     net.eval()
