@@ -7,6 +7,7 @@ import platform
 import shlex
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,11 @@ def cpu_model() -> str:
 def git_state(where: Path | None = None) -> dict[str, Any]:
     """{"git_commit", "git_dirty"} of the work tree ``where`` is in (default: the current
     folder); empty outside a git work tree or without git."""
-    cwd = str(where or Path.cwd())
+    return dict(_git_state(str(where or Path.cwd())))
+
+
+@cache  # once per process and folder: every cell of a compare would ask again
+def _git_state(cwd: str) -> tuple[tuple[str, Any], ...]:
 
     def git(*args: str) -> str | None:
         try:
@@ -40,9 +45,9 @@ def git_state(where: Path | None = None) -> dict[str, Any]:
 
     commit = git("rev-parse", "HEAD")
     if not commit:
-        return {}
+        return ()
     status = git("status", "--porcelain", "--untracked-files=no")
-    return {"git_commit": commit, "git_dirty": bool(status)}
+    return (("git_commit", commit), ("git_dirty", bool(status)))
 
 
 def command_line(argv: list[str] | None = None) -> str:
