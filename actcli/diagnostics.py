@@ -47,7 +47,7 @@ def measure(net: Network, objective: Callable[[Tensor, Tensor], Tensor], x: Tens
             module = layers[name]
             spec = spec_of(module)
             assert spec is not None  # hooked above for exactly these
-            params = _params_of(module, spec.name)
+            params = params_of(module, spec.name)
             units = pre.transpose(0, 1).reshape(pre.shape[1], -1)  # (units, samples [x H x W])
             out = spec.fn(units, **params)
             slope = spec.grad(units, **params).abs()
@@ -77,7 +77,7 @@ def layer_names(net: Network) -> dict[str, nn.Module]:
     return names
 
 
-def _params_of(module: nn.Module, name: str) -> dict[str, float]:
+def params_of(module: nn.Module, name: str) -> dict[str, float]:
     """The options of a built activation module, under the registry's option names."""
     spec = ACTIVATIONS.get(name)
     values = {}

@@ -29,7 +29,7 @@ from actcli.errors import ActcliError
 from actcli.steps import Step, step_for
 from actcli.tasks import TASKS
 from actcli.tasks.base import FitPicture, Split, TaskData
-from actcli.training import fit
+from actcli.training import Cursor, fit
 
 CHECKPOINT = checkpoints.FILE
 EVAL_BATCH = 8192  # samples per forward pass when measuring (no gradients: memory is small)
@@ -231,96 +231,92 @@ def resume(run_dir: Path, *, reporter: Reporter | None = None) -> RunResult:
                   figures=bool(summary.get("figures", True)))
 
 
-def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporter | None,
-           checkpoint: dict[str, Any] | None = None,
-           animate_every: int | None = None, figures: bool = True) -> RunResult:
-    config, task, parts = p.config, p.task, p.parts
-    loss_name, accuracy_name = task.final_names
-    # the untrained network is the same on a resume: it is rebuilt from the same seed
-    picture_before = task.picture(config.task, p.data, parts.predict) \
-        if task.picture_type is FitPicture and (figures or animate_every) else None
-    weights_before = outputs.weights(parts.net) if checkpoint is None and figures else None
-    probe_x, probe_y = p.train.x[:diagnostics.PROBE], p.train.y[:diagnostics.PROBE]
-    history: list[dict[str, float]] = []
-    diagnosed: list[dict[str, float]] = []  # diagnostics.csv: one row per logged epoch
-    best: dict[str, Any] = {"accuracy": -1.0, "epoch": 0, "state": None}
-    start_epoch, cursor, earlier = 0, None, 0.0
-    if checkpoint is not None:
-        progress = checkpoints.restore(checkpoint, parts.net, p.optimizer, p.scheduler,
-                                       p.generator, parts.device)
-        history, best, diagnosed = progress.history, progress.best, progress.diagnostics
-        start_epoch, earlier, cursor = progress.epoch, progress.seconds, progress.cursor
-    record = outputs.Record(history, diagnosed, picture_before=picture_before,
-                            weights_before=weights_before)
-    frames = record.frames  # (epoch, train loss, scores on the grid) for fit.gif
-    start = time.perf_counter()
-    every = config.train.checkpoint_every
+class Tracker:
+    """What one run records while it trains and writes when it stops: history, diagnostics,
+    best model, fit.gif frames, TensorBoard. A run alone has one; a stack one per model."""
 
-    def monitor() -> dict[str, float]:
+    def __init__(self, p: Prepared, folder: Path, summary: dict[str, Any], *,
+                 figures: bool = True, animate_every: int | None = None,
+                 progress: checkpoints.Progress | None = None) -> None:
+        self.p, self.folder, self.summary = p, folder, summary
+        self.figures, self.animate_every = figures, animate_every
+        task, parts = p.task, p.parts
+        # the untrained network is the same on a resume: it is rebuilt from the same seed
+        before = task.picture(p.config.task, p.data, parts.predict) \
+            if task.picture_type is FitPicture and (figures or animate_every) else None
+        weights_before = outputs.weights(parts.net) if progress is None and figures else None
+        self.history: list[dict[str, float]] = progress.history if progress else []
+        # diagnostics.csv: one row per logged epoch
+        self.diagnosed: list[dict[str, float]] = progress.diagnostics if progress else []
+        self.best: dict[str, Any] = progress.best if progress else \
+            {"accuracy": -1.0, "epoch": 0, "state": None}
+        self.record = outputs.Record(self.history, self.diagnosed, picture_before=before,
+                                     weights_before=weights_before)
+        self.board = tboard.Board(folder) if p.config.log.tensorboard else None
+
+    def monitor(self) -> dict[str, float]:
+        """The held-out figures logged with an epoch: validation split if any, else test."""
+        p = self.p
         if p.val is None:
-            loss, accuracy = measure(parts, p.test)
+            loss, accuracy = measure(p.parts, p.test)
             return {"test_loss": loss, "accuracy": accuracy}
-        loss, accuracy = measure(parts, p.val)
+        loss, accuracy = measure(p.parts, p.val)
         return {"val_loss": loss, "val_accuracy": accuracy}
 
-    board = tboard.Board(folder) if config.log.tensorboard else None
+    def probe(self) -> tuple[Tensor, Tensor]:
+        """The fixed batch diagnostics are measured on."""
+        return self.p.train.x[:diagnostics.PROBE], self.p.train.y[:diagnostics.PROBE]
 
-    def on_epoch(epoch: int, train_loss: float, row: dict[str, float] | None) -> None:
+    def diagnose(self) -> dict[str, float]:
+        parts = self.p.parts
+        return diagnostics.measure(parts.net, parts.objective, *self.probe())
+
+    def log(self, epoch: int, train_loss: float, row: dict[str, float] | None,
+            diagnosis: dict[str, float] | None = None) -> None:
+        """After epoch ``epoch``: ``row`` is its metrics.csv row on a logged epoch (else
+        None), ``diagnosis`` its diagnostics (measured here when not given)."""
+        p = self.p
         if row is not None:
-            history.append(row)
-            if board is not None:
-                board.log(row)
-            diagnosed.append({"epoch": epoch, **diagnostics.measure(
-                parts.net, parts.objective, probe_x, probe_y)})
-            if p.val is not None and row["val_accuracy"] > best["accuracy"]:
-                best.update(accuracy=row["val_accuracy"], epoch=epoch,
-                            state={k: v.detach().clone() for k, v in
-                                   parts.net.state_dict().items()})
-        if animate_every is not None and (epoch % animate_every == 0 or epoch == 1):
-            frames.append((epoch, train_loss,
-                           task.picture(config.task, p.data, parts.predict).score))
-        if every is not None and epoch % every == 0 and epoch < config.train.epochs:
-            runs.save_state(checkpoints.state(
-                parts.net, p.optimizer, p.scheduler, p.generator, checkpoints.Progress(
-                    epoch, None, history, best, diagnosed, earlier + time.perf_counter() - start)),
-                folder / CHECKPOINT)
-            runs.write_csv(folder / "metrics.csv", history)
-        if reporter is not None:
-            reporter.epoch(epoch, train_loss)
+            self.history.append(row)
+            if self.board is not None:
+                self.board.log(row)
+            self.diagnosed.append({"epoch": epoch, **(diagnosis or self.diagnose())})
+            if p.val is not None and row["val_accuracy"] > self.best["accuracy"]:
+                self.best.update(accuracy=row["val_accuracy"], epoch=epoch,
+                                 state={k: v.detach().clone() for k, v in
+                                        p.parts.net.state_dict().items()})
+        every = self.animate_every
+        if every is not None and (epoch % every == 0 or epoch == 1):
+            self.record.frames.append((epoch, train_loss, p.task.picture(
+                p.config.task, p.data, p.parts.predict).score))
 
-    if reporter is not None:
-        reporter.start(folder, config.train.epochs)
-    status, reason, epochs, stopped_at = "failed", "", start_epoch, None
-    graceful_stop = False
-    first_error: BaseException | None = None  # why training stopped, if it crashed
-    try:
-        with checkpoints.StopRequests() as stop:
-            result = fit(p.step, p.optimizer, p.train.x, p.train.y,
-                         epochs=config.train.epochs, batch_size=config.train.batch_size,
-                         generator=p.generator, evaluate=monitor,
-                         log_every=config.train.log_every, on_epoch=on_epoch,
-                         start_epoch=start_epoch, correct=parts.correct,
-                         scheduler=p.scheduler, stop=stop, cursor=cursor)
-        status, reason, epochs, stopped_at = (result.status, result.reason, result.epochs,
-                                              result.cursor)
-        graceful_stop = status == "interrupted"
-    except KeyboardInterrupt as err:  # a second Ctrl-C: no checkpoint of this step
-        status, reason = "interrupted", "interrupted twice: stopped without a checkpoint"
-        first_error = err
-    except Exception as err:  # any crash: recorded as "failed", re-raised after the wrap-up
-        reason = f"{type(err).__name__}: {err}"
-        first_error = err
-    if reporter is not None:
-        reporter.finish()
-    seconds = earlier + time.perf_counter() - start
+    def progress(self, epoch: int, cursor: Cursor | None, seconds: float
+                 ) -> checkpoints.Progress:
+        return checkpoints.Progress(epoch, cursor, self.history, self.best, self.diagnosed,
+                                    seconds)
 
-    def wrap_up() -> None:
-        nonlocal reason
-        if graceful_stop:
-            runs.save_state(checkpoints.state(
-                parts.net, p.optimizer, p.scheduler, p.generator, checkpoints.Progress(
-                    epochs, stopped_at, history, best, diagnosed, seconds)), folder / CHECKPOINT)
-            reason = f"{reason}; resume with: actcli train --resume {folder}"
+    def finish(self, status: str, reason: str, epochs: int, seconds: float,
+               first_error: BaseException | None = None) -> RunResult:
+        """Write the run folder for how the run ended; re-raise ``first_error`` (the crash
+        that ended training) after recording it, even when writing the folder fails too."""
+        try:
+            self._write(status, reason, epochs, seconds)
+        except Exception as err:
+            if first_error is None:
+                raise
+            # a crashed run's wrap-up failed too: record both, but report why it crashed
+            self.summary.update(status="failed", reason=f"{reason} (then, writing the run "
+                                f"folder: {type(err).__name__}: {err})")
+            runs.write_json(self.folder / runs.SUMMARY, self.summary)
+        if first_error is not None:
+            raise first_error
+        return RunResult(self.folder, status, self.summary["metrics"],
+                         self.summary["seconds"], epochs, reason)
+
+    def _write(self, status: str, reason: str, epochs: int, seconds: float) -> None:
+        p, folder, best = self.p, self.folder, self.best
+        config, task, parts = p.config, p.task, p.parts
+        loss_name, accuracy_name = task.final_names
         metrics: dict[str, Any] = {}
         if status == "completed":
             if best["state"] is not None:
@@ -330,32 +326,76 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
             metrics = {loss_name: loss, accuracy_name: accuracy, **metrics,
                        **task.extras(config.task, p.data, parts.predict)}
             (folder / CHECKPOINT).unlink(missing_ok=True)
-        elif history:  # the last finite figures logged before it stopped
-            metrics = {k: v for k, v in history[-1].items() if k != "epoch"}
-            metrics["last_logged_epoch"] = history[-1]["epoch"]
-        summary.update(status=status, epochs=epochs, seconds=round(seconds, 3),
-                       metrics={k: _finite_or_none(v) for k, v in metrics.items()})
+        elif self.history:  # the last finite figures logged before it stopped
+            metrics = {k: v for k, v in self.history[-1].items() if k != "epoch"}
+            metrics["last_logged_epoch"] = self.history[-1]["epoch"]
+        self.summary.update(status=status, epochs=epochs, seconds=round(seconds, 3),
+                            metrics={k: _finite_or_none(v) for k, v in metrics.items()})
         if reason:
-            summary["reason"] = reason
-        outputs.write(folder, config, task, p.data, parts.net, parts.predict, record, metrics,
-                      status, figures)
-        runs.write_json(folder / runs.SUMMARY, summary)
-        if board is not None:
-            board.finish(config_mod.to_dict(config), summary["metrics"], epochs,
-                         sorted(folder.glob("*.png")))
+            self.summary["reason"] = reason
+        outputs.write(folder, config, task, p.data, parts.net, parts.predict, self.record,
+                      metrics, status, self.figures)
+        runs.write_json(folder / runs.SUMMARY, self.summary)
+        if self.board is not None:
+            self.board.finish(config_mod.to_dict(config), self.summary["metrics"], epochs,
+                              sorted(folder.glob("*.png")))
 
+
+def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporter | None,
+           checkpoint: dict[str, Any] | None = None,
+           animate_every: int | None = None, figures: bool = True) -> RunResult:
+    config, parts = p.config, p.parts
+    start_epoch, cursor, earlier = 0, None, 0.0
+    progress = None
+    if checkpoint is not None:
+        progress = checkpoints.restore(checkpoint, parts.net, p.optimizer, p.scheduler,
+                                       p.generator, parts.device)
+        start_epoch, earlier, cursor = progress.epoch, progress.seconds, progress.cursor
+    tracker = Tracker(p, folder, summary, figures=figures, animate_every=animate_every,
+                      progress=progress)
+    start = time.perf_counter()
+    every = config.train.checkpoint_every
+
+    def on_epoch(epoch: int, train_loss: float, row: dict[str, float] | None) -> None:
+        tracker.log(epoch, train_loss, row)
+        if every is not None and epoch % every == 0 and epoch < config.train.epochs:
+            runs.save_state(checkpoints.state(
+                parts.net, p.optimizer, p.scheduler, p.generator,
+                tracker.progress(epoch, None, earlier + time.perf_counter() - start)),
+                folder / CHECKPOINT)
+            runs.write_csv(folder / "metrics.csv", tracker.history)
+        if reporter is not None:
+            reporter.epoch(epoch, train_loss)
+
+    if reporter is not None:
+        reporter.start(folder, config.train.epochs)
+    status, reason, epochs, stopped_at = "failed", "", start_epoch, None
+    first_error: BaseException | None = None  # why training stopped, if it crashed
     try:
-        wrap_up()
-    except Exception as err:
-        if first_error is None:
-            raise
-        # a crashed run's wrap-up failed too: record both, but report why it crashed
-        summary.update(status="failed", reason=f"{reason} (then, writing the run folder: "
-                       f"{type(err).__name__}: {err})")
-        runs.write_json(folder / runs.SUMMARY, summary)
-    if first_error is not None:
-        raise first_error
-    return RunResult(folder, status, summary["metrics"], summary["seconds"], epochs, reason)
+        with checkpoints.StopRequests() as stop:
+            result = fit(p.step, p.optimizer, p.train.x, p.train.y,
+                         epochs=config.train.epochs, batch_size=config.train.batch_size,
+                         generator=p.generator, evaluate=tracker.monitor,
+                         log_every=config.train.log_every, on_epoch=on_epoch,
+                         start_epoch=start_epoch, correct=parts.correct,
+                         scheduler=p.scheduler, stop=stop, cursor=cursor)
+        status, reason, epochs, stopped_at = (result.status, result.reason, result.epochs,
+                                              result.cursor)
+    except KeyboardInterrupt as err:  # a second Ctrl-C: no checkpoint of this step
+        status, reason = "interrupted", "interrupted twice: stopped without a checkpoint"
+        first_error = err
+    except Exception as err:  # any crash: recorded as "failed", re-raised after the wrap-up
+        reason = f"{type(err).__name__}: {err}"
+        first_error = err
+    if reporter is not None:
+        reporter.finish()
+    seconds = earlier + time.perf_counter() - start
+    if status == "interrupted" and first_error is None:  # a graceful stop: checkpoint it
+        runs.save_state(checkpoints.state(
+            parts.net, p.optimizer, p.scheduler, p.generator,
+            tracker.progress(epochs, stopped_at, seconds)), folder / CHECKPOINT)
+        reason = f"{reason}; resume with: actcli train --resume {folder}"
+    return tracker.finish(status, reason, epochs, seconds, first_error)
 
 
 def evaluate_run(run_dir: Path) -> dict[str, Any]:

@@ -130,6 +130,34 @@ def _nan_when_not_finite(fn: Callable[[Tensor, Tensor], Tensor], p: Tensor, y: T
         return p.sum() * math.nan  # NaN that still has a graph: the NaN guard skips the step
 
 
+def stacked(loss: Ref, output: nn.Module, n_outputs: int) -> Callable[[Tensor, Tensor], Tensor]:
+    """``f(z, y) -> [K]``: the loss of each of K models at once, as :func:`objective` gives
+    it for one; z are logits (K, N, n_outputs), y (K, N, 1) float or (K, N) long. A model
+    whose output is not finite gets a NaN loss; the others' losses are untouched."""
+    spec = LOSSES.get(loss.name)
+    fn = spec.module(**loss.kwargs)
+    fn.reduction = "none"  # every torch loss module: the per-element losses
+
+    def per_model(z: Tensor, y: Tensor) -> Tensor:
+        k, n = z.shape[0], z.shape[1]
+        flat_z, flat_y = z.reshape(k * n, -1), y.reshape(k * n, *y.shape[2:])
+        if spec.reads == "logits":
+            return fn(flat_z, flat_y).reshape(k, -1).mean(dim=1)
+        if spec.reads == "log_probability":
+            return fn(torch.log_softmax(flat_z, dim=-1), flat_y).reshape(k, -1).mean(dim=1)
+        p = output(flat_z)
+        finite = torch.isfinite(p)
+        bad = ~finite.reshape(k, -1).all(dim=1)
+        # torch's BCE raises on a NaN input: give those models a harmless value, then NaN
+        p = torch.where(finite, p, torch.full_like(p, 0.5))
+        target = (nn.functional.one_hot(flat_y, n_outputs).to(p.dtype) if n_outputs > 1
+                  else flat_y)
+        each = fn(p, target).reshape(k, -1).mean(dim=1)
+        return torch.where(bad, torch.full_like(each, math.nan), each)
+
+    return per_model
+
+
 LogitGradient = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]  # z, y -> (loss, dL/dz)
 
 
