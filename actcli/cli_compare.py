@@ -62,6 +62,9 @@ def compare(
     cell_figures: Annotated[bool, typer.Option(
         "--cell-figures", help="Also draw each cell's own PNGs (learning curves, fit, "
         "weights); the compare's own figures are always drawn.")] = False,
+    no_fuse: Annotated[bool, typer.Option(
+        "--no-fuse", help="Train every cell alone (by default cells that share a network "
+        "shape train together as one stacked model).")] = False,
     fail_fast: Annotated[bool, typer.Option(help="Stop at the first failing cell.")] = False,
     tune_lr: Annotated[
         bool, typer.Option(help="Give each cell the lr its own range test picks.")
@@ -120,7 +123,7 @@ def compare(
                 threads if threads is not None else planned_run.threads,
                 backend or planned_run.backend,
                 ray_address if ray_address is not None else planned_run.address,
-                cell_figures or planned_run.cell_figures)
+                cell_figures or planned_run.cell_figures, planned_run.fuse and not no_fuse)
         else:
             from actcli import shipped
 
@@ -131,7 +134,8 @@ def compare(
             settings = compare_mod.settle(planned, over or [], activations, seeds, workers,
                                           threads)
             execution = compare_mod.Execution(settings.workers, settings.threads,
-                                              backend or "processes", ray_address, cell_figures)
+                                              backend or "processes", ray_address, cell_figures,
+                                              not no_fuse)
             folder, cells = compare_mod.create(config, set_, settings.grid,
                                                settings.seeds, out, tune_lr=tune_lr,
                                                execution=execution)

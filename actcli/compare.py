@@ -3,9 +3,12 @@
 A compare folder holds ``base.yaml`` (the resolved config every cell starts from),
 ``plan.json`` (the cells and their overrides) and ``cells/<id>/``, each an ordinary run
 folder. A cell whose summary says ``completed`` is done; ``--resume`` runs the rest.
-Cells run in this process (workers = 1) or in K spawned worker processes. Every cell trains
-with the plan's ``threads`` torch threads (1 by default) wherever it runs, so its numbers do
-not depend on the worker count; by default there are cores // threads workers.
+Cells that share a network shape train together as one stacked model (``fused``; plan.json
+``stacks`` lists them; ``--no-fuse`` trains every cell alone). The units of work, stacks
+or single cells, run in this process (workers = 1), in spawned worker processes or on Ray.
+Every unit trains with the plan's ``threads`` torch threads (1 by default) wherever it runs,
+so its numbers do not depend on the worker count; by default there are cores // threads
+workers.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from actcli import advice, provenance, runs
+from actcli import advice, fused, provenance, runs
 from actcli import config as config_mod
 from actcli.errors import ActcliError, ConfigError, quote
 
@@ -57,6 +60,7 @@ class Execution:
     backend: str = "processes"  # processes | ray
     address: str | None = None  # the Ray cluster (None: a local Ray)
     cell_figures: bool = False  # each cell's own PNGs (the compare draws its own figures)
+    fuse: bool = True  # cells that share a network shape train as one stacked model
 
 
 @dataclass
@@ -167,8 +171,10 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
     # label -> the config of its seed 0, which the lr range test starts from
     configs: dict[str, config_mod.Config] = {}
     trains: dict[tuple[str, int], Cell] = {}  # (network signature, seed) -> first cell
+    checked_all = []
     for cell in cells:  # every cell must be a valid config, and differ, before anything runs
         checked = config_mod.validate(_document(base_doc, cell.overrides), f"cell {cell.label}")
+        checked_all.append(checked)
         configs.setdefault(cell.label, checked)
         twin = trains.setdefault((advice.network_signature(checked), cell.seed), cell)
         if twin.label != cell.label:
@@ -190,7 +196,8 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
         "over": {k: [flow(v) for v in vs] for k, vs in grid.items()}, "seeds": seeds,
         "tuned_lr": tuned, "execution": asdict(execution or Execution()),
         "command": provenance.command_line(),
-        "cells": [asdict(c) for c in cells]})
+        "cells": [asdict(c) for c in cells],
+        "stacks": [[cells[i].id for i in group] for group in fused.groups(checked_all)]})
     if tests:
         from actcli import plots
 
@@ -241,6 +248,32 @@ def load_plan(folder: Path) -> tuple[list[Cell], Execution]:
     return cells, Execution(**known)
 
 
+def stacks(folder: Path) -> list[list[str]]:
+    """The ids of the cells that can train together, one list per stack (plan.json); a
+    cell that trains alone is a list of one."""
+    data = _read_plan(folder)
+    return [list(ids) for ids in data.get("stacks", [[c["id"]] for c in data["cells"]])]
+
+
+def units(folder: Path, todo: Sequence[Cell], run: Execution) -> list[list[Cell]]:
+    """The units of work: the unfinished cells of each stack (every cell alone without
+    ``run.fuse``), large stacks halved until every worker has a unit, when the compare runs
+    on several workers of this machine (a worker's stack of 17 beats one stack of 33 on
+    two threads: ``benchmarks/compare_speed.py``)."""
+    if not run.fuse:
+        return [[cell] for cell in todo]
+    by_id = {cell.id: cell for cell in todo}
+    found = [[by_id[i] for i in ids if i in by_id] for ids in stacks(folder)]
+    found = [unit for unit in found if unit]
+    workers = run.workers if run.backend == "processes" else 1
+    while len(found) < workers and max(len(unit) for unit in found) > 1:
+        largest = max(found, key=len)
+        found.remove(largest)
+        half = (len(largest) + 1) // 2
+        found += [largest[:half], largest[half:]]
+    return sorted(found, key=len, reverse=True)  # the longest first: workers end together
+
+
 def _document(base_doc: str, overrides: Sequence[str]) -> dict[str, Any]:
     document = config_mod.parse_yaml(base_doc, "base.yaml")
     for item in overrides:
@@ -268,6 +301,53 @@ def run_cell(folder: str, cell: Cell, threads: int = 1, figures: bool = False) -
         return _run_cell(Path(folder), cell, figures)
     finally:
         torch.set_num_threads(before)
+
+
+def run_unit(folder: str, cells: Sequence[Cell], threads: int = 1, figures: bool = False
+             ) -> list[CellResult]:
+    """Train a unit of work: one cell alone, or several as one stack (fused.run); never
+    raises. ``threads`` as in :func:`run_cell`."""
+    if len(cells) == 1:
+        return [run_cell(folder, cells[0], threads, figures)]
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _run_stack(Path(folder), cells, figures)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _run_stack(root: Path, cells: Sequence[Cell], figures: bool) -> list[CellResult]:
+    start = time.perf_counter()
+    targets = [root / "cells" / cell.id for cell in cells]
+    try:
+        base = (root / "base.yaml").read_text(encoding="utf-8")
+        configs = [config_mod.validate(_document(base, cell.overrides), f"cell {cell.label}")
+                   for cell in cells]
+        for target in targets:  # unfinished earlier attempts: start the cells again
+            if target.exists():
+                shutil.rmtree(target)
+        results = fused.run(configs, targets, command=_read_plan(root).get("command"),
+                            figures=figures)
+        return [CellResult(cell, r.status, r.metrics, r.seconds,
+                           r.reason if r.status != "completed" else "")
+                for cell, r in zip(cells, results, strict=True)]
+    except Exception as err:  # a failing stack must not stop the others
+        reason = f"{type(err).__name__}: {err}".splitlines()[0]
+        return [_recorded(root, cell, reason, time.perf_counter() - start) for cell in cells]
+
+
+def _recorded(root: Path, cell: Cell, reason: str, seconds: float) -> CellResult:
+    """A cell of a stack that crashed: what its folder says it did (a model that diverged
+    or completed before the crash keeps that), else failed with ``reason``."""
+    status = cell_status(root, cell)
+    if status in ("completed", "diverged"):
+        summary = runs.read_summary(root / "cells" / cell.id)
+        return CellResult(cell, status, summary["metrics"], summary["seconds"],
+                          summary.get("reason", ""))
+    return CellResult(cell, "failed", {}, seconds, reason)
 
 
 def _run_cell(root: Path, cell: Cell, figures: bool = False) -> CellResult:
@@ -324,17 +404,23 @@ def execute(folder: Path, cells: Sequence[Cell], execution: Execution | None = N
             return True
         return fail_fast and result.status not in ("completed",)
 
+    def all_done(found: list[CellResult]) -> bool:
+        return any([done(result) for result in found])  # record every one, then decide
+
+    work = units(folder, todo, run) if todo else []
     stopped = interrupted = False
     try:
         if run.backend == "ray":
-            stopped = _execute_ray(folder, todo, threads, run.address, done, run.cell_figures)
-        elif workers == 1 or len(todo) <= 1:
-            for cell in todo:
-                if done(run_cell(str(folder), cell, threads, run.cell_figures)):
+            stopped = _execute_ray(folder, work, threads, run.address, all_done,
+                                   run.cell_figures)
+        elif workers == 1 or len(work) <= 1:
+            for unit in work:
+                if all_done(run_unit(str(folder), unit, threads, run.cell_figures)):
                     stopped = True
                     break
         else:
-            stopped = _execute_pool(folder, todo, workers, threads, done, run.cell_figures)
+            stopped = _execute_pool(folder, work, workers, threads, all_done,
+                                    run.cell_figures)
     except KeyboardInterrupt:  # Ctrl-C between two cells: keep what finished
         interrupted = True
     interrupted = interrupted or any(r.status == "interrupted" for r in results.values())
@@ -350,12 +436,13 @@ def was_interrupted(results: Sequence[CellResult]) -> bool:
     return any(r.status == "interrupted" or r.error == "not run: interrupted" for r in results)
 
 
-def _execute_pool(folder: Path, todo: Sequence[Cell], workers: int, threads: int,
-                  done: Callable[[CellResult], bool], figures: bool = False) -> bool:
-    """Run ``todo`` in ``workers`` spawned processes; True when ``done`` asked to stop."""
+def _execute_pool(folder: Path, work: Sequence[Sequence[Cell]], workers: int, threads: int,
+                  done: Callable[[list[CellResult]], bool], figures: bool = False) -> bool:
+    """Run the units of ``work`` in ``workers`` spawned processes; True when ``done`` asked
+    to stop."""
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        pending: set[Future[CellResult]] = {
-            pool.submit(run_cell, str(folder), cell, threads, figures) for cell in todo}
+        pending: set[Future[list[CellResult]]] = {
+            pool.submit(run_unit, str(folder), list(unit), threads, figures) for unit in work}
         stopped = False
         try:
             while pending and not stopped:
@@ -364,16 +451,18 @@ def _execute_pool(folder: Path, todo: Sequence[Cell], workers: int, threads: int
         finally:
             for future in pending:
                 future.cancel()
-        # cells already running when the compare stopped finish anyway: keep what they did
+        # units already running when the compare stopped finish anyway: keep what they did
         for future in pending:
             if not future.cancelled():
                 done(future.result())
         return stopped
 
 
-def _execute_ray(folder: Path, todo: Sequence[Cell], threads: int, address: str | None,
-                 done: Callable[[CellResult], bool], figures: bool = False) -> bool:
-    """Run ``todo`` as Ray tasks of ``threads`` CPUs each; True when ``done`` asked to stop."""
+def _execute_ray(folder: Path, work: Sequence[Sequence[Cell]], threads: int,
+                 address: str | None, done: Callable[[list[CellResult]], bool],
+                 figures: bool = False) -> bool:
+    """Run the units of ``work`` as Ray tasks of ``threads`` CPUs each; True when ``done``
+    asked to stop."""
     try:
         import ray
     except ImportError:
@@ -388,8 +477,9 @@ def _execute_ray(folder: Path, todo: Sequence[Cell], threads: int, address: str 
                               ) from None
     try:
         # Any: Ray's typing knows remote functions of fixed small arity only
-        task: Any = ray.remote(num_cpus=threads)(run_cell)
-        pending = [task.remote(str(folder.resolve()), cell, threads, figures) for cell in todo]
+        task: Any = ray.remote(num_cpus=threads)(run_unit)
+        pending = [task.remote(str(folder.resolve()), list(unit), threads, figures)
+                   for unit in work]
         while pending:
             finished, pending = ray.wait(pending, num_returns=1)
             if done(ray.get(finished[0])):

@@ -130,8 +130,10 @@ class Prepared:
     task: Any
     data: TaskData
     parts: Parts
-    step: Step  # one optimisation step; the optimizer is built over step.parameters()
-    optimizer: torch.optim.Optimizer
+    # one optimisation step and the optimizer built over step.parameters(): a run alone's
+    # (None in a run prepared to join a stack, which steps its own way)
+    step: Step | None
+    optimizer: torch.optim.Optimizer | None
     scheduler: torch.optim.lr_scheduler.LRScheduler | None
     generator: torch.Generator
     train: Split
@@ -156,18 +158,26 @@ def _check_memory(config: Config, data: TaskData, device: torch.device,
                            f"{config.optimizer.name}, batch {batch:,})")
 
 
-def prepare(config: Config, progress: Any = None) -> Prepared:
-    """Device, data, seeded network, optimizer: all input problems surface here."""
+def prepare(config: Config, progress: Any = None, data: TaskData | None = None,
+            alone: bool = True) -> Prepared:
+    """Device, data, seeded network, optimizer: all input problems surface here.
+
+    ``data``: the task's data when it is loaded already (runs of one stack share it).
+    ``alone``: build the step and torch optimizer of a run alone (a stack has its own).
+    Right after this, torch's global RNG is where the run's dropout draws start.
+    """
     device = devices.resolve(config.device)
     task = TASKS.get(config.task.name).task
-    data = task.load(config.task, progress=progress)
+    if data is None:
+        data = task.load(config.task, progress=progress)
     _check_memory(config, data, device, task.input_shape)
     parts = build_parts(config, data, device, task.input_shape)
-    # the dense step moves the network's parameters into one tensor: built for training only
-    step = step_for(parts.net, parts.objective, losses.logit_gradient(config.loss))
-    optimizer = optimizers.build(config.optimizer, step.parameters())
-    scheduler = None
-    if config.train.lr_schedule == "cosine":
+    step, optimizer, scheduler = None, None, None
+    if alone:
+        # the dense step moves the network's parameters into one tensor: for training only
+        step = step_for(parts.net, parts.objective, losses.logit_gradient(config.loss))
+        optimizer = optimizers.build(config.optimizer, step.parameters())
+    if optimizer is not None and config.train.lr_schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.train.epochs)
     return Prepared(config, task, data, parts, step, optimizer, scheduler,
                     torch.Generator().manual_seed(config.train.seed), data.train.to(device),
@@ -190,6 +200,17 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None,
     if animate_every is not None and prepared.task.picture_type is not FitPicture:
         raise ActcliError(f"--animate draws a fit curve: task {config.task.name} has none "
                           "(it works for rice_cooker and beans)")
+    folder, summary = start(prepared, out, folder, command, figures)
+    return _train(prepared, folder, summary, reporter, animate_every=animate_every,
+                  figures=figures)
+
+
+def start(prepared: Prepared, out: Path, folder: Path | None = None,
+          command: str | None = None, figures: bool = True, stack: int = 1
+          ) -> tuple[Path, dict[str, Any]]:
+    """Make the run's folder (``folder`` exactly, else a new one under ``out``) with its
+    config.yaml and a summary.json that says "running"; return both."""
+    config = prepared.config
     if folder is None:
         folder = runs.create(out, config.name or prepared.task.name)
     else:
@@ -199,14 +220,13 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None,
         "epochs": 0, "seconds": 0.0, "device": str(prepared.parts.device),
         "torch": torch.__version__, "seed": config.train.seed,
         "parameters": sum(p.numel() for p in prepared.parts.net.parameters()),
-        "data": prepared.data.info, "stack": 1, "figures": figures,
+        "data": prepared.data.info, "stack": stack, "figures": figures,
         "provenance": provenance.collect(str(prepared.parts.device), torch.get_num_threads(),
                                          command=command),
     }
     runs.write_text(folder / "config.yaml", config_mod.dump(config))
     runs.write_json(folder / runs.SUMMARY, summary)
-    return _train(prepared, folder, summary, reporter, animate_every=animate_every,
-                  figures=figures)
+    return folder, summary
 
 
 def resume(run_dir: Path, *, reporter: Reporter | None = None) -> RunResult:
@@ -344,11 +364,12 @@ class Tracker:
 def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporter | None,
            checkpoint: dict[str, Any] | None = None,
            animate_every: int | None = None, figures: bool = True) -> RunResult:
-    config, parts = p.config, p.parts
+    config, parts, optimizer = p.config, p.parts, p.optimizer
+    assert p.step is not None and optimizer is not None  # prepared to train alone
     start_epoch, cursor, earlier = 0, None, 0.0
     progress = None
     if checkpoint is not None:
-        progress = checkpoints.restore(checkpoint, parts.net, p.optimizer, p.scheduler,
+        progress = checkpoints.restore(checkpoint, parts.net, optimizer, p.scheduler,
                                        p.generator, parts.device)
         start_epoch, earlier, cursor = progress.epoch, progress.seconds, progress.cursor
     tracker = Tracker(p, folder, summary, figures=figures, animate_every=animate_every,
@@ -360,7 +381,7 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
         tracker.log(epoch, train_loss, row)
         if every is not None and epoch % every == 0 and epoch < config.train.epochs:
             runs.save_state(checkpoints.state(
-                parts.net, p.optimizer, p.scheduler, p.generator,
+                parts.net, optimizer, p.scheduler, p.generator,
                 tracker.progress(epoch, None, earlier + time.perf_counter() - start)),
                 folder / CHECKPOINT)
             runs.write_csv(folder / "metrics.csv", tracker.history)
@@ -373,7 +394,7 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
     first_error: BaseException | None = None  # why training stopped, if it crashed
     try:
         with checkpoints.StopRequests() as stop:
-            result = fit(p.step, p.optimizer, p.train.x, p.train.y,
+            result = fit(p.step, optimizer, p.train.x, p.train.y,
                          epochs=config.train.epochs, batch_size=config.train.batch_size,
                          generator=p.generator, evaluate=tracker.monitor,
                          log_every=config.train.log_every, on_epoch=on_epoch,
@@ -392,7 +413,7 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
     seconds = earlier + time.perf_counter() - start
     if status == "interrupted" and first_error is None:  # a graceful stop: checkpoint it
         runs.save_state(checkpoints.state(
-            parts.net, p.optimizer, p.scheduler, p.generator,
+            parts.net, optimizer, p.scheduler, p.generator,
             tracker.progress(epochs, stopped_at, seconds)), folder / CHECKPOINT)
         reason = f"{reason}; resume with: actcli train --resume {folder}"
     return tracker.finish(status, reason, epochs, seconds, first_error)

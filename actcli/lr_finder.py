@@ -29,7 +29,8 @@ def find_lr(config: Config, *, steps: int = 100, low: float = 1e-5, high: float 
             smoothing: float = 0.9) -> RangeTest:
     """Run the range test for ``config`` (its seed, model, optimizer and batch size)."""
     p = experiment.prepare(config)
-    net, optimizer = p.parts.net, p.optimizer
+    net, optimizer, train_step = p.parts.net, p.optimizer, p.step
+    assert optimizer is not None and train_step is not None  # prepared to train alone
     net.train()
     x, y = p.train.x, p.train.y
     n = len(y)
@@ -43,7 +44,7 @@ def find_lr(config: Config, *, steps: int = 100, low: float = 1e-5, high: float 
             group["lr"] = lr
         start = (step * size) % n
         idx = order[start:start + size] if size < n else slice(None)
-        outcome = p.step(optimizer, x[idx], y[idx])
+        outcome = train_step(optimizer, x[idx], y[idx])
         if outcome is None:  # loss or a gradient not finite
             break
         value = float(outcome[0])

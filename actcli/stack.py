@@ -37,19 +37,49 @@ class _Group:
     """The models of one layer that share an activation: one call for all of them."""
 
     module: nn.Module
-    index: Tensor | None  # model indices; None = every model of the stack
-    relu: bool
+    rows: list[int]  # the models, in stack order
+
+
+@dataclass
+class _Layer:
+    """A hidden layer's activations: the groups, and how their joined outputs map back."""
+
+    groups: list[_Group]
+    back: Tensor | None  # stack order from the groups' joined order (None: the same)
+    order: Tensor | None  # the groups' joined order from stack order (None: the same)
+    relu: bool  # every model's activation is nn.ReLU: backward is one threshold op
+
+    def split(self, t: Tensor) -> list[Tensor]:
+        """``t`` [K, ...] cut into each group's models (views where they are side by side)."""
+        if len(self.groups) == 1:
+            return [t]
+        return [t[g.rows[0]:g.rows[-1] + 1] if g.rows == list(range(g.rows[0], g.rows[-1] + 1))
+                else t[g.rows] for g in self.groups]
+
+    def join(self, parts: Sequence[Tensor]) -> Tensor:
+        """The inverse of :meth:`split`."""
+        if len(parts) == 1:
+            return parts[0]
+        joined = torch.cat(list(parts))
+        return joined if self.back is None else joined.index_select(0, self.back)
+
+    def apply(self, z: Tensor, fn: Callable[[nn.Module, Tensor], Tensor]) -> Tensor:
+        """``fn(module, z of its models)`` of every group, back in stack order."""
+        return self.join([fn(g.module, part)
+                          for g, part in zip(self.groups, self.split(z), strict=True)])
 
 
 @dataclass
 class Pass:
     """What a forward pass keeps for the backward: per hidden layer, the layer's input,
-    the activation's input and output, the dropout mask (None: no dropout)."""
+    the activation's input and output, its autograd graph, the dropout mask."""
 
     inputs: list[Tensor]  # input of each weight layer: [B, F] (shared) or [K, B, F]
     pre: list[Tensor]  # activation input of each hidden layer [K, B, units]
     post: list[Tensor]  # activation output (before dropout)
-    masks: list[Tensor | None]
+    # (each group's leaf, the groups' outputs joined); None: relu everywhere
+    graphs: list[tuple[list[Tensor], Tensor] | None]
+    masks: list[Tensor | None]  # dropout: 0 or 1/(1-p); None: no model drops here
     logits: Tensor  # [K, B, outputs]
 
 
@@ -103,7 +133,7 @@ class StackedMLP:
         first_layers = layers[0]
         assert first_layers is not None  # checked above
 
-        def block(t: Tensor, p: nn.Parameter) -> Tensor:
+        def block(t: Tensor, p: Tensor) -> Tensor:
             start = offsets[id(p)]
             return t[:, start:start + p.numel()].view(self.k, *p.shape)
 
@@ -111,35 +141,39 @@ class StackedMLP:
         self.tensors = [(block(self.flat, layer.linear.weight), block(self.flat, layer.linear.bias),
                          block(self.grad, layer.linear.weight), block(self.grad, layer.linear.bias))
                         for layer in first_layers]
-        self.groups: list[list[_Group]] = []  # per hidden layer
+        self.layers: list[_Layer] = []  # per hidden layer
         self.dropout: list[list[float]] = []  # per hidden layer, per model
         hidden = len(first_layers) - 1
         for depth in range(hidden):
             acts = [found[depth].activation for found in layers if found is not None]
-            self.groups.append(self._group(acts))
+            self.layers.append(self._group(acts))
             self.dropout.append([found[depth].dropout for found in layers if found is not None])
         if any(p for rates in self.dropout for p in rates) and (
                 dropout_generators is None or len(dropout_generators) != self.k):
             raise ValueError("networks with dropout need one dropout generator per model")
         self.generators = list(dropout_generators or [])
 
-    def _group(self, acts: Sequence[nn.Module | None]) -> list[_Group]:
-        by_kind: dict[str, list[int]] = {}
-        modules: dict[str, nn.Module] = {}
+    def _group(self, acts: Sequence[nn.Module | None]) -> _Layer:
+        by_kind: dict[str, _Group] = {}
         for k, act in enumerate(acts):
             assert act is not None and spec_of(act) is not None  # dense_layers checked it
-            key = repr(act)  # class and its options: equal modules compute alike
-            by_kind.setdefault(key, []).append(k)
-            modules.setdefault(key, act)
-        return [_Group(modules[key], None if len(ks) == self.k else
-                       torch.tensor(ks, device=self.device), type(modules[key]) is nn.ReLU)
-                for key, ks in by_kind.items()]
+            # the class and its options: equal modules compute alike
+            by_kind.setdefault(repr(act), _Group(act, [])).rows.append(k)
+        groups = list(by_kind.values())
+        joined = [k for group in groups for k in group.rows]
+        back = order = None
+        if joined != list(range(self.k)):
+            back = torch.tensor([joined.index(k) for k in range(self.k)], device=self.device)
+            order = torch.tensor(joined, device=self.device)
+        return _Layer(groups, back, order, all(type(g.module) is nn.ReLU for g in groups))
 
-    def forward(self, x: Tensor, training: bool, stacked: bool = False) -> Pass:
+    def forward(self, x: Tensor, training: bool, stacked: bool = False,
+                backward: bool = True) -> Pass:
         """Logits of every model for inputs ``x``: [B, ...] shared by all models, or with
-        ``stacked`` [K, B, ...], each model its own batch."""
+        ``stacked`` [K, B, ...], each model its own batch. ``training``: draw dropout;
+        ``backward``: keep what :meth:`backward` needs."""
         a = x.reshape(self.k, x.shape[1], -1) if stacked else x.reshape(len(x), -1)
-        saved = Pass([], [], [], [], a)
+        saved = Pass([], [], [], [], [], a)
         last = len(self.tensors) - 1
         for depth, (w, b, _, _) in enumerate(self.tensors):
             saved.inputs.append(a)
@@ -147,22 +181,26 @@ class StackedMLP:
             if depth == last:
                 saved.logits = z
                 break
-            out = self._activate(z, self.groups[depth])
+            layer = self.layers[depth]
+            graph = None
+            if layer.relu or not backward:
+                out = layer.apply(z, lambda module, part: module(part))
+            else:  # torch's own forward and backward of each group's activation
+                with torch.enable_grad():
+                    leaves = [part.detach().requires_grad_() for part in layer.split(z)]
+                    # one output for the graph: autograd checks one gradient, not one a group
+                    joined = torch.cat([group.module(leaf) for group, leaf in
+                                        zip(layer.groups, leaves, strict=True)])
+                graph = (leaves, joined)
+                out = joined.detach() if layer.back is None else \
+                    joined.detach().index_select(0, layer.back)
             saved.pre.append(z)
             saved.post.append(out)
+            saved.graphs.append(graph)
             mask = self._mask(out, depth) if training else None
             saved.masks.append(mask)
             a = out * mask if mask is not None else out
         return saved
-
-    def _activate(self, z: Tensor, groups: list[_Group]) -> Tensor:
-        if len(groups) == 1:
-            return groups[0].module(z)
-        out = torch.empty_like(z)
-        for group in groups:
-            assert group.index is not None  # several groups: each has its models
-            out.index_copy_(0, group.index, group.module(z.index_select(0, group.index)))
-        return out
 
     def _mask(self, out: Tensor, depth: int) -> Tensor | None:
         """Each model's dropout mask (0 or 1/(1-p)) from its own generator: the draws of
@@ -197,26 +235,14 @@ class StackedMLP:
             mask = saved.masks[depth - 1]
             if mask is not None:
                 g = g.mul_(mask)
-            g = self._activation_grad(g, saved.pre[depth - 1], saved.post[depth - 1],
-                                      self.groups[depth - 1])
-
-    def _activation_grad(self, g: Tensor, pre: Tensor, post: Tensor,
-                         groups: list[_Group]) -> Tensor:
-        result = g if len(groups) == 1 else torch.empty_like(g)
-        for group in groups:
-            part_g = g if group.index is None else g.index_select(0, group.index)
-            if group.relu:  # pass where the output is positive (relu'(0) = 0, as torch)
-                part_out = post if group.index is None else post.index_select(0, group.index)
-                found = torch.ops.aten.threshold_backward(part_g, part_out, 0)
-            else:  # torch's own backward of this activation
-                part_in = pre if group.index is None else pre.index_select(0, group.index)
-                with torch.enable_grad():
-                    leaf = part_in.detach().requires_grad_()
-                    (found,) = torch.autograd.grad(group.module(leaf), leaf, part_g)
-            if group.index is None:
-                return found
-            result.index_copy_(0, group.index, found)
-        return result
+            graph = saved.graphs[depth - 1]
+            if graph is not None:  # one call of autograd for every group of the layer
+                layer = self.layers[depth - 1]
+                if layer.order is not None:
+                    g = g.index_select(0, layer.order)
+                g = layer.join(torch.autograd.grad(graph[1], graph[0], g))
+            else:  # relu: pass where the output is positive (relu'(0) = 0, as torch)
+                g = torch.ops.aten.threshold_backward(g, saved.post[depth - 1], 0)
 
     def gradients(self, saved: Pass, y: Tensor, loss: StackedLoss) -> Tensor:
         """Each model's loss [K] for targets ``y`` [K, B, ...]; its gradient into :attr:`grad`."""
@@ -246,16 +272,7 @@ class StackedMLP:
                 for depth, (_, _, gw, _) in enumerate(self.tensors):
                     found[f"grad_norm/layer{depth + 1}"] = gw.reshape(self.k, -1).norm(dim=1)
                 for depth, (pre, post) in enumerate(zip(saved.pre, saved.post, strict=True)):
-                    slope = torch.empty_like(pre)
-                    for group in self.groups[depth]:
-                        spec = spec_of(group.module)
-                        assert spec is not None  # hidden activations all have a spec
-                        part = pre if group.index is None else pre.index_select(0, group.index)
-                        value = spec.grad(part, **_params_of(group.module)).abs()
-                        if group.index is None:
-                            slope = value
-                        else:
-                            slope.index_copy_(0, group.index, value)
+                    slope = self.layers[depth].apply(pre, _slope).abs()
                     name = f"layer{depth + 1}"
                     found[f"dead/{name}"] = (post == 0).all(dim=1).float().mean(dim=1)
                     found[f"saturated/{name}"] = (slope < SATURATED).all(dim=1).float().mean(dim=1)
@@ -266,7 +283,8 @@ class StackedMLP:
             self.grad.copy_(kept)
 
 
-def _params_of(module: nn.Module) -> dict[str, float]:
+def _slope(module: nn.Module, x: Tensor) -> Tensor:
+    """The analytic derivative of a hidden activation module at ``x`` (as diagnostics)."""
     spec = spec_of(module)
     assert spec is not None  # hidden activations all have a spec
-    return diagnostics.params_of(module, spec.name)
+    return spec.grad(x, **diagnostics.params_of(module, spec.name))

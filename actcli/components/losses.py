@@ -136,7 +136,7 @@ def stacked(loss: Ref, output: nn.Module, n_outputs: int) -> Callable[[Tensor, T
     whose output is not finite gets a NaN loss; the others' losses are untouched."""
     spec = LOSSES.get(loss.name)
     fn = spec.module(**loss.kwargs)
-    fn.reduction = "none"  # every torch loss module: the per-element losses
+    setattr(fn, "reduction", "none")  # every torch loss module: the per-element losses  # noqa: B010
 
     def per_model(z: Tensor, y: Tensor) -> Tensor:
         k, n = z.shape[0], z.shape[1]
