@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -257,20 +258,28 @@ def stacks(folder: Path) -> list[list[str]]:
 
 def units(folder: Path, todo: Sequence[Cell], run: Execution) -> list[list[Cell]]:
     """The units of work: the unfinished cells of each stack (every cell alone without
-    ``run.fuse``), large stacks halved until every worker has a unit, when the compare runs
-    on several workers of this machine (a worker's stack of 17 beats one stack of 33 on
-    two threads: ``benchmarks/compare_speed.py``)."""
+    ``run.fuse``). On several workers of this machine, a stack whose training would take
+    long (:func:`fused.seconds_estimate`) is halved until every worker has a unit; a
+    short one stays whole, as starting a worker costs more than it would save."""
     if not run.fuse:
         return [[cell] for cell in todo]
     by_id = {cell.id: cell for cell in todo}
     found = [[by_id[i] for i in ids if i in by_id] for ids in stacks(folder)]
     found = [unit for unit in found if unit]
-    workers = run.workers if run.backend == "processes" else 1
-    while len(found) < workers and max(len(unit) for unit in found) > 1:
-        largest = max(found, key=len)
-        found.remove(largest)
-        half = (len(largest) + 1) // 2
-        found += [largest[:half], largest[half:]]
+    if run.backend == "processes" and len(found) < run.workers:
+        base = (folder / "base.yaml").read_text(encoding="utf-8")
+
+        def seconds(unit: list[Cell]) -> float:
+            config = config_mod.validate(_document(base, unit[0].overrides))
+            return fused.seconds_estimate(config, len(unit))
+
+        while len(found) < run.workers:
+            largest = max(found, key=seconds)
+            if len(largest) < 2 or seconds(largest) < fused.SPLIT_SECONDS:
+                break
+            found.remove(largest)
+            half = (len(largest) + 1) // 2
+            found += [largest[:half], largest[half:]]
     return sorted(found, key=len, reverse=True)  # the longest first: workers end together
 
 
@@ -438,16 +447,35 @@ def was_interrupted(results: Sequence[CellResult]) -> bool:
 
 def _execute_pool(folder: Path, work: Sequence[Sequence[Cell]], workers: int, threads: int,
                   done: Callable[[list[CellResult]], bool], figures: bool = False) -> bool:
-    """Run the units of ``work`` in ``workers`` spawned processes; True when ``done`` asked
-    to stop."""
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        pending: set[Future[list[CellResult]]] = {
-            pool.submit(run_unit, str(folder), list(unit), threads, figures) for unit in work}
+    """Run the units of ``work`` on ``workers`` processes: this one (torch is imported
+    here already) and ``workers - 1`` spawned ones, each taking the next unit when it is
+    free (spawned ones from the front of ``work``, this one from the back). True when
+    ``done`` asked to stop."""
+    queue = deque(work)
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context("spawn")) as pool:
+        pending: set[Future[list[CellResult]]] = set()
         stopped = False
+
+        def fill() -> None:
+            while queue and len(pending) < workers - 1 and not stopped:
+                pending.add(pool.submit(run_unit, str(folder), list(queue.popleft()),
+                                        threads, figures))
+
+        def collect(block: bool) -> bool:
+            nonlocal pending
+            finished, pending = wait(pending, timeout=None if block else 0,
+                                     return_when=FIRST_COMPLETED)
+            return any([done(future.result()) for future in finished])  # record all
+
         try:
-            while pending and not stopped:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                stopped = any([done(future.result()) for future in finished])  # record all
+            fill()
+            while (queue or pending) and not stopped:
+                if queue:
+                    stopped = done(run_unit(str(folder), list(queue.pop()), threads, figures))
+                    stopped = collect(block=False) or stopped
+                else:
+                    stopped = collect(block=True)
+                fill()
         finally:
             for future in pending:
                 future.cancel()

@@ -1,12 +1,12 @@
 """Runs that train together: K configs of one network shape as one stacked model.
 
 :func:`stack_key` says which configs can share a stack: same task and data, same layer
-shapes, output, loss, batch size, epochs, schedule and logging, the same optimizer
-(``nesterov``/``amsgrad`` alike). They may differ in activation (per layer), initializer,
-seed, dropout rate and the optimizer's numeric options (learning rate, betas, momentum,
-weight decay ...), which the stack holds per model. :func:`run` trains such a group with
-:class:`actcli.stack.StackedMLP` and writes every model's own run folder, exactly the
-folder the config would leave trained alone (``"stack": K`` in its summary.json).
+shapes, output, loss, batch size, epochs, schedule and logging. They may differ in
+activation (per layer), initializer, seed, dropout rate and optimizer (sgd, adam, adamw,
+rmsprop, with any options): the stack holds all of these per model. :func:`run` trains
+such a group with :class:`actcli.stack.StackedMLP` and writes every model's own run
+folder, exactly the folder the config would leave trained alone (``"stack": K`` in its
+summary.json).
 
 Each model is the run its config describes: built from its own seed (so the same initial
 weights), its own batch order (its own generator, seeded as the run alone seeds it), its
@@ -35,13 +35,13 @@ from actcli.config import Config, to_dict
 from actcli.experiment import EVAL_BATCH, Prepared, RunResult, Tracker
 from actcli.model import per_layer
 from actcli.stack import StackedLoss, StackedMLP
-from actcli.stack_optim import SWITCHES, StackedOptimizer
+from actcli.stack_optim import STACKED, StackedOptimizer
 from actcli.tasks.base import Split
 from actcli.training import log_epochs
 
 # per model, not part of the stack's key
 PER_MODEL = ("name", "compare", "log", "train.seed", "model.activation", "model.init",
-             "model.dropout")
+             "model.dropout", "optimizer")
 
 
 def stack_key(config: Config) -> str | None:
@@ -53,7 +53,7 @@ def stack_key(config: Config) -> str | None:
         return None
     if any(ref.name == "prelu" for ref in per_layer(model.activation, model.hidden_layers)):
         return None
-    if config.optimizer.name not in SWITCHES:
+    if config.optimizer.name not in STACKED:
         return None
     document = to_dict(config)
     for key in PER_MODEL:
@@ -62,10 +62,28 @@ def stack_key(config: Config) -> str | None:
         for part in parents:
             node = node.get(part, {})
         node.pop(last, None)
-    options = config.optimizer.kwargs
-    document["optimizer"] = {"name": config.optimizer.name,
-                             **{s: bool(options.get(s)) for s in SWITCHES[config.optimizer.name]}}
     return json.dumps(document, sort_keys=True)
+
+
+# Splitting a stack between worker processes pays when its training takes well over what
+# starting a worker costs here (importing torch and actcli, about 3 s): measured with
+# benchmarks/compare_speed.py (compare_beans, about 2 s of training, runs faster as one
+# stack; eleven Fashion-MNIST MLPs, about 40 s, faster split in two).
+SPLIT_SECONDS = 10.0
+FLOPS = 5e10  # multiply-adds x 2 per second one core does here in float32 matrix products
+
+
+def seconds_estimate(config: Config, models: int) -> float:
+    """A rough time for ``models`` runs of ``config`` in one stack on one core: their
+    matrix products' arithmetic (forward and backward, about 6 flops per parameter and
+    sample) over every epoch."""
+    from actcli import model as model_mod
+    from actcli.tasks import TASKS
+
+    task = TASKS.get(config.task.name).task
+    parameters = model_mod.parameter_count(config.model, task.input_shape, task.n_outputs)
+    samples = task.train_size(config.task) * config.train.epochs
+    return 6 * parameters * samples * models / FLOPS
 
 
 def groups(configs: Sequence[Config]) -> list[list[int]]:
@@ -107,8 +125,7 @@ class _Engine:
         first = prepared[0]
         self.k = len(prepared)
         self.stack = StackedMLP([p.parts.net for p in prepared], generators)
-        self.optimizer = StackedOptimizer(first.config.optimizer.name,
-                                          [p.config.optimizer.kwargs for p in prepared],
+        self.optimizer = StackedOptimizer([p.config.optimizer for p in prepared],
                                           self.stack.flat, self.stack.grad)
         self.loss: StackedLoss = losses.stacked(first.config.loss, first.parts.net.output,
                                                 first.data.n_outputs)
@@ -219,11 +236,13 @@ def _train(prepared: Sequence[Prepared], engine: _Engine, trackers: list[Tracker
                     batch_losses = stack.gradients(saved, ys, engine.loss)
                     ok = stack.finite(batch_losses) & alive
                     if not bool(ok.all()):
-                        for i in (alive & ~ok).nonzero().flatten().tolist():
+                        stopped_now = (alive & ~ok).nonzero().flatten().tolist()
+                        for i in stopped_now:
                             ended[i] = ("diverged", f"loss or gradient not finite at epoch "
                                         f"{epoch}", epoch - 1, time.perf_counter() - start)
+                        engine.optimizer.freeze(stopped_now)
                         alive = ok
-                    engine.optimizer.step(alive, scale)
+                    engine.optimizer.step(scale)
                     total += batch_losses.double() * ys.shape[1]
                     right += engine.correct(saved.logits, ys).double()
                     position += ys.shape[1]

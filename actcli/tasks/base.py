@@ -86,6 +86,10 @@ class Task(Protocol):
 
     def load(self, options: Any, progress: Any = None) -> TaskData: ...
 
+    def train_size(self, options: Any) -> int:
+        """How many samples a training epoch goes over (without loading them)."""
+        ...
+
     def extras(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]: ...
 
     def picture(self, options: Any, data: TaskData, predict: Predict) -> Picture: ...
@@ -167,6 +171,10 @@ class Curve1D:
     def span(self, options: Any) -> tuple[float, float]:
         """The range of raw inputs the fit curve and the threshold search cover."""
         raise NotImplementedError
+
+    def train_size(self, options: Any) -> int:
+        n = len(self.samples(options)[0])
+        return n - round(n * options.test_fraction)
 
     def load(self, options: Curve1DOptions, progress: Any = None) -> TaskData:
         raw, labels = self.samples(options)

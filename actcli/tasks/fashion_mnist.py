@@ -62,6 +62,10 @@ class FashionMnist:
     smoke: dict[str, Any] = {"limit_train": 500, "limit_test": 500, "val_size": 200}
     smoke_epochs = 1
 
+    def train_size(self, options: FashionMnistOptions) -> int:
+        size = 60_000 - options.val_size  # the training file holds 60,000 images
+        return size if options.limit_train is None else min(size, options.limit_train)
+
     def load(self, options: FashionMnistOptions, progress: Any = None) -> TaskData:
         paths = fmnist_data.locate(options.data_dir, options.download, progress)
         train_images, train_labels = read_split(paths, "train")
