@@ -198,7 +198,7 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
         "tuned_lr": tuned, "execution": asdict(execution or Execution()),
         "command": provenance.command_line(),
         "cells": [asdict(c) for c in cells],
-        "stacks": [[cells[i].id for i in group] for group in fused.groups(checked_all)]})
+        "stacks": _stacks(cells, checked_all, (execution or Execution()).threads)})
     if tests:
         from actcli import plots
 
@@ -207,6 +207,24 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
                                                for k, t in tests.items()}),
                          folder / "lr_range_test.png")
     return folder, cells
+
+
+def _stacks(cells: Sequence[Cell], configs: Sequence[config_mod.Config], threads: int
+            ) -> list[list[str]]:
+    """The cell ids of each stack: the cells that can train together, a long stack split
+    in up to as many parts as this machine has cores for (cores // threads), each part at
+    least :data:`fused.SPLIT_SECONDS` of training by :func:`fused.seconds_estimate` (a
+    worker costs about 3 s to start). Fixed in the plan: the worker count never changes
+    which cells train together, so it never changes their numbers."""
+    cores = max(1, (os.cpu_count() or 1) // threads)
+    found = []
+    for group in fused.groups(configs):
+        estimate = fused.seconds_estimate(configs[group[0]], len(group))
+        parts = max(1, min(cores, len(group), int(estimate // fused.SPLIT_SECONDS)))
+        size = -(-len(group) // parts)  # ceil: the parts differ by at most one cell
+        found += [[cells[i].id for i in group[start:start + size]]
+                  for start in range(0, len(group), size)]
+    return found
 
 
 def _same_network(a: Cell, b: Cell, no_effect: dict[str, str]) -> str:
@@ -251,36 +269,31 @@ def load_plan(folder: Path) -> tuple[list[Cell], Execution]:
 
 def stacks(folder: Path) -> list[list[str]]:
     """The ids of the cells that can train together, one list per stack (plan.json); a
-    cell that trains alone is a list of one."""
-    data = _read_plan(folder)
-    return [list(ids) for ids in data.get("stacks", [[c["id"]] for c in data["cells"]])]
+    cell in none trains alone (a CNN, batch norm, prelu, periodic checkpoints)."""
+    return [list(ids) for ids in _read_plan(folder).get("stacks", [])]
 
 
-def units(folder: Path, todo: Sequence[Cell], run: Execution) -> list[list[Cell]]:
-    """The units of work: the unfinished cells of each stack (every cell alone without
-    ``run.fuse``). On several workers of this machine, a stack whose training would take
-    long (:func:`fused.seconds_estimate`) is halved until every worker has a unit; a
-    short one stays whole, as starting a worker costs more than it would save."""
+@dataclass(frozen=True)
+class Unit:
+    """What one worker trains at once: one cell alone, or cells as one stack."""
+
+    cells: tuple[Cell, ...]
+    stacked: bool
+
+
+def units(folder: Path, todo: Sequence[Cell], run: Execution) -> list[Unit]:
+    """The units of work: the unfinished cells of each stack of the plan, the other cells
+    alone (every cell alone without ``run.fuse``)."""
     if not run.fuse:
-        return [[cell] for cell in todo]
+        return [Unit((cell,), False) for cell in todo]
     by_id = {cell.id: cell for cell in todo}
     found = [[by_id[i] for i in ids if i in by_id] for ids in stacks(folder)]
     found = [unit for unit in found if unit]
-    if run.backend == "processes" and len(found) < run.workers:
-        base = (folder / "base.yaml").read_text(encoding="utf-8")
-
-        def seconds(unit: list[Cell]) -> float:
-            config = config_mod.validate(_document(base, unit[0].overrides))
-            return fused.seconds_estimate(config, len(unit))
-
-        while len(found) < run.workers:
-            largest = max(found, key=seconds)
-            if len(largest) < 2 or seconds(largest) < fused.SPLIT_SECONDS:
-                break
-            found.remove(largest)
-            half = (len(largest) + 1) // 2
-            found += [largest[:half], largest[half:]]
-    return sorted(found, key=len, reverse=True)  # the longest first: workers end together
+    stacked = {cell.id for unit in found for cell in unit}
+    alone = [Unit((cell,), False) for cell in todo if cell.id not in stacked]
+    # the longest first: the workers end together
+    return sorted([Unit(tuple(unit), True) for unit in found] + alone,
+                  key=lambda unit: len(unit.cells), reverse=True)
 
 
 def _document(base_doc: str, overrides: Sequence[str]) -> dict[str, Any]:
@@ -312,12 +325,14 @@ def run_cell(folder: str, cell: Cell, threads: int = 1, figures: bool = False) -
         torch.set_num_threads(before)
 
 
-def run_unit(folder: str, cells: Sequence[Cell], threads: int = 1, figures: bool = False
+def run_unit(folder: str, unit: Unit, threads: int = 1, figures: bool = False
              ) -> list[CellResult]:
-    """Train a unit of work: one cell alone, or several as one stack (fused.run); never
-    raises. ``threads`` as in :func:`run_cell`."""
-    if len(cells) == 1:
-        return [run_cell(folder, cells[0], threads, figures)]
+    """Train a unit of work: a cell alone, or cells as one stack (fused.run; a stack of
+    one for the last unfinished cell of a stack, so that it trains as its stack did);
+    never raises. ``threads`` as in :func:`run_cell`."""
+    cells = unit.cells
+    if not unit.stacked:
+        return [run_cell(folder, cell, threads, figures) for cell in cells]
     import torch
 
     before = torch.get_num_threads()
@@ -445,7 +460,7 @@ def was_interrupted(results: Sequence[CellResult]) -> bool:
     return any(r.status == "interrupted" or r.error == "not run: interrupted" for r in results)
 
 
-def _execute_pool(folder: Path, work: Sequence[Sequence[Cell]], workers: int, threads: int,
+def _execute_pool(folder: Path, work: Sequence[Unit], workers: int, threads: int,
                   done: Callable[[list[CellResult]], bool], figures: bool = False) -> bool:
     """Run the units of ``work`` on ``workers`` processes: this one (torch is imported
     here already) and ``workers - 1`` spawned ones, each taking the next unit when it is
@@ -458,7 +473,7 @@ def _execute_pool(folder: Path, work: Sequence[Sequence[Cell]], workers: int, th
 
         def fill() -> None:
             while queue and len(pending) < workers - 1 and not stopped:
-                pending.add(pool.submit(run_unit, str(folder), list(queue.popleft()),
+                pending.add(pool.submit(run_unit, str(folder), queue.popleft(),
                                         threads, figures))
 
         def collect(block: bool) -> bool:
@@ -471,7 +486,7 @@ def _execute_pool(folder: Path, work: Sequence[Sequence[Cell]], workers: int, th
             fill()
             while (queue or pending) and not stopped:
                 if queue:
-                    stopped = done(run_unit(str(folder), list(queue.pop()), threads, figures))
+                    stopped = done(run_unit(str(folder), queue.pop(), threads, figures))
                     stopped = collect(block=False) or stopped
                 else:
                     stopped = collect(block=True)
@@ -486,7 +501,7 @@ def _execute_pool(folder: Path, work: Sequence[Sequence[Cell]], workers: int, th
         return stopped
 
 
-def _execute_ray(folder: Path, work: Sequence[Sequence[Cell]], threads: int,
+def _execute_ray(folder: Path, work: Sequence[Unit], threads: int,
                  address: str | None, done: Callable[[list[CellResult]], bool],
                  figures: bool = False) -> bool:
     """Run the units of ``work`` as Ray tasks of ``threads`` CPUs each; True when ``done``
@@ -506,7 +521,7 @@ def _execute_ray(folder: Path, work: Sequence[Sequence[Cell]], threads: int,
     try:
         # Any: Ray's typing knows remote functions of fixed small arity only
         task: Any = ray.remote(num_cpus=threads)(run_unit)
-        pending = [task.remote(str(folder.resolve()), list(unit), threads, figures)
+        pending = [task.remote(str(folder.resolve()), unit, threads, figures)
                    for unit in work]
         while pending:
             finished, pending = ray.wait(pending, num_returns=1)

@@ -65,10 +65,10 @@ def stack_key(config: Config) -> str | None:
     return json.dumps(document, sort_keys=True)
 
 
-# Splitting a stack between worker processes pays when its training takes well over what
+# Splitting a stack between worker processes pays when each part trains well over what
 # starting a worker costs here (importing torch and actcli, about 3 s): measured with
 # benchmarks/compare_speed.py (compare_beans, about 2 s of training, runs faster as one
-# stack; eleven Fashion-MNIST MLPs, about 40 s, faster split in two).
+# stack; eleven Fashion-MNIST MLPs for 3 epochs, about 30 s, faster split in two).
 SPLIT_SECONDS = 10.0
 FLOPS = 5e10  # multiply-adds x 2 per second one core does here in float32 matrix products
 
@@ -87,22 +87,15 @@ def seconds_estimate(config: Config, models: int) -> float:
 
 
 def groups(configs: Sequence[Config]) -> list[list[int]]:
-    """Indices of ``configs`` that train together, in first-seen order; a config that
-    cannot share a stack is a group of its own."""
+    """Indices of the ``configs`` that can train together, one list per stack key, in
+    first-seen order (a list of one where a config is the only one of its key); configs
+    that cannot join a stack are in none."""
     found: dict[str, list[int]] = {}
-    alone: list[list[int]] = []
-    order: list[list[int]] = []
     for i, config in enumerate(configs):
         key = stack_key(config)
-        if key is None:
-            alone.append([i])
-            order.append(alone[-1])
-        elif key in found:
-            found[key].append(i)
-        else:
-            found[key] = [i]
-            order.append(found[key])
-    return order
+        if key is not None:
+            found.setdefault(key, []).append(i)
+    return list(found.values())
 
 
 def _dropout_generator(config: Config, device: torch.device) -> torch.Generator:
