@@ -27,7 +27,8 @@ def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
             report.loss_name: r.metrics.get(report.loss_name), "seconds": r.seconds,
             "epochs_to_target": run.epochs_to_target if run else None,
             "seconds_to_target": _round(run.seconds_to_target) if run else None,
-            "error": r.error, **{f"set:{k}": csv_value(v) for k, v in r.cell.values.items()},
+            "stack": _stack_size(folder, r), "error": r.error,
+            **{f"set:{k}": csv_value(v) for k, v in r.cell.values.items()},
         })
     runs.write_csv(folder / "summary.csv", table)
     files = ["summary.csv"]
@@ -60,8 +61,42 @@ def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
         shown = [curves_mod.evaluate(name, -4, 4) for name in activations]
         runs.save_figure(plots.activation_curves(shown, grad=True), folder / "activations.png")
         files.append("activations.png")
-    runs.write_text(folder / "report.md", markdown(report, files))
+    runs.write_text(folder / "report.md", markdown(report, files, _training(folder, results)))
     return [*files, "report.md"]
+
+
+def _stack_size(folder: Path, result: CellResult) -> int | None:
+    """How many models trained together with this cell (its summary.json), None if unrun."""
+    try:
+        return int(runs.read_summary(folder / "cells" / result.cell.id).get("stack", 1))
+    except Exception:  # no folder or no readable summary: the cell did not run
+        return None
+
+
+def _training(folder: Path, results: list[CellResult]) -> str:
+    """Which cells trained together, in one paragraph for report.md."""
+    from actcli.compare import stacks
+
+    sizes = {r.cell.id: _stack_size(folder, r) for r in results}
+    ran = [r for r in results if sizes[r.cell.id] is not None]
+    together = [r for r in ran if (sizes[r.cell.id] or 1) > 1]
+    if not together:
+        return (f"Training. Every cell trained alone ({len(ran)} runs)."
+                if ran else "")
+    shown = {r.cell.id: f"{r.cell.label}, seed {r.cell.seed}" for r in results}
+    groups = []
+    for ids in stacks(folder):
+        members = [i for i in ids if sizes.get(i) not in (None, 1)]
+        if members:
+            groups.append(f"{len(members)} ({'; '.join(shown[i] for i in members)})")
+    alone = len(ran) - len(together)
+    return (f"Training. Cells that share a network shape trained together as one stacked "
+            f"model (plan.json `stacks`; each cell's summary.json gives `stack`, the number "
+            f"of models it trained with): {len(groups)} stack(s) of "
+            f"{', '.join(groups)}" + (f"; {alone} cell(s) alone" if alone else "") +
+            ". A stacked cell's seconds are its share of its stack's wall time "
+            "(`stack_seconds` / `stack`), so they compare the cells' epochs, not the cost of "
+            "their activations; `--no-fuse` trains every cell alone and times each.")
 
 
 def csv_value(value: Any) -> Any:
@@ -77,7 +112,7 @@ def _pm(mean_std: tuple[float, float], digits: int = 4) -> str:
     return f"{mean_std[0]:.{digits}f} ± {mean_std[1]:.{digits}f}"
 
 
-def markdown(report: Report, pictures: list[str]) -> str:
+def markdown(report: Report, pictures: list[str], training: str = "") -> str:
     out = io.StringIO()
     out.write("# actcli compare\n\n")
     if report.varied:
@@ -121,6 +156,8 @@ def markdown(report: Report, pictures: list[str]) -> str:
         f"of that many pairs could reach it. Epochs to target: the first logged epoch at "
         f"which the run met the target (mean over the seeds that did, with how many did); "
         f"seconds to target: the run's training seconds times that share of its epochs.\n\n")
+    if training:
+        out.write(f"{training}\n\n")
     if report.power_note:
         out.write(f"**{report.power_note}**\n\n")
     for picture in pictures:

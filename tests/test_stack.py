@@ -255,6 +255,15 @@ def test_a_compare_plans_its_stacks_and_cells_say_their_size(tmp_path):
     for cell in cells:
         summary = json.loads((folder / "cells" / cell.id / "summary.json").read_text())
         assert summary["stack"] == (1 if cell.id in prelu else 4)
+    from actcli import report, report_files
+
+    found = report.summarize(folder, results, ("loss", "accuracy"), list(grid))
+    report_files.write(folder, results, found)
+    text = (folder / "report.md").read_text()
+    assert "1 stack(s) of 4 (model.activation=relu, seed 0;" in text
+    assert "; 2 cell(s) alone." in text
+    sizes = [row.split(",")[9] for row in (folder / "summary.csv").read_text().splitlines()]
+    assert sizes == ["stack", "4", "4", "4", "4", "1", "1"]
 
 
 def test_a_long_stack_is_split_in_the_plan_not_by_the_worker_count(tmp_path, monkeypatch):
