@@ -37,7 +37,7 @@ from actcli.model import per_layer
 from actcli.stack import StackedLoss, StackedMLP
 from actcli.stack_optim import STACKED, StackedOptimizer
 from actcli.tasks.base import Split
-from actcli.training import log_epochs
+from actcli.training import FitResult, Orders, run_fit
 
 # per model, not part of the stack's key
 PER_MODEL = ("name", "compare", "log", "train.seed", "model.activation", "model.init",
@@ -110,8 +110,9 @@ def _dropout_generator(config: Config, device: torch.device) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(config.train.seed)
 
 
-class _Engine:
-    """The stack, its optimizer, loss and readers, over K prepared runs."""
+class StackEngine:
+    """The stack, its optimizer, loss and readers, over K prepared runs: the
+    :class:`actcli.training.Engine` of a stack."""
 
     def __init__(self, prepared: Sequence[Prepared],
                  generators: Sequence[torch.Generator]) -> None:
@@ -119,10 +120,31 @@ class _Engine:
         self.k = len(prepared)
         self.stack = StackedMLP([p.parts.net for p in prepared], generators)
         self.optimizer = StackedOptimizer([p.config.optimizer for p in prepared],
-                                          self.stack.flat, self.stack.grad)
+                                          self.stack.models())
         self.loss: StackedLoss = losses.stacked(first.config.loss, first.parts.net.output,
                                                 first.data.n_outputs)
         self.score = first.parts.score
+        self.cosine = first.config.train.lr_schedule == "cosine"
+        self.epochs = first.config.train.epochs
+        self.scale = 1.0  # the schedule's factor of every learning rate this epoch
+
+    def train_mode(self) -> None:
+        pass  # the stack draws dropout in training steps only
+
+    def batch(self, x: Tensor, y: Tensor, stacked: bool, alive: Tensor
+              ) -> tuple[Tensor, Tensor | None, Tensor]:
+        ys = y if stacked else y.expand(self.k, *y.shape)
+        saved = self.stack.forward(x, training=True, stacked=stacked)
+        found = self.stack.gradients(saved, ys, self.loss)
+        finite = self.stack.finite(found)
+        if not bool((finite | ~alive).all()):  # these stop now: never stepped again
+            self.optimizer.freeze((alive & ~finite).nonzero().flatten().tolist())
+        self.optimizer.step(self.scale)
+        return found, self.correct(saved.logits, ys), finite
+
+    def epoch_end(self, epoch: int) -> None:
+        if self.cosine:  # torch's CosineAnnealingLR (eta_min 0) after ``epoch`` steps
+            self.scale = (1 + math.cos(math.pi * epoch / self.epochs)) / 2
 
     def correct(self, z: Tensor, y: Tensor) -> Tensor:
         """[K] right answers of each model (z [K, B, C], y [K, B, ...])."""
@@ -164,7 +186,7 @@ def run(configs: Sequence[Config], folders: Sequence[Path], *, command: str | No
         generators.append(_dropout_generator(config, p.parts.device))
         prepared.append(p)
         data = p.data
-    engine = _Engine(prepared, generators)
+    engine = StackEngine(prepared, generators)
     trackers = []
     for p, i in zip(prepared, order, strict=True):
         folder, summary = experiment.start(p, folders[i].parent, folders[i], command,
@@ -174,128 +196,61 @@ def run(configs: Sequence[Config], folders: Sequence[Path], *, command: str | No
     return [results[order.index(i)] for i in range(len(configs))]
 
 
-def _cosine(epoch: int, epochs: int) -> float:
-    """torch's CosineAnnealingLR factor (eta_min 0) for the epoch after ``epoch`` steps."""
-    return (1 + math.cos(math.pi * epoch / epochs)) / 2
-
-
-def _train(prepared: Sequence[Prepared], engine: _Engine, trackers: list[Tracker]
+def _train(prepared: Sequence[Prepared], engine: StackEngine, trackers: list[Tracker]
            ) -> list[RunResult]:
-    config = prepared[0].config
-    k, stack = engine.k, engine.stack
-    epochs, batch_size = config.train.epochs, config.train.batch_size
-    x, y = prepared[0].train.x, prepared[0].train.y
-    n = len(y)
-    size = n if batch_size is None else min(batch_size, n)
+    first = prepared[0]
+    config = first.config
     # models with the same seed draw the same batch order: one permutation serves them
     seeds = sorted({p.config.train.seed for p in prepared})
-    order_of = {seed: next(p.generator for p in prepared if p.config.train.seed == seed)
-                for seed in seeds}
-    row_of = torch.tensor([seeds.index(p.config.train.seed) for p in prepared],
-                          device=x.device)
-    held_out = prepared[0].val if prepared[0].val is not None else prepared[0].test
-    names = ("val_loss", "val_accuracy") if prepared[0].val is not None \
-        else ("test_loss", "accuracy")
+    generators = [next(p.generator for p in prepared if p.config.train.seed == seed)
+                  for seed in seeds]
+    orders = Orders(generators, [seeds.index(p.config.train.seed) for p in prepared])
+    held_out = first.val if first.val is not None else first.test
+    names = ("val_loss", "val_accuracy") if first.val is not None else ("test_loss", "accuracy")
     probe_x, probe_y = trackers[0].probe()
-    every = log_epochs(epochs, config.train.log_every)
-    alive = torch.ones(k, dtype=torch.bool, device=x.device)
-    ended: dict[int, tuple[str, str, int, float]] = {}  # model -> status, reason, epochs, s
-    done_epochs = 0
+    diagnosed: dict[int, list[dict[str, float]]] = {}  # epoch -> every model's diagnostics
+
+    def evaluate(alive: Tensor) -> list[dict[str, float]]:
+        loss, accuracy = engine.measure(held_out)
+        return [{names[0]: loss[i], names[1]: accuracy[i]} for i in range(engine.k)]
+
+    def on_epoch(i: int, epoch: int, train_loss: float, row: dict[str, float] | None) -> None:
+        diagnosis = None
+        if row is not None:
+            if epoch not in diagnosed:  # one stacked pass measures every model
+                diagnosed.clear()
+                diagnosed[epoch] = engine.stack.diagnose(probe_x, probe_y, engine.loss)
+            diagnosis = diagnosed[epoch][i]
+        trackers[i].log(epoch, train_loss, row, diagnosis)
+
     start = time.perf_counter()
     crash: BaseException | None = None
+    results: list[FitResult] = []
     try:
         with checkpoints.StopRequests() as stop:
-            for epoch in range(1, epochs + 1):
-                scale = _cosine(epoch - 1, epochs) if config.train.lr_schedule == "cosine" \
-                    else 1.0
-                orders = None if size == n else torch.stack(
-                    [torch.randperm(n, generator=order_of[s]) for s in seeds]).to(x.device)
-                total = torch.zeros(k, dtype=torch.float64, device=x.device)
-                right = torch.zeros_like(total)
-                position = 0
-                while position < n:
-                    stacked = orders is not None and len(seeds) > 1
-                    if orders is None:
-                        xb, yb = x, y
-                    elif not stacked:
-                        idx = orders[0, position:position + size]
-                        xb, yb = x.index_select(0, idx), y.index_select(0, idx)
-                    else:
-                        idx = orders[:, position:position + size].index_select(0, row_of)
-                        xb = x.index_select(0, idx.flatten()).view(k, idx.shape[1], *x.shape[1:])
-                        yb = y.index_select(0, idx.flatten()).view(k, idx.shape[1], *y.shape[1:])
-                    ys = yb if stacked else yb.expand(k, *yb.shape)
-                    saved = stack.forward(xb, training=True, stacked=stacked)
-                    batch_losses = stack.gradients(saved, ys, engine.loss)
-                    ok = stack.finite(batch_losses) & alive
-                    if not bool(ok.all()):
-                        stopped_now = (alive & ~ok).nonzero().flatten().tolist()
-                        for i in stopped_now:
-                            ended[i] = ("diverged", f"loss or gradient not finite at epoch "
-                                        f"{epoch}", epoch - 1, time.perf_counter() - start)
-                        engine.optimizer.freeze(stopped_now)
-                        alive = ok
-                    engine.optimizer.step(scale)
-                    total += batch_losses.double() * ys.shape[1]
-                    right += engine.correct(saved.logits, ys).double()
-                    position += ys.shape[1]
-                    if position < n and stop():
-                        break
-                if position < n:  # stopped inside the epoch
-                    _stop_all(ended, alive, f"stopped during epoch {epoch}", epoch - 1, start)
-                    break
-                if not bool(alive.any()):
-                    break
-                done_epochs = epoch
-                _log(engine, trackers, alive, epoch, epochs, every, total / n, right / n,
-                     held_out, names, probe_x, probe_y)
-                if epoch < epochs and stop():
-                    _stop_all(ended, alive, f"stopped after epoch {epoch}", epoch, start)
-                    break
+            results = run_fit(engine, first.train.x, first.train.y,
+                              epochs=config.train.epochs, batch_size=config.train.batch_size,
+                              orders=orders, evaluate=evaluate,
+                              log_every=config.train.log_every, on_epoch=on_epoch, stop=stop)
     except KeyboardInterrupt as err:  # a second Ctrl-C
         crash = err
-        _stop_all(ended, alive, "interrupted twice", done_epochs, start)
     except Exception as err:  # any crash: every model still training failed with it
         crash = err
-        for i in alive.nonzero().flatten().tolist():
-            ended.setdefault(i, ("failed", f"{type(err).__name__}: {err}", done_epochs,
-                                 time.perf_counter() - start))
     seconds = time.perf_counter() - start
-    results = []
+    done = []
     for i, tracker in enumerate(trackers):
-        status, reason, finished, _ = ended.get(i, ("completed", "", epochs, seconds))
+        if crash is not None:
+            status = "interrupted" if isinstance(crash, KeyboardInterrupt) else "failed"
+            reason = "interrupted twice" if status == "interrupted" else \
+                f"{type(crash).__name__}: {crash}"
+            epochs = tracker.history[-1]["epoch"] if tracker.history else 0
+        else:
+            status, reason, epochs = results[i].status, results[i].reason, results[i].epochs
         if status == "interrupted":
             reason += "; actcli compare --resume trains it again"
         tracker.summary["stack_seconds"] = round(seconds, 3)
         # the stack's time is shared: each model is given its share of it
-        results.append(tracker.finish(status, reason, finished, seconds / k))
+        done.append(tracker.finish(status, reason, int(epochs), seconds / engine.k))
     if crash is not None:
         raise crash
-    return results
-
-
-def _stop_all(ended: dict[int, tuple[str, str, int, float]], alive: Tensor, reason: str,
-              epochs: int, start: float) -> None:
-    for i in alive.nonzero().flatten().tolist():
-        ended.setdefault(i, ("interrupted", reason, epochs, time.perf_counter() - start))
-
-
-def _log(engine: _Engine, trackers: list[Tracker], alive: Tensor, epoch: int, epochs: int,
-         every: int, train_loss: Tensor, train_accuracy: Tensor, held_out: Split,
-         names: tuple[str, str], probe_x: Tensor, probe_y: Tensor) -> None:
-    """Every living model's epoch: its metrics.csv row and diagnostics on logged epochs."""
-    losses_, accuracies = train_loss.tolist(), train_accuracy.tolist()
-    logged = epoch == 1 or epoch % every == 0 or epoch == epochs
-    rows: list[dict[str, float] | None] = [None] * engine.k
-    diagnoses: list[dict[str, float] | None] = [None] * engine.k
-    if logged:
-        held_loss, held_accuracy = engine.measure(held_out)
-        found = engine.stack.diagnose(probe_x, probe_y, engine.loss)
-        for i in range(engine.k):
-            rows[i] = {"epoch": epoch, "train_loss": losses_[i],
-                       "train_accuracy": accuracies[i], names[0]: held_loss[i],
-                       names[1]: held_accuracy[i]}
-            diagnoses[i] = found[i]
-    for i in alive.nonzero().flatten().tolist():
-        trackers[i].log(epoch, losses_[i], rows[i], diagnoses[i])
-
+    return done

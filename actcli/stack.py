@@ -94,7 +94,7 @@ def signature(net: nn.Module) -> tuple[tuple[int, int], ...] | None:
 
 
 class StackedMLP:
-    """K plain dense networks of equal shapes whose parameters live in one [K, P] tensor.
+    """K plain dense networks of equal shapes whose parameters live in one tensor.
 
     ``nets`` must be on one device and share their layer shapes; their activations and
     dropout rates may differ per model. ``dropout_generators``: one per model, the stream
@@ -115,32 +115,31 @@ class StackedMLP:
         first = next(nets[0].parameters())
         self.device, self.dtype = first.device, first.dtype
         params = [list(net.parameters()) for net in nets]
-        width = sum(p.numel() for p in params[0])
-        self.flat = torch.empty(self.k, width, dtype=self.dtype, device=self.device)
+        # layer by layer: each parameter of all K models is one contiguous [K, ...] block
+        # (a layer's weights are one [K, out, in] tensor, a [K * out, in] matrix as well)
+        total = sum(p.numel() for p in params[0]) * self.k
+        self.flat = torch.empty(total, dtype=self.dtype, device=self.device)
         self.grad = torch.zeros_like(self.flat)
-        offsets: dict[int, int] = {}  # id(parameter of model 0) -> its offset in a row
+        blocks: list[tuple[Tensor, Tensor]] = []  # (values, gradients) per parameter
+        offset = 0
         with torch.no_grad():
-            for k, ps in enumerate(params):
-                offset = 0
-                for i, p in enumerate(ps):
-                    n = p.numel()
-                    value = self.flat[k, offset:offset + n].view_as(p)
-                    value.copy_(p)
-                    p.data = value  # model k's parameter now lives in row k
-                    if k == 0:
-                        offsets[id(params[0][i])] = offset
-                    offset += n
+            for i, p in enumerate(params[0]):
+                n = p.numel() * self.k
+                value = self.flat[offset:offset + n].view(self.k, *p.shape)
+                blocks.append((value, self.grad[offset:offset + n].view(self.k, *p.shape)))
+                for k in range(self.k):
+                    value[k].copy_(params[k][i])
+                    params[k][i].data = value[k]  # model k's parameter now lives in the block
+                offset += n
+        self.blocks = blocks
+        index = {id(p): i for i, p in enumerate(params[0])}
         first_layers = layers[0]
         assert first_layers is not None  # checked above
-
-        def block(t: Tensor, p: Tensor) -> Tensor:
-            start = offsets[id(p)]
-            return t[:, start:start + p.numel()].view(self.k, *p.shape)
-
         # (weight [K, out, in], bias [K, out], their gradients) of each layer
-        self.tensors = [(block(self.flat, layer.linear.weight), block(self.flat, layer.linear.bias),
-                         block(self.grad, layer.linear.weight), block(self.grad, layer.linear.bias))
-                        for layer in first_layers]
+        self.tensors = [(blocks[index[id(layer.linear.weight)]][0],
+                         blocks[index[id(layer.linear.bias)]][0],
+                         blocks[index[id(layer.linear.weight)]][1],
+                         blocks[index[id(layer.linear.bias)]][1]) for layer in first_layers]
         self.layers: list[_Layer] = []  # per hidden layer
         self.dropout: list[list[float]] = []  # per hidden layer, per model
         hidden = len(first_layers) - 1
@@ -177,7 +176,7 @@ class StackedMLP:
         last = len(self.tensors) - 1
         for depth, (w, b, _, _) in enumerate(self.tensors):
             saved.inputs.append(a)
-            z = torch.matmul(a, w.transpose(1, 2)).add_(b.unsqueeze(1))
+            z = _linear(a, w, b)
             if depth == last:
                 saved.logits = z
                 break
@@ -224,11 +223,11 @@ class StackedMLP:
             w, _, gw, gb = self.tensors[depth]
             if inputs.dim() == 2:  # shared inputs: one product for all K models
                 out, features = gw.shape[1], gw.shape[2]
-                gw.copy_(torch.mm(g.transpose(1, 2).reshape(self.k * out, -1), inputs)
-                         .view(self.k, out, features))
+                torch.mm(g.transpose(1, 2).reshape(self.k * out, -1), inputs,
+                         out=gw.view(self.k * out, features))
             else:
-                gw.copy_(torch.bmm(g.transpose(1, 2), inputs))
-            gb.copy_(g.sum(dim=1))
+                torch.bmm(g.transpose(1, 2), inputs, out=gw)
+            torch.sum(g, dim=1, out=gb)
             if depth == 0:
                 break
             g = torch.bmm(g, w)
@@ -257,7 +256,12 @@ class StackedMLP:
     def finite(self, losses: Tensor) -> Tensor:
         """[K] bool: the model's loss and every entry of its gradient are finite (a float32
         sum of the gradient that overflows reads as divergence too, as in DenseStep)."""
-        return torch.isfinite(losses) & torch.isfinite(self.grad.sum(dim=1))
+        sums = torch.stack([grad.reshape(self.k, -1).sum(dim=1) for _, grad in self.blocks])
+        return torch.isfinite(losses) & torch.isfinite(sums.sum(dim=0))
+
+    def models(self) -> list[list[tuple[Tensor, Tensor]]]:
+        """Each model's (parameter, gradient) views, in its network's parameter order."""
+        return [[(value[k], grad[k]) for value, grad in self.blocks] for k in range(self.k)]
 
     def diagnose(self, x: Tensor, y: Tensor, loss: StackedLoss) -> list[dict[str, float]]:
         """Each model's diagnostics (actcli.diagnostics) on the probe batch (x, y): the
@@ -281,6 +285,16 @@ class StackedMLP:
                     for k in range(self.k)]
         finally:
             self.grad.copy_(kept)
+
+
+def _linear(a: Tensor, w: Tensor, b: Tensor) -> Tensor:
+    """z = a w^T + b of every model: a [B, F] shared by all (one matrix product over the
+    [K * out, F] weights, as a run alone computes its own) or [K, B, F]; z [K, B, out]."""
+    k, out, features = w.shape
+    if a.dim() == 2:
+        z = torch.addmm(b.view(k * out), a, w.view(k * out, features).t())
+        return z.view(len(a), k, out).transpose(0, 1)
+    return torch.baddbmm(b.unsqueeze(1), a, w.transpose(1, 2))
 
 
 def _slope(module: nn.Module, x: Tensor) -> Tensor:

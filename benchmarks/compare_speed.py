@@ -1,27 +1,39 @@
-"""Wall time of `actcli compare` on the three workloads the fused-compare work is measured by.
+"""Wall time of `actcli compare` fused (cells that share a network train as one stack)
+against --no-fuse (every cell alone), and what a stack costs per model.
 
     python benchmarks/compare_speed.py [--fmnist-epochs 3] [--skip-fmnist]
 
-Runs, in one process and each into a fresh temporary folder, exactly what `actcli compare`
-runs: compare_beans (the eleven activations x 3 seeds, 33 cells), the rice cooker with three
-initializers x 10 seeds (30 cells), and the eleven activations on the Fashion-MNIST MLP for
-a few epochs (11 cells; needs the files: $ACTCLI_DATA_DIR), each with 1 worker and with 2
-workers of 1 thread. Prints one table: workload, cells, layout, wall seconds, cells per
-second, ratio against the 1-worker row of the same workload.
-
-This is the baseline, every cell trained alone; the stacked engine of the fused-compare
-issue adds its rows beside these.
+1. The three workloads of the fused-compare work, each planned and run into a fresh
+   temporary folder exactly as `actcli compare` plans and runs them (the report is left
+   out): compare_beans (eleven activations x 3 seeds, 33 cells), the rice cooker with three
+   initializers x 10 seeds (30 cells), the eleven activations on the Fashion-MNIST MLP for a
+   few epochs (11 cells; needs $ACTCLI_DATA_DIR). Each fused and --no-fuse, with 1 worker
+   and with 2 (1 thread each); the ratio is against --no-fuse with 2 workers.
+2. One Fashion-MNIST epoch of the MLP 784-256-128-10 per model: alone (DenseStep, what
+   `actcli train` uses), in a stack of the eleven activations, and the matmul-bound limit
+   (the epoch's matrix-product FLOPs / this CPU's float32 matmul FLOP/s, as
+   benchmarks/fmnist_epoch.py measures it), at 1 and 2 threads.
+3. The CNN's convolutions (configs/fashion_mnist_cnn.yaml: 32 and 64 channels, batch 128),
+   forward and backward of one batch for eleven models: one after another against one
+   grouped convolution per layer (groups = 11), at 1 thread: whether stacking CNNs would pay.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from actcli import compare, shipped
+import torch
+
+from actcli import compare, experiment, fused, shipped
+from actcli import config as config_mod
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fmnist_epoch import epoch_flops, matmul_flops_per_second  # noqa: E402
 
 
 def workloads(fmnist_epochs: int, skip_fmnist: bool) -> list[tuple[str, Path, list[str],
@@ -40,31 +52,117 @@ def workloads(fmnist_epochs: int, skip_fmnist: bool) -> list[tuple[str, Path, li
     return found
 
 
+def compares(fmnist_epochs: int, skip_fmnist: bool) -> None:
+    rows = []
+    for name, path, overrides, grid, seeds in workloads(fmnist_epochs, skip_fmnist):
+        timed = []
+        for fuse in (True, False):
+            for workers in (1, 2):
+                run = compare.Execution(workers, 1, fuse=fuse)
+                with tempfile.TemporaryDirectory() as out:
+                    start = time.perf_counter()
+                    folder, cells = compare.create(path, overrides, grid, seeds, Path(out),
+                                                   execution=run)
+                    results = compare.execute(folder, cells, run)
+                    seconds = time.perf_counter() - start
+                    units = len(compare.units(folder, cells, run))
+                failed = sum(r.status != "completed" for r in results)
+                timed.append((fuse, workers, seconds, failed, units))
+        baseline = next(s for fuse, w, s, _, _ in timed if not fuse and w == 2)
+        for fuse, workers, seconds, failed, units in timed:
+            rows.append((name, len(cells), "fused" if fuse else "--no-fuse", workers, units,
+                         seconds, baseline / seconds, failed))
+    print(f"{os.cpu_count()} cores, torch {torch.__version__}; 1 thread per worker; "
+          "plan + training, no report")
+    print()
+    print("| workload | cells | mode | workers | units | seconds | cells/s "
+          "| vs --no-fuse 2 workers | failed |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, count, mode, workers, units, seconds, ratio, failed in rows:
+        print(f"| {name} | {count} | {mode} | {workers} | {units} | {seconds:.1f} | "
+              f"{count / seconds:.2f} | {ratio:.2f}x | {failed} |")
+
+
+def stacked_epoch() -> None:
+    eleven = list(compare.ELEVEN)
+    path = shipped.resolve("compare_fashion_mnist")
+    configs = [config_mod.load(path, [f"model.activation={a}", "train.epochs=1",
+                                      "device=cpu"]) for a in eleven]
+    before = torch.get_num_threads()
+    peak = {}
+    rows = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        peak[threads] = matmul_flops_per_second()
+        with tempfile.TemporaryDirectory() as out:
+            relu = configs[eleven.index("relu")]
+            alone = experiment.run(relu, Path(out), folder=Path(out) / "alone", figures=False)
+            results = fused.run(configs, [Path(out) / f"stack{i}" for i in range(11)])
+        p = experiment.prepare(relu, alone=False)
+        limit = epoch_flops(p.parts.net, len(p.train)) / peak[threads]
+        per_model = results[0].seconds  # each model's share of the stack's time
+        rows.append((threads, alone.seconds, per_model, limit))
+    torch.set_num_threads(before)
+    print()
+    print("One Fashion-MNIST epoch (MLP 784-256-128-10, batch 128, 55,000 images) per "
+          "model, seconds, with the validation pass and diagnostics")
+    print()
+    print("| threads | alone (DenseStep) | in a stack of 11 | matmul limit | stack vs alone "
+          "| stack vs limit |")
+    print("|---|---|---|---|---|---|")
+    for threads, alone_s, stack_s, limit in rows:
+        print(f"| {threads} | {alone_s:.2f} | {stack_s:.2f} | {limit:.2f} | "
+              f"{alone_s / stack_s:.2f}x | {stack_s / limit:.2f}x |")
+
+
+def cnn_convolutions(models: int = 11, repeats: int = 20) -> None:
+    torch.set_num_threads(1)
+    batch, shapes = 128, [(1, 32, 28), (32, 64, 14)]  # (in, out, size) of each conv layer
+    rows = []
+    for c_in, c_out, size in shapes:
+        torch.manual_seed(0)
+        x = torch.randn(batch, c_in, size, size).to(memory_format=torch.channels_last)
+        alone = [torch.nn.Conv2d(c_in, c_out, 3, padding=1).to(memory_format=torch.channels_last)
+                 for _ in range(models)]
+        grouped = torch.nn.Conv2d(models * c_in, models * c_out, 3, padding=1,
+                                  groups=models).to(memory_format=torch.channels_last)
+        xs = x.repeat(1, models, 1, 1).contiguous(memory_format=torch.channels_last)
+
+        def one_after_another(alone: list = alone, x: torch.Tensor = x) -> None:
+            for conv in alone:
+                conv(x).sum().backward()
+
+        def as_groups(grouped: torch.nn.Conv2d = grouped, xs: torch.Tensor = xs) -> None:
+            grouped(xs).sum().backward()
+
+        timings = []
+        for fn in (one_after_another, as_groups):
+            fn()
+            start = time.perf_counter()
+            for _ in range(repeats):
+                fn()
+            timings.append((time.perf_counter() - start) / repeats)
+        rows.append((f"{c_in}->{c_out}, {size}x{size}", *timings))
+    print()
+    print(f"CNN convolutions, forward + backward of one batch of {batch} for {models} models, "
+          "1 thread, milliseconds")
+    print()
+    print("| layer | one after another | grouped (groups = models) | grouped vs alone |")
+    print("|---|---|---|---|")
+    for name, alone_s, grouped_s in rows:
+        print(f"| {name} | {alone_s * 1e3:.1f} | {grouped_s * 1e3:.1f} | "
+              f"{alone_s / grouped_s:.2f}x |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fmnist-epochs", type=int, default=3)
     parser.add_argument("--skip-fmnist", action="store_true")
     args = parser.parse_args()
-    rows = []
-    for name, path, overrides, grid, seeds in workloads(args.fmnist_epochs, args.skip_fmnist):
-        base = None
-        for workers in (1, 2):
-            with tempfile.TemporaryDirectory() as out:
-                folder, cells = compare.create(path, overrides, grid, seeds, Path(out))
-                start = time.perf_counter()
-                results = compare.execute(folder, cells, compare.Execution(workers, 1))
-                seconds = time.perf_counter() - start
-            failed = sum(r.status != "completed" for r in results)
-            base = base or seconds
-            rows.append((name, len(cells), f"{workers} x 1 thread", seconds, failed,
-                         base / seconds))
-    print(f"{os.cpu_count()} cores; every cell trained alone (no stacking)")
-    print()
-    print("| workload | cells | workers | seconds | cells/s | vs 1 worker | failed |")
-    print("|---|---|---|---|---|---|---|")
-    for name, count, layout, seconds, failed, ratio in rows:
-        print(f"| {name} | {count} | {layout} | {seconds:.1f} | {count / seconds:.2f} | "
-              f"{ratio:.2f}x | {failed} |")
+    compares(args.fmnist_epochs, args.skip_fmnist)
+    if not args.skip_fmnist and os.environ.get("ACTCLI_DATA_DIR"):
+        stacked_epoch()
+    cnn_convolutions()
 
 
 if __name__ == "__main__":
