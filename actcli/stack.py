@@ -293,7 +293,8 @@ def _linear(a: Tensor, w: Tensor, b: Tensor) -> Tensor:
     k, out, features = w.shape
     if a.dim() == 2:
         z = torch.addmm(b.view(k * out), a, w.view(k * out, features).t())
-        return z.view(len(a), k, out).transpose(0, 1)
+        # model by model in memory: the activations and their backward run on whole rows
+        return z.view(len(a), k, out).transpose(0, 1).contiguous()
     return torch.baddbmm(b.unsqueeze(1), a, w.transpose(1, 2))
 
 

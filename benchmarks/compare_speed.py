@@ -10,7 +10,8 @@ against --no-fuse (every cell alone), and what a stack costs per model.
    few epochs (11 cells; needs $ACTCLI_DATA_DIR). Each fused and --no-fuse, with 1 worker
    and with 2 (1 thread each); the ratio is against --no-fuse with 2 workers.
 2. One Fashion-MNIST epoch of the MLP 784-256-128-10 per model: alone (DenseStep, what
-   `actcli train` uses), in a stack of the eleven activations, and the matmul-bound limit
+   `actcli train` uses), as a stack of one, in a stack of the eleven activations, and the
+   matmul-bound limit
    (the epoch's matrix-product FLOPs / this CPU's float32 matmul FLOP/s, as
    benchmarks/fmnist_epoch.py measures it), at 1 and 2 threads.
 3. The CNN's convolutions (configs/fashion_mnist_cnn.yaml: 32 and 64 channels, batch 128),
@@ -52,7 +53,17 @@ def workloads(fmnist_epochs: int, skip_fmnist: bool) -> list[tuple[str, Path, li
     return found
 
 
+def warm_up() -> None:
+    """What the first run in a process pays once (torch's optimizers import its compiler
+    stack on first use, about 1.6 s here), paid before any row is timed."""
+    from actcli.components import optimizers
+
+    parameter = torch.zeros(1, requires_grad=True)
+    optimizers.build(config_mod.load(None).optimizer, [parameter])
+
+
 def compares(fmnist_epochs: int, skip_fmnist: bool) -> None:
+    warm_up()
     rows = []
     for name, path, overrides, grid, seeds in workloads(fmnist_epochs, skip_fmnist):
         timed = []
@@ -97,21 +108,22 @@ def stacked_epoch() -> None:
         with tempfile.TemporaryDirectory() as out:
             relu = configs[eleven.index("relu")]
             alone = experiment.run(relu, Path(out), folder=Path(out) / "alone", figures=False)
+            (one,) = fused.run([relu], [Path(out) / "one"])
             results = fused.run(configs, [Path(out) / f"stack{i}" for i in range(11)])
         p = experiment.prepare(relu, alone=False)
         limit = epoch_flops(p.parts.net, len(p.train)) / peak[threads]
         per_model = results[0].seconds  # each model's share of the stack's time
-        rows.append((threads, alone.seconds, per_model, limit))
+        rows.append((threads, alone.seconds, one.seconds, per_model, limit))
     torch.set_num_threads(before)
     print()
     print("One Fashion-MNIST epoch (MLP 784-256-128-10, batch 128, 55,000 images) per "
           "model, seconds, with the validation pass and diagnostics")
     print()
-    print("| threads | alone (DenseStep) | in a stack of 11 | matmul limit | stack vs alone "
-          "| stack vs limit |")
-    print("|---|---|---|---|---|---|")
-    for threads, alone_s, stack_s, limit in rows:
-        print(f"| {threads} | {alone_s:.2f} | {stack_s:.2f} | {limit:.2f} | "
+    print("| threads | alone (DenseStep) | stack of 1 (relu) | in a stack of 11 | matmul limit "
+          "| stack of 11 vs alone | stack of 11 vs limit |")
+    print("|---|---|---|---|---|---|---|")
+    for threads, alone_s, one_s, stack_s, limit in rows:
+        print(f"| {threads} | {alone_s:.2f} | {one_s:.2f} | {stack_s:.2f} | {limit:.2f} | "
               f"{alone_s / stack_s:.2f}x | {stack_s / limit:.2f}x |")
 
 
