@@ -123,6 +123,7 @@ class StackEngine:
                                           self.stack.models())
         self.loss: StackedLoss = losses.stacked(first.config.loss, first.parts.net.output,
                                                 first.data.n_outputs)
+        self.closed_form = losses.stacked_logit_gradient(first.config.loss)
         self.score = first.parts.score
         self.cosine = first.config.train.lr_schedule == "cosine"
         self.epochs = first.config.train.epochs
@@ -135,7 +136,7 @@ class StackEngine:
               ) -> tuple[Tensor, Tensor | None, Tensor]:
         ys = y if stacked else y.expand(self.k, *y.shape)
         saved = self.stack.forward(x, training=True, stacked=stacked)
-        found = self.stack.gradients(saved, ys, self.loss)
+        found = self.stack.gradients(saved, ys, self.loss, self.closed_form)
         finite = self.stack.finite(found)
         if not bool((finite | ~alive).all()):  # these stop now: never stepped again
             self.optimizer.freeze((alive & ~finite).nonzero().flatten().tolist())

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from actcli import diagnostics
 from actcli.components.activations import spec_of
+from actcli.components.losses import LogitGradient
 from actcli.diagnostics import SATURATED
 from actcli.steps import dense_layers
 
@@ -243,8 +244,15 @@ class StackedMLP:
             else:  # relu: pass where the output is positive (relu'(0) = 0, as torch)
                 g = torch.ops.aten.threshold_backward(g, saved.post[depth - 1], 0)
 
-    def gradients(self, saved: Pass, y: Tensor, loss: StackedLoss) -> Tensor:
-        """Each model's loss [K] for targets ``y`` [K, B, ...]; its gradient into :attr:`grad`."""
+    def gradients(self, saved: Pass, y: Tensor, loss: StackedLoss,
+                  closed_form: LogitGradient | None = None) -> Tensor:
+        """Each model's loss [K] for targets ``y`` [K, B, ...]; its gradient into :attr:`grad`.
+        ``closed_form``: the loss and its logit gradient without autograd, where the loss
+        has one (losses.stacked_logit_gradient)."""
+        if closed_form is not None:
+            losses, g = closed_form(saved.logits, y)
+            self.backward(saved, g)
+            return losses
         with torch.enable_grad():
             leaf = saved.logits.detach().requires_grad_()
             losses = loss(leaf, y)

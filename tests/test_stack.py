@@ -362,3 +362,24 @@ def test_a_stack_on_a_gpu_trains_as_its_runs_alone_there(tmp_path, device):
             device)
         # GPU kernels are not bit-reproducible (README): within a looser tolerance
         assert result.metrics == pytest.approx(single.metrics, rel=1e-4)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll"])
+def test_closed_form_cross_entropy_of_a_stack_is_autograds(loss):
+    gen = torch.Generator().manual_seed(1)
+    z = torch.randn(3, 16, 10, generator=gen) * 3
+    y = torch.randint(0, 10, (3, 16), generator=gen)
+    ref = config.load(None, ["task.name=fashion_mnist", f"loss={loss}",
+                             "model.output=softmax"]).loss
+    closed = losses.stacked_logit_gradient(ref)
+    assert closed is not None
+    got_loss, got_grad = closed(z, y)
+    leaf = z.clone().requires_grad_()
+    want = losses.stacked(ref, torch.nn.Softmax(dim=-1), 10)(leaf, y)
+    (want_grad,) = torch.autograd.grad(want.sum(), leaf)
+    torch.testing.assert_close(got_loss, want.detach(), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(got_grad, want_grad, rtol=1e-5, atol=1e-7)
+    # and by hand for one row: softmax minus the one-hot target, over the batch size
+    row = torch.softmax(z[1, 4], dim=0)
+    row[y[1, 4]] -= 1
+    torch.testing.assert_close(got_grad[1, 4], row / 16)

@@ -171,6 +171,22 @@ def _softmax_cross_entropy(z: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     return loss, grad.div_(len(y))
 
 
+def _stacked_softmax_cross_entropy(z: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """:func:`_softmax_cross_entropy` of K models at once: z (K, N, C), y (K, N) -> each
+    model's loss (K,) and dL_k/dz_k (K, N, C)."""
+    log_p = torch.log_softmax(z, dim=-1)
+    picked = log_p.gather(-1, y.unsqueeze(-1))  # (K, N, 1)
+    loss = -picked.squeeze(-1).mean(dim=1)
+    grad = log_p.exp_()
+    grad.scatter_add_(-1, y.unsqueeze(-1), torch.full_like(picked, -1.0))
+    return loss, grad.div_(z.shape[1])
+
+
+def stacked_logit_gradient(loss: Ref) -> LogitGradient | None:
+    """:func:`logit_gradient` for K models at once ((K, N, C) logits), or None."""
+    return _stacked_softmax_cross_entropy if logit_gradient(loss) is not None else None
+
+
 def logit_gradient(loss: Ref) -> LogitGradient | None:
     """The loss and its gradient with respect to the logits in closed form, where one is
     written here (cross_entropy and nll: both are softmax cross-entropy on the logits);
