@@ -20,8 +20,9 @@ import re
 import shutil
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -311,18 +312,25 @@ def cell_status(folder: Path, cell: Cell) -> str | None:
         return None
 
 
+@contextmanager
+def _threads(count: int) -> Iterator[None]:
+    """Torch uses ``count`` threads inside, the caller's count again after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def run_cell(folder: str, cell: Cell, threads: int = 1, figures: bool = False) -> CellResult:
     """Train one cell into ``cells/<id>`` (a fresh folder) with ``threads`` torch threads;
     never raises. The thread count is set for every cell, in this process or a worker's,
     so that a cell's numbers never depend on how many workers ran beside it."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with _threads(threads):
         return _run_cell(Path(folder), cell, figures)
-    finally:
-        torch.set_num_threads(before)
 
 
 def run_unit(folder: str, unit: Unit, threads: int = 1, figures: bool = False
@@ -330,17 +338,10 @@ def run_unit(folder: str, unit: Unit, threads: int = 1, figures: bool = False
     """Train a unit of work: a cell alone, or cells as one stack (fused.run; a stack of
     one for the last unfinished cell of a stack, so that it trains as its stack did);
     never raises. ``threads`` as in :func:`run_cell`."""
-    cells = unit.cells
     if not unit.stacked:
-        return [run_cell(folder, cell, threads, figures) for cell in cells]
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        return _run_stack(Path(folder), cells, figures)
-    finally:
-        torch.set_num_threads(before)
+        return [run_cell(folder, cell, threads, figures) for cell in unit.cells]
+    with _threads(threads):
+        return _run_stack(Path(folder), unit.cells, figures)
 
 
 def _run_stack(root: Path, cells: Sequence[Cell], figures: bool) -> list[CellResult]:
