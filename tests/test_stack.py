@@ -383,3 +383,23 @@ def test_closed_form_cross_entropy_of_a_stack_is_autograds(loss):
     row = torch.softmax(z[1, 4], dim=0)
     row[y[1, 4]] -= 1
     torch.testing.assert_close(got_grad[1, 4], row / 16)
+
+
+def test_a_stack_on_images_keeps_each_models_best_epoch(tmp_path):
+    # a validation split: each model keeps the weights of its own best epoch, as alone
+    from test_fashion_mnist import fake_dataset
+
+    data = fake_dataset(tmp_path / "data", n_train=400, n_test=100)
+    base = ["task.name=fashion_mnist", f"task.data_dir={data}", "task.val_size=100",
+            "task.download=false", "loss=cross_entropy", "model.output=softmax",
+            "model.hidden=[12]", "train.epochs=6", "train.batch_size=50",
+            "optimizer={name: adam, lr: 0.05}", "train.log_every=1"]
+    configs = [config.load(None, [*base, f"model.activation={a}", f"train.seed={s}"])
+               for a, s in [("relu", 0), ("sigmoid", 1), ("tanh", 2)]]
+    results = fused.run(configs, [tmp_path / "stack" / str(i) for i in range(3)])
+    for i, (cfg, result) in enumerate(zip(configs, results, strict=True)):
+        single = experiment.run(cfg, tmp_path, folder=tmp_path / "alone" / str(i),
+                                figures=False)
+        assert result.metrics["best_epoch"] == single.metrics["best_epoch"]
+        assert result.metrics == pytest.approx(single.metrics, rel=1e-5)
+    assert len({r.metrics["best_epoch"] for r in results}) > 1  # chosen model by model
