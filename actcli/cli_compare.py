@@ -206,6 +206,8 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
         console.print(f"target: {found.target.describe()}", markup=False, highlight=False)
     if found.power_note:
         console.print(found.power_note, markup=False, highlight=False)
+    if found.time_note:
+        console.print(found.time_note, markup=False, highlight=False)
     for r in found.failures:
         console.print(f"not completed: {r.cell.label}, seed {r.cell.seed}: {r.status}"
                       f"{': ' + r.error if r.error else ''}", markup=False, highlight=False)

@@ -131,6 +131,7 @@ class Report:
     varied: list[str]
     compared: int = 0  # cells tested against the best
     power_note: str = ""  # said when the seeds are too few for any difference to show
+    time_note: str = ""  # said when seconds rank cells that shared a stack's time
     tuned_lr: dict[str, float] = field(default_factory=dict)  # label -> lr (--tune-lr)
 
 
@@ -181,6 +182,13 @@ def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, s
                     [r for r in results if r.status != "completed"], varied,
                     tuned_lr=dict(tuned_lr or {}))
     _compare_with_best(report, direction)
+    stacked = sum(int(runs.read_summary(folder / "cells" / r.cell.id).get("stack", 1)) > 1
+                  for r in results if r.status == "completed")
+    if stacked and rank_by == "seconds_to_target":
+        report.time_note = (
+            f"{stacked} runs trained in stacks: their seconds are shares of their stack's "
+            "time, so seconds_to_target ranks their epochs, not what their activations cost; "
+            "--no-fuse times every run alone.")
     return report
 
 

@@ -158,6 +158,8 @@ def markdown(report: Report, pictures: list[str], training: str = "") -> str:
         f"seconds to target: the run's training seconds times that share of its epochs.\n\n")
     if training:
         out.write(f"{training}\n\n")
+    if report.time_note:
+        out.write(f"**{report.time_note}**\n\n")
     if report.power_note:
         out.write(f"**{report.power_note}**\n\n")
     for picture in pictures:

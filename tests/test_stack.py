@@ -264,6 +264,10 @@ def test_a_compare_plans_its_stacks_and_cells_say_their_size(tmp_path):
     assert "; 2 cell(s) alone." in text
     sizes = [row.split(",")[9] for row in (folder / "summary.csv").read_text().splitlines()]
     assert sizes == ["stack", "4", "4", "4", "4", "1", "1"]
+    assert not found.time_note
+    by_time = report.summarize(folder, results, ("loss", "accuracy"), list(grid),
+                               rank_by="seconds_to_target")
+    assert by_time.time_note.startswith("4 runs trained in stacks")
 
 
 def test_a_long_stack_is_split_in_the_plan_not_by_the_worker_count(tmp_path, monkeypatch):
