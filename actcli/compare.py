@@ -191,6 +191,7 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
             tuned[label] = float(f"{tests[label].chosen:.3g}")
         cells = [Cell(c.id, c.label, (*c.overrides[:-1], f"optimizer.lr={tuned[c.label]}",
                                       c.overrides[-1]), c.seed, c.values) for c in cells]
+    stacks = _stacks(cells, checked_all, (execution or Execution()).threads)
     folder = runs.create(out, f"compare-{name or base.name}")
     runs.write_text(folder / "base.yaml", base_doc)
     runs.write_json(folder / "plan.json", {
@@ -199,7 +200,7 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
         "tuned_lr": tuned, "execution": asdict(execution or Execution()),
         "command": provenance.command_line(),
         "cells": [asdict(c) for c in cells],
-        "stacks": _stacks(cells, checked_all, (execution or Execution()).threads)})
+        "stacks": stacks})
     if tests:
         from actcli import plots
 
@@ -217,12 +218,15 @@ def _stacks(cells: Sequence[Cell], configs: Sequence[config_mod.Config], threads
     least :data:`fused.SPLIT_SECONDS` of training by :func:`fused.seconds_estimate` (a
     worker costs about 3 s to start). Fixed in the plan: the worker count never changes
     which cells train together, so it never changes their numbers."""
+    from actcli import experiment
+
     cores = max(1, (os.cpu_count() or 1) // threads)
     found = []
     for group in fused.groups(configs):
         estimate = fused.seconds_estimate(configs[group[0]], len(group))
         parts = max(1, min(cores, len(group), int(estimate // fused.SPLIT_SECONDS)))
         size = -(-len(group) // parts)  # ceil: the parts differ by at most one cell
+        experiment.check_memory(configs[group[0]], size)  # before any folder exists
         found += [[cells[i].id for i in group[start:start + size]]
                   for start in range(0, len(group), size)]
     return found

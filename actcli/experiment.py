@@ -141,21 +141,25 @@ class Prepared:
     val: Split | None
 
 
-def _check_memory(config: Config, data: TaskData, device: torch.device,
-                  input_shape: tuple[int, ...]) -> None:
-    """Refuse, before allocating, a network whose training cannot fit in ``device``'s memory:
-    weights, gradients, optimizer state and the best-model copy, plus a batch's activations."""
-    params = model_mod.parameter_count(config.model, input_shape, data.n_outputs)
+def check_memory(config: Config, models: int = 1) -> None:
+    """Refuse, before allocating, training that cannot fit in the device's memory (one
+    line, exit 2): weights, gradients, optimizer state and the best-model copy, plus a
+    batch's activations; ``models`` times, for a stack of that many. Reads no data."""
+    task = TASKS.get(config.task.name).task
+    device = devices.resolve(config.device)
+    params = model_mod.parameter_count(config.model, task.input_shape, task.n_outputs)
     copies = 3 + optimizers.state_copies(config.optimizer)
-    batch = config.train.batch_size or len(data.train)
-    per_sample = 3 * (sum(config.model.hidden) + data.n_outputs)
-    shape = input_shape
+    batch = config.train.batch_size or task.train_size(config.task)
+    per_sample = 3 * (sum(config.model.hidden) + task.n_outputs)
+    shape = task.input_shape
     for width in config.model.channels if config.model.kind == "cnn" else []:
         per_sample += 3 * width * shape[1] * shape[2]
         shape = (width, shape[1] // 2, shape[2] // 2)
-    needed = 4 * (params * copies + batch * per_sample)  # float32
-    devices.require_memory(device, needed, f"training this network ({params:,} parameters, "
-                           f"{config.optimizer.name}, batch {batch:,})")
+    needed = 4 * (params * copies + batch * per_sample) * models  # float32
+    stack = f"a stack of {models} (compare --no-fuse trains them one by one) of " \
+        if models > 1 else ""
+    devices.require_memory(device, needed, f"training {stack}this network ({params:,} "
+                           f"parameters, {config.optimizer.name}, batch {batch:,})")
 
 
 def prepare(config: Config, progress: Any = None, data: TaskData | None = None,
@@ -168,9 +172,9 @@ def prepare(config: Config, progress: Any = None, data: TaskData | None = None,
     """
     device = devices.resolve(config.device)
     task = TASKS.get(config.task.name).task
+    check_memory(config)
     if data is None:
         data = task.load(config.task, progress=progress)
-    _check_memory(config, data, device, task.input_shape)
     parts = build_parts(config, data, device, task.input_shape)
     step, optimizer, scheduler = None, None, None
     if alone:

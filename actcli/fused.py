@@ -179,6 +179,7 @@ def run(configs: Sequence[Config], folders: Sequence[Path], *, command: str | No
     # models with the same activations side by side: each layer calls each once, on a slice
     order = sorted(range(len(configs)), key=lambda i: str(per_layer(
         configs[i].model.activation, configs[i].model.hidden_layers)))
+    experiment.check_memory(configs[order[0]], len(configs))
     prepared: list[Prepared] = []
     generators: list[torch.Generator] = []
     data = None

@@ -407,3 +407,19 @@ def test_a_stack_on_images_keeps_each_models_best_epoch(tmp_path):
         assert result.metrics["best_epoch"] == single.metrics["best_epoch"]
         assert result.metrics == pytest.approx(single.metrics, rel=1e-5)
     assert len({r.metrics["best_epoch"] for r in results}) > 1  # chosen model by model
+
+
+def test_a_stack_that_cannot_fit_in_memory_is_refused_before_any_folder(tmp_path, monkeypatch):
+    from actcli import devices
+    from actcli.errors import DeviceError
+
+    # one model of [1000, 1000] with adam fits in 40 MB, a stack of 20 does not
+    monkeypatch.setattr(devices, "available_memory", lambda device: 40_000_000)
+    monkeypatch.setattr(fused, "SPLIT_SECONDS", 1e9)  # one stack, not split between cores
+    grid = {"model.activation": ["relu", "tanh"]}
+    with pytest.raises(DeviceError, match=r"a stack of 20 \(compare --no-fuse trains them one "
+                                          r"by one\) of this network \(1,004,001 parameters"):
+        compare.create(CONFIGS / "beans.yaml", ["model.hidden=[1000,1000]"], grid, 10,
+                       tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
+    experiment.check_memory(config.load(CONFIGS / "beans.yaml", ["model.hidden=[1000,1000]"]))
