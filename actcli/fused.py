@@ -46,8 +46,8 @@ PER_MODEL = ("name", "compare", "log", "train.seed", "model.activation", "model.
 
 def stack_key(config: Config) -> str | None:
     """Configs with equal keys can train in one stack; None: this config trains alone
-    (a CNN, batch norm, a learned activation, an optimizer the stack does not write out,
-    or periodic checkpoints, which a stack does not take)."""
+    (a CNN, batch norm, a learned activation, an optimizer other than those of
+    :data:`STACKED`, or periodic checkpoints, which a stack does not take)."""
     model = config.model
     if model.kind != "mlp" or model.batch_norm or config.train.checkpoint_every is not None:
         return None
