@@ -19,12 +19,9 @@ import os
 import re
 import shutil
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +29,7 @@ import yaml
 
 from actcli import advice, fused, provenance, runs
 from actcli import config as config_mod
+from actcli import workers as workers_mod
 from actcli.errors import ActcliError, ConfigError, quote
 
 ELEVEN = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish",
@@ -440,16 +438,11 @@ def execute(folder: Path, cells: Sequence[Cell], execution: Execution | None = N
     stopped = interrupted = False
     try:
         if run.backend == "ray":
-            stopped = _execute_ray(folder, work, threads, run.address, all_done,
-                                   run.cell_figures)
-        elif workers == 1 or len(work) <= 1:
-            for unit in work:
-                if all_done(run_unit(str(folder), unit, threads, run.cell_figures)):
-                    stopped = True
-                    break
+            stopped = workers_mod.on_ray(run_unit, str(folder.resolve()), work, threads,
+                                         run.cell_figures, run.address, all_done)
         else:
-            stopped = _execute_pool(folder, work, workers, threads, all_done,
-                                    run.cell_figures)
+            stopped = workers_mod.on_processes(run_unit, str(folder), work, threads,
+                                               run.cell_figures, workers, all_done)
     except KeyboardInterrupt:  # Ctrl-C between two cells: keep what finished
         interrupted = True
     interrupted = interrupted or any(r.status == "interrupted" for r in results.values())
@@ -463,78 +456,3 @@ def execute(folder: Path, cells: Sequence[Cell], execution: Execution | None = N
 
 def was_interrupted(results: Sequence[CellResult]) -> bool:
     return any(r.status == "interrupted" or r.error == "not run: interrupted" for r in results)
-
-
-def _execute_pool(folder: Path, work: Sequence[Unit], workers: int, threads: int,
-                  done: Callable[[list[CellResult]], bool], figures: bool = False) -> bool:
-    """Run the units of ``work`` on ``workers`` processes: this one (torch is imported
-    here already) and ``workers - 1`` spawned ones, each taking the next unit when it is
-    free (spawned ones from the front of ``work``, this one from the back). True when
-    ``done`` asked to stop."""
-    queue = deque(work)
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context("spawn")) as pool:
-        pending: set[Future[list[CellResult]]] = set()
-        stopped = False
-
-        def fill() -> None:
-            while queue and len(pending) < workers - 1 and not stopped:
-                pending.add(pool.submit(run_unit, str(folder), queue.popleft(),
-                                        threads, figures))
-
-        def collect(block: bool) -> bool:
-            nonlocal pending
-            finished, pending = wait(pending, timeout=None if block else 0,
-                                     return_when=FIRST_COMPLETED)
-            return any([done(future.result()) for future in finished])  # record all
-
-        try:
-            fill()
-            while (queue or pending) and not stopped:
-                if queue:
-                    stopped = done(run_unit(str(folder), queue.pop(), threads, figures))
-                    stopped = collect(block=False) or stopped
-                else:
-                    stopped = collect(block=True)
-                fill()
-        finally:
-            for future in pending:
-                future.cancel()
-        # units already running when the compare stopped finish anyway: keep what they did
-        for future in pending:
-            if not future.cancelled():
-                done(future.result())
-        return stopped
-
-
-def _execute_ray(folder: Path, work: Sequence[Unit], threads: int,
-                 address: str | None, done: Callable[[list[CellResult]], bool],
-                 figures: bool = False) -> bool:
-    """Run the units of ``work`` as Ray tasks of ``threads`` CPUs each; True when ``done``
-    asked to stop."""
-    try:
-        import ray
-    except ImportError:
-        raise ActcliError('--backend ray needs Ray: pip install "actcli[ray]"') from None
-    started_here = not ray.is_initialized()
-    if started_here:
-        try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                     num_cpus=None if address else (os.cpu_count() or 1))
-        except (ConnectionError, RuntimeError, ValueError) as err:
-            raise ActcliError(f"--ray-address: cannot reach Ray at {quote(address)}: {err}"
-                              ) from None
-    try:
-        # Any: Ray's typing knows remote functions of fixed small arity only
-        task: Any = ray.remote(num_cpus=threads)(run_unit)
-        pending = [task.remote(str(folder.resolve()), unit, threads, figures)
-                   for unit in work]
-        while pending:
-            finished, pending = ray.wait(pending, num_returns=1)
-            if done(ray.get(finished[0])):
-                for ref in pending:
-                    ray.cancel(ref)
-                return True
-        return False
-    finally:
-        if started_here:
-            ray.shutdown()

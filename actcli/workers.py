@@ -1,0 +1,98 @@
+"""Where a compare's units of work run: this process and spawned worker processes, or Ray.
+
+A unit is trained by ``run(folder, unit, threads, figures) -> list of results`` (a
+top-level function, so that spawned processes and Ray can pickle it); ``done(results)``
+records them and says whether to stop (Ctrl-C, ``--fail-fast``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from typing import Any
+
+from actcli.errors import ActcliError, quote
+
+Run = Callable[[str, Any, int, bool], list[Any]]  # (folder, unit, threads, figures) -> results
+Done = Callable[[list[Any]], bool]  # record results; True: stop
+
+
+def on_processes(run: Run, folder: str, work: Sequence[Any], threads: int, figures: bool,
+                 workers: int, done: Done) -> bool:
+    """Run the units of ``work`` on ``workers`` processes: this one (torch is imported
+    here already) and ``workers - 1`` spawned ones, each taking the next unit when it is
+    free (spawned ones from the front of ``work``, this one from the back). True when
+    ``done`` asked to stop."""
+    queue = deque(work)
+    if workers == 1 or len(queue) <= 1:
+        while queue:
+            if done(run(folder, queue.popleft(), threads, figures)):
+                return True
+        return False
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context("spawn")) as pool:
+        pending: set[Future[list[Any]]] = set()
+        stopped = False
+
+        def fill() -> None:
+            while queue and len(pending) < workers - 1 and not stopped:
+                pending.add(pool.submit(run, folder, queue.popleft(), threads, figures))
+
+        def collect(block: bool) -> bool:
+            nonlocal pending
+            finished, pending = wait(pending, timeout=None if block else 0,
+                                     return_when=FIRST_COMPLETED)
+            return any([done(future.result()) for future in finished])  # record all
+
+        try:
+            fill()
+            while (queue or pending) and not stopped:
+                if queue:
+                    stopped = done(run(folder, queue.pop(), threads, figures))
+                    stopped = collect(block=False) or stopped
+                else:
+                    stopped = collect(block=True)
+                fill()
+        finally:
+            for future in pending:
+                future.cancel()
+        # units already running when the compare stopped finish anyway: keep what they did
+        for future in pending:
+            if not future.cancelled():
+                done(future.result())
+        return stopped
+
+
+def on_ray(run: Run, folder: str, work: Sequence[Any], threads: int, figures: bool,
+           address: str | None, done: Done) -> bool:
+    """Run the units of ``work`` as Ray tasks of ``threads`` CPUs each (``address``: the
+    cluster, None: a local Ray); True when ``done`` asked to stop. ``folder`` must be on
+    storage every Ray node can write."""
+    try:
+        import ray
+    except ImportError:
+        raise ActcliError('--backend ray needs Ray: pip install "actcli[ray]"') from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                     num_cpus=None if address else (os.cpu_count() or 1))
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            raise ActcliError(f"--ray-address: cannot reach Ray at {quote(address)}: {err}"
+                              ) from None
+    try:
+        # Any: Ray's typing knows remote functions of fixed small arity only
+        task: Any = ray.remote(num_cpus=threads)(run)
+        pending = [task.remote(folder, unit, threads, figures) for unit in work]
+        while pending:
+            finished, pending = ray.wait(pending, num_returns=1)
+            if done(ray.get(finished[0])):
+                for ref in pending:
+                    ray.cancel(ref)
+                return True
+        return False
+    finally:
+        if started_here:
+            ray.shutdown()
