@@ -13,6 +13,8 @@ workers.
 
 from __future__ import annotations
 
+import copy
+import functools
 import itertools
 import json
 import os
@@ -299,8 +301,14 @@ def units(folder: Path, todo: Sequence[Cell], run: Execution) -> list[Unit]:
                   key=lambda unit: len(unit.cells), reverse=True)
 
 
+@functools.lru_cache(maxsize=4)
+def _parsed(base_doc: str) -> dict[str, Any]:
+    return config_mod.parse_yaml(base_doc, "base.yaml")
+
+
 def _document(base_doc: str, overrides: Sequence[str]) -> dict[str, Any]:
-    document = config_mod.parse_yaml(base_doc, "base.yaml")
+    """base.yaml with a cell's overrides (base.yaml is parsed once: 6 ms a cell here)."""
+    document = copy.deepcopy(_parsed(base_doc))
     for item in overrides:
         config_mod.apply_override(document, item)
     return document
