@@ -210,20 +210,16 @@ def _train(prepared: Sequence[Prepared], engine: StackEngine, trackers: list[Tra
     held_out = first.val if first.val is not None else first.test
     names = ("val_loss", "val_accuracy") if first.val is not None else ("test_loss", "accuracy")
     probe_x, probe_y = trackers[0].probe()
-    diagnosed: dict[int, list[dict[str, float]]] = {}  # epoch -> every model's diagnostics
+    diagnosed: list[dict[str, float]] = []  # every model's diagnostics, this logged epoch
 
-    def evaluate(alive: Tensor) -> list[dict[str, float]]:
+    def evaluate() -> list[dict[str, float]]:
         loss, accuracy = engine.measure(held_out)
+        # one stacked pass measures every model (the weights are those on_epoch sees)
+        diagnosed[:] = engine.stack.diagnose(probe_x, probe_y, engine.loss)
         return [{names[0]: loss[i], names[1]: accuracy[i]} for i in range(engine.k)]
 
     def on_epoch(i: int, epoch: int, train_loss: float, row: dict[str, float] | None) -> None:
-        diagnosis = None
-        if row is not None:
-            if epoch not in diagnosed:  # one stacked pass measures every model
-                diagnosed.clear()
-                diagnosed[epoch] = engine.stack.diagnose(probe_x, probe_y, engine.loss)
-            diagnosis = diagnosed[epoch][i]
-        trackers[i].log(epoch, train_loss, row, diagnosis)
+        trackers[i].log(epoch, train_loss, row, diagnosed[i] if row is not None else None)
 
     start = time.perf_counter()
     crash: BaseException | None = None
@@ -234,9 +230,7 @@ def _train(prepared: Sequence[Prepared], engine: StackEngine, trackers: list[Tra
                               epochs=config.train.epochs, batch_size=config.train.batch_size,
                               orders=orders, evaluate=evaluate,
                               log_every=config.train.log_every, on_epoch=on_epoch, stop=stop)
-    except KeyboardInterrupt as err:  # a second Ctrl-C
-        crash = err
-    except Exception as err:  # any crash: every model still training failed with it
+    except (KeyboardInterrupt, Exception) as err:  # a second Ctrl-C, or any crash
         crash = err
     seconds = time.perf_counter() - start
     done = []

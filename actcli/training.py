@@ -227,12 +227,12 @@ ModelEpoch = Callable[[int, int, float, "dict[str, float] | None"], None]  # mod
 
 
 def run_fit(engine: Engine, x: Tensor, y: Tensor, *, epochs: int, batch_size: int | None,
-            orders: Orders, evaluate: Callable[[Tensor], Sequence[dict[str, float]]],
+            orders: Orders, evaluate: Callable[[], Sequence[dict[str, float]]],
             log_every: int | None = None, on_epoch: ModelEpoch | None = None,
             start_epoch: int = 0, stop: Stop | None = None, cursor: Cursor | None = None
             ) -> list[FitResult]:
-    """Train epochs ``start_epoch + 1 .. epochs``; log ``evaluate(alive)`` (one row per
-    model) every few epochs; one result per model.
+    """Train epochs ``start_epoch + 1 .. epochs``; log ``evaluate()`` (one row per model)
+    every few epochs; one result per model.
 
     A model stops, with status ``diverged``, at the step where its loss or a gradient is not
     finite; all stop with status ``interrupted`` (and a cursor) after the step where
@@ -255,7 +255,7 @@ def run_fit(engine: Engine, x: Tensor, y: Tensor, *, epochs: int, batch_size: in
         losses = outcome.loss.tolist()
         accuracies = outcome.accuracy.tolist() if outcome.accuracy is not None else None
         logged = epoch == 1 or epoch % every == 0 or epoch == epochs
-        held_out = evaluate(alive) if logged else []
+        held_out = evaluate() if logged else []
         engine.epoch_end(epoch)
         for i in alive.nonzero().flatten().tolist():
             row = None
@@ -290,7 +290,7 @@ def fit(step: Step, optimizer: torch.optim.Optimizer,
     """:func:`run_fit` for a run alone: its step, optimizer and schedule."""
     engine = SingleEngine(step, optimizer, correct, scheduler)
     return run_fit(engine, x, y, epochs=epochs, batch_size=batch_size,
-                   orders=Orders.one(generator), evaluate=lambda alive: [evaluate()],
+                   orders=Orders.one(generator), evaluate=lambda: [evaluate()],
                    log_every=log_every,
                    on_epoch=None if on_epoch is None else
                    (lambda _, epoch, loss, row: on_epoch(epoch, loss, row)),
