@@ -46,23 +46,25 @@ class _Layer:
     """A hidden layer's activations: the groups, and how their joined outputs map back."""
 
     groups: list[_Group]
-    back: Tensor | None  # stack order from the groups' joined order (None: the same)
-    order: Tensor | None  # the groups' joined order from stack order (None: the same)
+    order: Tensor | None  # stack order -> the groups' joined order (None: the same)
+    back: Tensor | None  # the groups' joined order -> stack order (None: the same)
     relu: bool  # every model's activation is nn.ReLU: backward is one threshold op
 
     def split(self, t: Tensor) -> list[Tensor]:
-        """``t`` [K, ...] cut into each group's models (views where they are side by side)."""
+        """``t`` [K, ...] cut into each group's models (views when the groups are in
+        stack order)."""
         if len(self.groups) == 1:
             return [t]
-        return [t[g.rows[0]:g.rows[-1] + 1] if g.rows == list(range(g.rows[0], g.rows[-1] + 1))
-                else t[g.rows] for g in self.groups]
+        joined = t if self.order is None else t.index_select(0, self.order)
+        return list(joined.split([len(g.rows) for g in self.groups]))
+
+    def unorder(self, joined: Tensor) -> Tensor:
+        """The groups' outputs joined in group order -> stack order."""
+        return joined if self.back is None else joined.index_select(0, self.back)
 
     def join(self, parts: Sequence[Tensor]) -> Tensor:
         """The inverse of :meth:`split`."""
-        if len(parts) == 1:
-            return parts[0]
-        joined = torch.cat(list(parts))
-        return joined if self.back is None else joined.index_select(0, self.back)
+        return parts[0] if len(parts) == 1 else self.unorder(torch.cat(list(parts)))
 
     def apply(self, z: Tensor, fn: Callable[[nn.Module, Tensor], Tensor]) -> Tensor:
         """``fn(module, z of its models)`` of every group, back in stack order."""
@@ -111,7 +113,6 @@ class StackedMLP:
         if any(found is None for found in layers) or len(shapes) != 1:
             raise ValueError("every network of a stack must be a plain dense stack of the "
                              "same layer shapes")
-        self.nets = list(nets)
         self.k = len(nets)
         first = next(nets[0].parameters())
         self.device, self.dtype = first.device, first.dtype
@@ -161,11 +162,11 @@ class StackedMLP:
             by_kind.setdefault(repr(act), _Group(act, [])).rows.append(k)
         groups = list(by_kind.values())
         joined = [k for group in groups for k in group.rows]
-        back = order = None
+        order = back = None
         if joined != list(range(self.k)):
-            back = torch.tensor([joined.index(k) for k in range(self.k)], device=self.device)
             order = torch.tensor(joined, device=self.device)
-        return _Layer(groups, back, order, all(type(g.module) is nn.ReLU for g in groups))
+            back = torch.tensor([joined.index(k) for k in range(self.k)], device=self.device)
+        return _Layer(groups, order, back, all(type(g.module) is nn.ReLU for g in groups))
 
     def forward(self, x: Tensor, training: bool, stacked: bool = False,
                 backward: bool = True) -> Pass:
@@ -192,8 +193,7 @@ class StackedMLP:
                     joined = torch.cat([group.module(leaf) for group, leaf in
                                         zip(layer.groups, leaves, strict=True)])
                 graph = (leaves, joined)
-                out = joined.detach() if layer.back is None else \
-                    joined.detach().index_select(0, layer.back)
+                out = layer.unorder(joined.detach())
             saved.pre.append(z)
             saved.post.append(out)
             saved.graphs.append(graph)
@@ -238,9 +238,8 @@ class StackedMLP:
             graph = saved.graphs[depth - 1]
             if graph is not None:  # one call of autograd for every group of the layer
                 layer = self.layers[depth - 1]
-                if layer.order is not None:
-                    g = g.index_select(0, layer.order)
-                g = layer.join(torch.autograd.grad(graph[1], graph[0], g))
+                ordered = g if layer.order is None else g.index_select(0, layer.order)
+                g = layer.join(torch.autograd.grad(graph[1], graph[0], ordered))
             else:  # relu: pass where the output is positive (relu'(0) = 0, as torch)
                 g = torch.ops.aten.threshold_backward(g, saved.post[depth - 1], 0)
 
