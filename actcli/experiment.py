@@ -304,7 +304,8 @@ class Tracker:
             self.history.append(row)
             if self.board is not None:
                 self.board.log(row)
-            self.diagnosed.append({"epoch": epoch, **(diagnosis or self.diagnose())})
+            found = self.diagnose() if diagnosis is None else diagnosis
+            self.diagnosed.append({"epoch": epoch, **found})
             if p.val is not None and row["val_accuracy"] > self.best["accuracy"]:
                 self.best.update(accuracy=row["val_accuracy"], epoch=epoch,
                                  state={k: v.detach().clone() for k, v in
