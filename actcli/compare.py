@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from actcli import advice, fused, provenance, runs
+from actcli import advice, experiment, fused, provenance, runs
 from actcli import config as config_mod
 from actcli import workers as workers_mod
 from actcli.errors import ActcliError, ConfigError, quote
@@ -218,8 +218,6 @@ def _stacks(cells: Sequence[Cell], configs: Sequence[config_mod.Config], threads
     least :data:`fused.SPLIT_SECONDS` of training by :func:`fused.seconds_estimate` (a
     worker costs about 3 s to start). Fixed in the plan: the worker count never changes
     which cells train together, so it never changes their numbers."""
-    from actcli import experiment
-
     cores = max(1, (os.cpu_count() or 1) // threads)
     found = []
     for group in fused.groups(configs):
@@ -356,21 +354,13 @@ def run_unit(folder: str, unit: Unit, threads: int = 1, figures: bool = False
 
 def _run_stack(root: Path, cells: Sequence[Cell], figures: bool) -> list[CellResult]:
     start = time.perf_counter()
-    targets = [root / "cells" / cell.id for cell in cells]
     try:
-        base = (root / "base.yaml").read_text(encoding="utf-8")
-        configs = [config_mod.validate(_document(base, cell.overrides), f"cell {cell.label}")
-                   for cell in cells]
-        for target in targets:  # unfinished earlier attempts: start the cells again
-            if target.exists():
-                shutil.rmtree(target)
-        results = fused.run(configs, targets, command=_read_plan(root).get("command"),
-                            figures=figures)
-        return [CellResult(cell, r.status, r.metrics, r.seconds,
-                           r.reason if r.status != "completed" else "")
-                for cell, r in zip(cells, results, strict=True)]
+        configs = [_fresh_cell(root, cell) for cell in cells]
+        results = fused.run(configs, [root / "cells" / cell.id for cell in cells],
+                            command=_read_plan(root).get("command"), figures=figures)
+        return [_cell_result(cell, r) for cell, r in zip(cells, results, strict=True)]
     except Exception as err:  # a failing stack must not stop the others
-        reason = f"{type(err).__name__}: {err}".splitlines()[0]
+        reason = _first_line(err)
         return [_recorded(root, cell, reason, time.perf_counter() - start) for cell in cells]
 
 
@@ -386,22 +376,34 @@ def _recorded(root: Path, cell: Cell, reason: str, seconds: float) -> CellResult
 
 
 def _run_cell(root: Path, cell: Cell, figures: bool = False) -> CellResult:
-    from actcli import experiment
-
-    target = root / "cells" / cell.id
     start = time.perf_counter()
     try:
-        if target.exists():  # an unfinished earlier attempt: start the cell again
-            shutil.rmtree(target)
-        cfg = config_mod.validate(_document((root / "base.yaml").read_text(encoding="utf-8"),
-                                            cell.overrides), f"cell {cell.label}")
-        result = experiment.run(cfg, root / "cells", folder=target,
+        config = _fresh_cell(root, cell)
+        result = experiment.run(config, root / "cells", folder=root / "cells" / cell.id,
                                 command=_read_plan(root).get("command"), figures=figures)
-        error = result.reason if result.status != "completed" else ""
-        return CellResult(cell, result.status, result.metrics, result.seconds, error)
+        return _cell_result(cell, result)
     except Exception as err:  # a failing cell must not stop the others
-        return CellResult(cell, "failed", {}, time.perf_counter() - start,
-                          f"{type(err).__name__}: {err}".splitlines()[0])
+        return CellResult(cell, "failed", {}, time.perf_counter() - start, _first_line(err))
+
+
+def _fresh_cell(root: Path, cell: Cell) -> config_mod.Config:
+    """The cell's config, its folder removed if an unfinished earlier attempt left one."""
+    config = config_mod.validate(_document((root / "base.yaml").read_text(encoding="utf-8"),
+                                           cell.overrides), f"cell {cell.label}")
+    target = root / "cells" / cell.id
+    if target.exists():  # an unfinished earlier attempt: start the cell again
+        shutil.rmtree(target)
+    return config
+
+
+def _cell_result(cell: Cell, result: experiment.RunResult) -> CellResult:
+    """A cell's CellResult from its experiment.RunResult."""
+    return CellResult(cell, result.status, result.metrics, result.seconds,
+                      result.reason if result.status != "completed" else "")
+
+
+def _first_line(err: Exception) -> str:
+    return f"{type(err).__name__}: {err}".splitlines()[0]
 
 
 def execute(folder: Path, cells: Sequence[Cell], execution: Execution | None = None, *,
