@@ -11,13 +11,14 @@ from typing import Any
 import numpy as np
 
 from actcli import plots, runs
-from actcli.compare import CellResult, flow
+from actcli.compare import CellResult, flow, stacks
 from actcli.report import ALPHA, Report, monitored, target_cell
 
 
 def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
     """summary.csv, report.md and the pictures; returns the files written."""
     by_id = {run.cell_id: run for row in report.rows for run in row.runs.values()}
+    sizes = {r.cell.id: _stack_size(folder, r) for r in results}
     table = []
     for r in results:
         run = by_id.get(r.cell.id)
@@ -27,7 +28,7 @@ def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
             report.loss_name: r.metrics.get(report.loss_name), "seconds": r.seconds,
             "epochs_to_target": run.epochs_to_target if run else None,
             "seconds_to_target": _round(run.seconds_to_target) if run else None,
-            "stack": _stack_size(folder, r), "error": r.error,
+            "stack": sizes[r.cell.id], "error": r.error,
             **{f"set:{k}": csv_value(v) for k, v in r.cell.values.items()},
         })
     runs.write_csv(folder / "summary.csv", table)
@@ -61,7 +62,8 @@ def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
         shown = [curves_mod.evaluate(name, -4, 4) for name in activations]
         runs.save_figure(plots.activation_curves(shown, grad=True), folder / "activations.png")
         files.append("activations.png")
-    runs.write_text(folder / "report.md", markdown(report, files, _training(folder, results)))
+    runs.write_text(folder / "report.md",
+                    markdown(report, files, _training(folder, results, sizes)))
     return [*files, "report.md"]
 
 
@@ -73,11 +75,9 @@ def _stack_size(folder: Path, result: CellResult) -> int | None:
         return None
 
 
-def _training(folder: Path, results: list[CellResult]) -> str:
-    """Which cells trained together, in one paragraph for report.md."""
-    from actcli.compare import stacks
-
-    sizes = {r.cell.id: _stack_size(folder, r) for r in results}
+def _training(folder: Path, results: list[CellResult], sizes: dict[str, int | None]) -> str:
+    """Which cells trained together (``sizes``: each cell's stack, None if it did not
+    run), in one paragraph for report.md."""
     ran = [r for r in results if sizes[r.cell.id] is not None]
     together = [r for r in ran if (sizes[r.cell.id] or 1) > 1]
     if not together:
