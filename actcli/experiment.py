@@ -167,12 +167,14 @@ def prepare(config: Config, progress: Any = None, data: TaskData | None = None,
     """Device, data, seeded network, optimizer: all input problems surface here.
 
     ``data``: the task's data when it is loaded already (runs of one stack share it).
-    ``alone``: build the step and torch optimizer of a run alone (a stack has its own).
+    ``alone``: check the memory for this run and build its step and torch optimizer (a
+    stack checks the memory for all its runs at once and has its own optimizer).
     Right after this, torch's global RNG is where the run's dropout draws start.
     """
     device = devices.resolve(config.device)
     task = TASKS.get(config.task.name).task
-    check_memory(config)
+    if alone:
+        check_memory(config)
     if data is None:
         data = task.load(config.task, progress=progress)
     parts = build_parts(config, data, device, task.input_shape)
