@@ -38,9 +38,10 @@ class Engine(Protocol):
     def train_mode(self) -> None: ...
 
     def batch(self, x: Tensor, y: Tensor, stacked: bool, alive: Tensor
-              ) -> tuple[Tensor, Tensor | None, Tensor]:
+              ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """One step of every model where ``alive``: ([K] losses, [K] right answers or None,
-        [K] finite). ``x``/``y``: one batch for all, or with ``stacked`` [K, B, ...]. Models
+        [K] finite, or None when every step is known to be finite without reading the
+        device). ``x``/``y``: one batch for all, or with ``stacked`` [K, B, ...]. Models
         whose loss or gradient is not finite are not updated."""
         ...
 
@@ -65,14 +66,14 @@ class SingleEngine:
         self.step.model.train()
 
     def batch(self, x: Tensor, y: Tensor, stacked: bool, alive: Tensor
-              ) -> tuple[Tensor, Tensor | None, Tensor]:
+              ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         outcome = self.step(self.optimizer, x, y)
         if outcome is None:  # loss or a gradient not finite: the step was skipped
             nan = torch.full((1,), math.nan, dtype=torch.float64, device=x.device)
             return nan, None, torch.zeros(1, dtype=torch.bool, device=x.device)
         loss, z = outcome
         right = self.correct(z, y).reshape(1) if self.correct is not None else None
-        return loss.reshape(1), right, torch.ones(1, dtype=torch.bool, device=x.device)
+        return loss.reshape(1), right, None  # the step checked it: no second device read
 
     def epoch_end(self, epoch: int) -> None:
         if self.scheduler is not None:
@@ -179,12 +180,13 @@ def run_epoch(engine: Engine, x: Tensor, y: Tensor, batch_size: int | None, orde
             xb = x.index_select(0, idx.flatten()).view(k, idx.shape[1], *x.shape[1:])
             yb = y.index_select(0, idx.flatten()).view(k, idx.shape[1], *y.shape[1:])
         losses, batch_right, finite = engine.batch(xb, yb, stacked, alive)
-        stopped = alive & ~finite
-        if bool(stopped.any()):
-            diverged += stopped.nonzero().flatten().tolist()
-            alive &= finite
-            if not bool(alive.any()):
-                break
+        if finite is not None:
+            stopped = alive & ~finite
+            if bool(stopped.any()):
+                diverged += stopped.nonzero().flatten().tolist()
+                alive &= finite
+                if not bool(alive.any()):
+                    break
         count = idx.shape[-1] if order is not None else n
         total += losses.double() * count  # summed on the device: one sync per epoch
         if batch_right is None:
