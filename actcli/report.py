@@ -182,9 +182,10 @@ def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, s
                     [r for r in results if r.status != "completed"], varied,
                     tuned_lr=dict(tuned_lr or {}))
     _compare_with_best(report, direction)
-    stacked = sum(int(runs.read_summary(folder / "cells" / r.cell.id).get("stack", 1)) > 1
-                  for r in results if r.status == "completed")
-    if stacked and rank_by == "seconds_to_target":
+    stacked = 0 if rank_by != "seconds_to_target" else sum(
+        int(runs.read_summary(folder / "cells" / r.cell.id).get("stack", 1)) > 1
+        for r in results if r.status == "completed")
+    if stacked:
         report.time_note = (
             f"{stacked} runs trained in stacks: their seconds are shares of their stack's "
             "time, so seconds_to_target ranks their epochs, not what their activations cost; "

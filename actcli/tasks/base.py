@@ -148,6 +148,11 @@ def crossing(x: Tensor, score: Tensor, level: float = 0.5) -> float | None:
     return min(candidates)[1] if candidates else None
 
 
+def _test_count(n: int, options: Any) -> int:
+    """How many of ``n`` samples a 1-D task holds out for testing."""
+    return round(n * options.test_fraction)
+
+
 class Curve1D:
     """A binary task on one input: subclasses give the raw samples and the labels."""
 
@@ -174,13 +179,13 @@ class Curve1D:
 
     def train_size(self, options: Any) -> int:
         n = len(self.samples(options)[0])
-        return n - round(n * options.test_fraction)
+        return n - _test_count(n, options)
 
     def load(self, options: Curve1DOptions, progress: Any = None) -> TaskData:
         raw, labels = self.samples(options)
         n = len(raw)
         order = torch.arange(n)
-        n_test = round(n * options.test_fraction)
+        n_test = _test_count(n, options)
         if n_test:
             gen = torch.Generator().manual_seed(options.seed)
             order = torch.randperm(n, generator=gen)
