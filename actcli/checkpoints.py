@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,19 +75,34 @@ def restore(checkpoint: dict[str, Any], net: nn.Module, optimizer: torch.optim.O
 
 
 class StopRequests:
-    """SIGINT/SIGTERM ask the loop to stop after its current step; a second Ctrl-C is final."""
+    """SIGINT/SIGTERM ask the loop to stop after its current step; a second Ctrl-C is final.
+
+    Inside :meth:`held` (a run's wrap-up: its checkpoint, model.pt, summary.json) no signal
+    raises: a request there only asks the wrap-up to leave out what it has not drawn yet,
+    so an interrupt at any moment leaves a run that is complete or resumes.
+    """
 
     def __init__(self) -> None:
         self.requested = False
+        self._holding = False
         self._old: dict[int, Any] = {}
 
     def __call__(self) -> bool:
         return self.requested
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested and signum == signal.SIGINT:
+        if self.requested and signum == signal.SIGINT and not self._holding:
             raise KeyboardInterrupt
         self.requested = True
+
+    @contextmanager
+    def held(self) -> Iterator[StopRequests]:
+        """No KeyboardInterrupt inside: a Ctrl-C here only sets :attr:`requested`."""
+        self._holding = True
+        try:
+            yield self
+        finally:
+            self._holding = False
 
     def __enter__(self) -> StopRequests:
         if threading.current_thread() is threading.main_thread():

@@ -125,7 +125,10 @@ def train(
         overrides += [f"device={device}"] if device is not None else []
         overrides += ["log.tensorboard=true"] if tensorboard else []
         config = config_path(config)
-        cfg = config_mod.load(config, overrides)
+        notes: list[str] = []
+        cfg = config_mod.load(config, overrides, notes)
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
         if smoke:
             cfg = config_mod.smoke(cfg)
         if print_config:
@@ -171,6 +174,12 @@ def _run(cfg, out: Path, quiet: bool, resume: Path | None = None,  # noqa: ANN00
         typer.echo(str(result.path))
     if result.status == "interrupted":
         typer.echo(f"interrupted: {result.reason}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if result.stopped:  # Ctrl-C after training: the run is whole, some pictures may not be
+        left_out = (f"; not drawn: {', '.join(result.figures_skipped)}"
+                    if result.figures_skipped else "")
+        typer.echo(f"interrupted while writing the run folder: the run is {result.status} "
+                   f"(model.pt, metrics and summary.json written){left_out}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
     if result.status == "diverged":
         lr = _lr_of(result.path)
@@ -327,7 +336,7 @@ def schema(
         if out is None:
             typer.echo(text, nl=False)
         else:
-            runs.write_text(out, text)
+            runs.write_text(runs.writable(out), text)
             typer.echo(str(out))
 
 

@@ -72,6 +72,7 @@ class CellResult:
     metrics: dict[str, Any]
     seconds: float
     error: str = ""
+    stopped: bool = False  # a Ctrl-C came while the cell's folder was written: stop after it
 
 
 def parse_over(items: Sequence[str]) -> dict[str, list[Any]]:
@@ -113,11 +114,19 @@ def settle(planned: config_mod.CompareConfig | None, over: Sequence[str],
     the eleven activations, one seed, one thread per cell and as many workers as that
     leaves cores. ``--activations`` adds the activation key to an ``--over`` grid."""
     grid = parse_over(list(over))
+    where = "--over"
+    if activations is not None and "model.activation" in grid:
+        raise ConfigError("--activations and --over model.activation=... both name the "
+                          "activations: give one of them")
     if not grid and activations is None and planned is not None:
-        grid = dict(planned.over)
+        grid, where = dict(planned.over), "compare.over"
     if activations is not None or not grid:
         names = activations.split(",") if activations else list(ELEVEN)
         grid = {"model.activation": names, **grid}
+    for key, values in grid.items():
+        option = "--activations" if key == "model.activation" and activations is not None \
+            else f"{where} {key}"
+        _refuse_repeats(option, values)
     if seeds is None:
         seeds = planned.seeds if planned is not None else 1
     if threads is None:
@@ -128,6 +137,16 @@ def settle(planned: config_mod.CompareConfig | None, over: Sequence[str],
         if value is not None and value < 1:
             raise ConfigError(f"{option}: must be >= 1, got {value}")
     return Settings(grid, seeds, workers or default_workers(threads), threads)
+
+
+def _refuse_repeats(option: str, values: Sequence[Any]) -> None:
+    """A value given twice would make two cells of one config (and one folder): refused."""
+    seen: set[str] = set()
+    for value in values:
+        text = flow(value)
+        if text in seen:
+            raise ConfigError(f"{option}: {quote(text)} is given twice; give each value once")
+        seen.add(text)
 
 
 def flow(value: Any) -> str:
@@ -156,9 +175,12 @@ def plan(grid: dict[str, list[Any]], seeds: int) -> list[Cell]:
 
 def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any]], seeds: int,
            out: Path, name: str | None = None, tune_lr: bool = False,
-           execution: Execution | None = None) -> tuple[Path, list[Cell]]:
+           execution: Execution | None = None, notes: list[str] | None = None
+           ) -> tuple[Path, list[Cell]]:
     """Validate every cell's config, then make the compare folder with its plan.
 
+    ``notes`` collects, once each, what the cells' overrides changed besides their own key
+    (the options dropped when a cell names another optimizer, say).
     ``tune_lr``: first run a learning-rate range test for each cell (seed 0) and give all
     its seeds the lr it picks; the plan and the report record which lr each used.
     ``execution``: how the cells are to run, recorded so that ``--resume`` runs them alike.
@@ -175,7 +197,11 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
     trains: dict[tuple[str, int], Cell] = {}  # (network signature, seed) -> first cell
     checked_all = []
     for cell in cells:  # every cell must be a valid config, and differ, before anything runs
-        checked = config_mod.validate(_document(base_doc, cell.overrides), f"cell {cell.label}")
+        found: list[str] = []
+        checked = config_mod.validate(_document(base_doc, cell.overrides, found),
+                                      f"cell {cell.label}")
+        if notes is not None:
+            notes += [note for note in found if note not in notes]
         checked_all.append(checked)
         configs.setdefault(cell.label, checked)
         twin = trains.setdefault((advice.network_signature(checked), cell.seed), cell)
@@ -304,11 +330,13 @@ def _parsed(base_doc: str) -> dict[str, Any]:
     return config_mod.parse_yaml(base_doc, "base.yaml")
 
 
-def _document(base_doc: str, overrides: Sequence[str]) -> dict[str, Any]:
-    """base.yaml with a cell's overrides (base.yaml is parsed once: 6 ms a cell here)."""
+def _document(base_doc: str, overrides: Sequence[str], notes: list[str] | None = None
+              ) -> dict[str, Any]:
+    """base.yaml with a cell's overrides (base.yaml is parsed once: 6 ms a cell here);
+    ``notes`` as in :func:`config.apply_override`."""
     document = copy.deepcopy(_parsed(base_doc))
     for item in overrides:
-        config_mod.apply_override(document, item)
+        config_mod.apply_override(document, item, notes)
     return document
 
 
@@ -347,7 +375,12 @@ def run_unit(folder: str, unit: Unit, threads: int = 1, figures: bool = False
     one for the last unfinished cell of a stack, so that it trains as its stack did);
     never raises. ``threads`` as in :func:`run_cell`."""
     if not unit.stacked:
-        return [run_cell(folder, cell, threads, figures) for cell in unit.cells]
+        found = []
+        for cell in unit.cells:
+            found.append(run_cell(folder, cell, threads, figures))
+            if found[-1].stopped:  # Ctrl-C during its wrap-up: no further cell
+                break
+        return found
     with _threads(threads):
         return _run_stack(Path(folder), unit.cells, figures)
 
@@ -399,7 +432,7 @@ def _fresh_cell(root: Path, cell: Cell) -> config_mod.Config:
 def _cell_result(cell: Cell, result: experiment.RunResult) -> CellResult:
     """A cell's CellResult from its experiment.RunResult."""
     return CellResult(cell, result.status, result.metrics, result.seconds,
-                      result.reason if result.status != "completed" else "")
+                      result.reason if result.status != "completed" else "", result.stopped)
 
 
 def _first_line(err: Exception) -> str:
@@ -437,7 +470,7 @@ def execute(folder: Path, cells: Sequence[Cell], execution: Execution | None = N
         results[result.cell.id] = result
         if on_done is not None:
             on_done(result)
-        if result.status == "interrupted":  # Ctrl-C stops the whole compare, not one cell
+        if result.status == "interrupted" or result.stopped:  # Ctrl-C stops the compare
             return True
         return fail_fast and result.status not in ("completed",)
 
@@ -455,7 +488,7 @@ def execute(folder: Path, cells: Sequence[Cell], execution: Execution | None = N
                                                run.cell_figures, workers, all_done)
     except KeyboardInterrupt:  # Ctrl-C between two cells: keep what finished
         interrupted = True
-    interrupted = interrupted or any(r.status == "interrupted" for r in results.values())
+    interrupted = interrupted or was_interrupted(list(results.values()))
     for cell in cells:
         if cell.id not in results:
             reason = ("not run: interrupted" if interrupted else
@@ -465,4 +498,5 @@ def execute(folder: Path, cells: Sequence[Cell], execution: Execution | None = N
 
 
 def was_interrupted(results: Sequence[CellResult]) -> bool:
-    return any(r.status == "interrupted" or r.error == "not run: interrupted" for r in results)
+    return any(r.status == "interrupted" or r.stopped or r.error == "not run: interrupted"
+               for r in results)

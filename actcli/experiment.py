@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -55,6 +55,8 @@ class RunResult:
     seconds: float
     epochs: int
     reason: str = ""
+    figures_skipped: list[str] = field(default_factory=list)  # left out on a Ctrl-C
+    stopped: bool = False  # a stop was asked for while the folder was written
 
 
 @dataclass
@@ -247,11 +249,7 @@ def resume(run_dir: Path, *, reporter: Reporter | None = None) -> RunResult:
         )
     config = config_mod.load(run_dir / "config.yaml")
     prepared = prepare(config, progress=reporter.download if reporter else None)
-    try:
-        checkpoint = torch.load(run_dir / CHECKPOINT, map_location=prepared.parts.device,
-                                weights_only=True)
-    except Exception as err:  # any unreadable checkpoint is the same problem
-        raise ActcliError(f"{run_dir / CHECKPOINT}: cannot be read: {err}") from None
+    checkpoint = runs.load_state(run_dir / CHECKPOINT, prepared.parts.device)
     summary.pop("reason", None)
     return _train(prepared, run_dir, summary, reporter, checkpoint,
                   figures=bool(summary.get("figures", True)))
@@ -323,11 +321,15 @@ class Tracker:
                                     seconds)
 
     def finish(self, status: str, reason: str, epochs: int, seconds: float,
-               first_error: BaseException | None = None) -> RunResult:
+               first_error: BaseException | None = None,
+               stop: Callable[[], bool] | None = None) -> RunResult:
         """Write the run folder for how the run ended; re-raise ``first_error`` (the crash
-        that ended training) after recording it, even when writing the folder fails too."""
+        that ended training) after recording it, even when writing the folder fails too.
+        Once ``stop()`` is true, the figures not drawn yet are left out (and named in the
+        result and in summary.json)."""
+        skipped: list[str] = []
         try:
-            self._write(status, reason, epochs, seconds)
+            skipped = self._write(status, reason, epochs, seconds, stop)
         except Exception as err:
             if first_error is None:
                 raise
@@ -338,9 +340,11 @@ class Tracker:
         if first_error is not None:
             raise first_error
         return RunResult(self.folder, status, self.summary["metrics"],
-                         self.summary["seconds"], epochs, reason)
+                         self.summary["seconds"], epochs, reason, skipped,
+                         stop is not None and stop() and status != "interrupted")
 
-    def _write(self, status: str, reason: str, epochs: int, seconds: float) -> None:
+    def _write(self, status: str, reason: str, epochs: int, seconds: float,
+               stop: Callable[[], bool] | None = None) -> list[str]:
         p, folder, best = self.p, self.folder, self.best
         config, task, parts = p.config, p.task, p.parts
         loss_name, accuracy_name = task.final_names
@@ -352,7 +356,6 @@ class Tracker:
             loss, accuracy = measure(parts, p.test)
             metrics = {loss_name: loss, accuracy_name: accuracy, **metrics,
                        **task.extras(config.task, p.data, parts.predict)}
-            (folder / CHECKPOINT).unlink(missing_ok=True)
         elif self.history:  # the last finite figures logged before it stopped
             metrics = {k: v for k, v in self.history[-1].items() if k != "epoch"}
             metrics["last_logged_epoch"] = self.history[-1]["epoch"]
@@ -360,12 +363,21 @@ class Tracker:
                             metrics={k: _finite_or_none(v) for k, v in metrics.items()})
         if reason:
             self.summary["reason"] = reason
-        outputs.write(folder, config, task, p.data, parts.net, parts.predict, self.record,
-                      metrics, status, self.figures)
+        # the data first, then the summary that says what they are, then the pictures:
+        # a wrap-up cut short (Ctrl-C, kill) leaves a run that is complete or resumes
+        outputs.write_data(folder, parts.net, self.record, status)
         runs.write_json(folder / runs.SUMMARY, self.summary)
+        if status == "completed":
+            (folder / CHECKPOINT).unlink(missing_ok=True)
+        skipped = outputs.draw(folder, config, task, p.data, parts.net, parts.predict,
+                               self.record, metrics, status, self.figures, stop)
+        if skipped:
+            self.summary["figures_skipped"] = skipped
+            runs.write_json(folder / runs.SUMMARY, self.summary)
         if self.board is not None:
             self.board.finish(config_mod.to_dict(config), self.summary["metrics"], epochs,
                               sorted(folder.glob("*.png")))
+        return skipped
 
 
 def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporter | None,
@@ -379,51 +391,53 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
         progress = checkpoints.restore(checkpoint, parts.net, optimizer, p.scheduler,
                                        p.generator, parts.device)
         start_epoch, earlier, cursor = progress.epoch, progress.seconds, progress.cursor
-    tracker = Tracker(p, folder, summary, figures=figures, animate_every=animate_every,
-                      progress=progress)
     start = time.perf_counter()
     every = config.train.checkpoint_every
+    with checkpoints.StopRequests() as stop:
+        tracker = Tracker(p, folder, summary, figures=figures, animate_every=animate_every,
+                          progress=progress)
 
-    def on_epoch(epoch: int, train_loss: float, row: dict[str, float] | None) -> None:
-        tracker.log(epoch, train_loss, row)
-        if every is not None and epoch % every == 0 and epoch < config.train.epochs:
-            runs.save_state(checkpoints.state(
-                parts.net, optimizer, p.scheduler, p.generator,
-                tracker.progress(epoch, None, earlier + time.perf_counter() - start)),
-                folder / CHECKPOINT)
-            runs.write_csv(folder / "metrics.csv", tracker.history)
+        def on_epoch(epoch: int, train_loss: float, row: dict[str, float] | None) -> None:
+            tracker.log(epoch, train_loss, row)
+            if every is not None and epoch % every == 0 and epoch < config.train.epochs:
+                runs.save_state(checkpoints.state(
+                    parts.net, optimizer, p.scheduler, p.generator,
+                    tracker.progress(epoch, None, earlier + time.perf_counter() - start)),
+                    folder / CHECKPOINT)
+                runs.write_csv(folder / "metrics.csv", tracker.history)
+            if reporter is not None:
+                reporter.epoch(epoch, train_loss)
+
         if reporter is not None:
-            reporter.epoch(epoch, train_loss)
-
-    if reporter is not None:
-        reporter.start(folder, config.train.epochs)
-    status, reason, epochs, stopped_at = "failed", "", start_epoch, None
-    first_error: BaseException | None = None  # why training stopped, if it crashed
-    try:
-        with checkpoints.StopRequests() as stop:
+            reporter.start(folder, config.train.epochs)
+        status, reason, epochs, stopped_at = "failed", "", start_epoch, None
+        first_error: BaseException | None = None  # why training stopped, if it crashed
+        try:
             result = fit(p.step, optimizer, p.train.x, p.train.y,
                          epochs=config.train.epochs, batch_size=config.train.batch_size,
                          generator=p.generator, evaluate=tracker.monitor,
                          log_every=config.train.log_every, on_epoch=on_epoch,
                          start_epoch=start_epoch, correct=parts.correct,
                          scheduler=p.scheduler, stop=stop, cursor=cursor)
-        status, reason, epochs, stopped_at = (result.status, result.reason, result.epochs,
-                                              result.cursor)
-    except KeyboardInterrupt as err:  # a second Ctrl-C: no checkpoint of this step
-        status, reason = "interrupted", "interrupted twice: stopped without a checkpoint"
-        first_error = err
-    except Exception as err:  # any crash: recorded as "failed", re-raised after the wrap-up
-        reason = f"{type(err).__name__}: {err}"
-        first_error = err
-    if reporter is not None:
-        reporter.finish()
-    seconds = earlier + time.perf_counter() - start
-    if status == "interrupted" and first_error is None:  # a graceful stop: checkpoint it
-        runs.save_state(checkpoints.state(
-            parts.net, optimizer, p.scheduler, p.generator,
-            tracker.progress(epochs, stopped_at, seconds)), folder / CHECKPOINT)
-        reason = f"{reason}; resume with: actcli train --resume {folder}"
-    return tracker.finish(status, reason, epochs, seconds, first_error)
+            status, reason, epochs, stopped_at = (result.status, result.reason,
+                                                  result.epochs, result.cursor)
+        except KeyboardInterrupt as err:  # a second Ctrl-C: no checkpoint of this step
+            status, reason = "interrupted", "interrupted twice: stopped without a checkpoint"
+            first_error = err
+        except Exception as err:  # any crash: recorded as "failed", re-raised after wrap-up
+            reason = f"{type(err).__name__}: {err}"
+            first_error = err
+        # from here on a Ctrl-C only leaves out the figures not drawn yet
+        with stop.held():
+            if reporter is not None:
+                reporter.finish()
+            seconds = earlier + time.perf_counter() - start
+            if status == "interrupted" and first_error is None:  # graceful: checkpoint it
+                runs.save_state(checkpoints.state(
+                    parts.net, optimizer, p.scheduler, p.generator,
+                    tracker.progress(epochs, stopped_at, seconds)), folder / CHECKPOINT)
+                reason = f"{reason}; resume with: actcli train --resume {folder}"
+            return tracker.finish(status, reason, epochs, seconds, first_error, stop)
 
 
 def evaluate_run(run_dir: Path) -> dict[str, Any]:
@@ -436,8 +450,7 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
     if not state_path.exists():
         raise ActcliError(f"{run_dir}: no model.pt (run status: {recorded.get('status')})")
     p = prepare(config_mod.load(run_dir / "config.yaml"))
-    p.parts.net.load_state_dict(torch.load(state_path, map_location=p.parts.device,
-                                           weights_only=True))
+    runs.load_weights(p.parts.net, state_path, p.parts.device)
     loss, accuracy = measure(p.parts, p.test)
     loss_name, accuracy_name = p.task.final_names
     return {"measured": {loss_name: loss, accuracy_name: accuracy},

@@ -224,29 +224,34 @@ def _train(prepared: Sequence[Prepared], engine: StackEngine, trackers: list[Tra
     start = time.perf_counter()
     crash: BaseException | None = None
     results: list[FitResult] = []
-    try:
-        with checkpoints.StopRequests() as stop:
+    done = []
+    with checkpoints.StopRequests() as stop:
+        try:
             results = run_fit(engine, first.train.x, first.train.y,
                               epochs=config.train.epochs, batch_size=config.train.batch_size,
                               orders=orders, evaluate=evaluate,
                               log_every=config.train.log_every, on_epoch=on_epoch, stop=stop)
-    except (KeyboardInterrupt, Exception) as err:  # a second Ctrl-C, or any crash
-        crash = err
-    seconds = time.perf_counter() - start
-    done = []
-    for i, tracker in enumerate(trackers):
-        if crash is not None:
-            status = "interrupted" if isinstance(crash, KeyboardInterrupt) else "failed"
-            reason = "interrupted twice" if status == "interrupted" else \
-                f"{type(crash).__name__}: {crash}"
-            epochs = tracker.history[-1]["epoch"] if tracker.history else 0
-        else:
-            status, reason, epochs = results[i].status, results[i].reason, results[i].epochs
-        if status == "interrupted":
-            reason += "; actcli compare --resume trains it again"
-        tracker.summary["stack_seconds"] = round(seconds, 3)
-        # the stack's time is shared: each model is given its share of it
-        done.append(tracker.finish(status, reason, int(epochs), seconds / engine.k))
+        except (KeyboardInterrupt, Exception) as err:  # a second Ctrl-C, or any crash
+            crash = err
+        seconds = time.perf_counter() - start
+        # from here on a Ctrl-C only leaves out the figures not drawn yet
+        with stop.held():
+            for i, tracker in enumerate(trackers):
+                if crash is not None:
+                    status = "interrupted" if isinstance(crash, KeyboardInterrupt) \
+                        else "failed"
+                    reason = "interrupted twice" if status == "interrupted" else \
+                        f"{type(crash).__name__}: {crash}"
+                    epochs = tracker.history[-1]["epoch"] if tracker.history else 0
+                else:
+                    status, reason, epochs = (results[i].status, results[i].reason,
+                                              results[i].epochs)
+                if status == "interrupted":
+                    reason += "; actcli compare --resume trains it again"
+                tracker.summary["stack_seconds"] = round(seconds, 3)
+                # the stack's time is shared: each model is given its share of it
+                done.append(tracker.finish(status, reason, int(epochs), seconds / engine.k,
+                                           stop=stop))
     if crash is not None:
         raise crash
     return done

@@ -38,49 +38,105 @@ def weights(net: nn.Module) -> dict[str, np.ndarray]:
             for name, p in net.named_parameters() if name.endswith("weight") and p.dim() > 1}
 
 
-def write(folder: Path, config: Config, task: Any, data: TaskData,
-          net: nn.Module, predict: Callable[[Tensor], Tensor], record: Record,
-          metrics: dict[str, Any], status: str, figures: bool = True) -> None:
-    """Every file above that the run's status and record call for; the PNGs only with
-    ``figures`` (fit.gif is asked for on its own)."""
+class Skipped(Exception):
+    """A figure left out because the run was asked to stop while it was drawn."""
+
+
+def write_data(folder: Path, net: nn.Module, record: Record, status: str) -> None:
+    """What a run cannot be without: metrics.csv, diagnostics.csv and (unless the run
+    failed) model.pt. Written before any figure, so an interrupted wrap-up keeps them."""
     if record.history:
         runs.write_csv(folder / "metrics.csv", record.history)
-        if figures:
-            runs.save_figure(plots.learning_curves(record.history, config.name or ""),
-                             folder / "learning_curves.png")
     if record.diagnosed:
         runs.write_csv(folder / "diagnostics.csv", record.diagnosed)
+    if status != "failed":
+        runs.save_state({k: v.cpu() for k, v in net.state_dict().items()},
+                        folder / "model.pt")
+
+
+def draw(folder: Path, config: Config, task: Any, data: TaskData,
+         net: nn.Module, predict: Callable[[Tensor], Tensor], record: Record,
+         metrics: dict[str, Any], status: str, figures: bool = True,
+         stop: Callable[[], bool] | None = None) -> list[str]:
+    """The run's pictures: the PNGs only with ``figures`` (fit.gif is asked for on its
+    own). Once ``stop()`` is true the figures not drawn yet are left out; returns their
+    file names."""
+    jobs: list[tuple[str, Callable[[], None]]] = []
+    if record.history and figures:
+        jobs.append(("learning_curves.png", lambda: runs.save_figure(
+            plots.learning_curves(record.history, config.name or ""),
+            folder / "learning_curves.png")))
     before = record.picture_before
     if record.frames and before is not None:
-        runs.write_bytes(folder / "fit.gif", plots.fit_animation(
-            before.x, record.frames, before.data_x, before.data_y, before.x_label,
-            config.name or ""))
-    if status == "failed":
-        return
-    runs.save_state({k: v.cpu() for k, v in net.state_dict().items()}, folder / "model.pt")
-    if not figures:
-        return
-    after = task.picture(config.task, data, predict)
-    if isinstance(after, FitPicture) and before is not None:
-        label = "after training" if status == "completed" else f"after training ({status})"
-        figure = plots.fit_curve(
-            after.data_x, after.data_y,
-            plots.Curve("before training", before.x, before.score),
-            plots.Curve(label, after.x, after.score),
-            metrics.get(task.extra_name), after.x_label,
-            title=f"{config.name}: {config.model.output} output, {config.loss.name}, "
-                  f"{config.optimizer.name} lr={config.optimizer.kwargs['lr']:g}",
-        )
-        runs.save_figure(figure, folder / "fit.png")
-    elif isinstance(after, ClassesPicture):
-        runs.save_figure(plots.confusion_matrix(after.confusion, after.classes),
-                         folder / "confusion_matrix.png")
-        names = after.classes
-        titles = [f"true {names[t]}\npred {names[p]}"
-                  for t, p in zip(after.wrong_true, after.wrong_pred, strict=True)]
-        runs.save_figure(plots.image_grid(after.wrong_images, titles,
-                                          "misclassified test images"),
-                         folder / "misclassified.png")
-    if record.weights_before is not None:
-        runs.save_figure(plots.weight_histograms(record.weights_before, weights(net)),
-                         folder / "weights.png")
+        def gif() -> None:
+            def progress(done: int, total: int) -> None:
+                if stop is not None and stop():
+                    raise Skipped
+            runs.write_bytes(folder / "fit.gif", plots.fit_animation(
+                before.x, record.frames, before.data_x, before.data_y, before.x_label,
+                config.name or "", progress=progress))
+        jobs.append(("fit.gif", gif))
+    if status != "failed" and figures:
+        jobs += _pictures(folder, config, task, data, net, predict, record, metrics, status)
+    skipped: list[str] = []
+    for name, job in jobs:
+        if skipped or (stop is not None and stop()):
+            skipped.append(name)
+            continue
+        try:
+            job()
+        except Skipped:
+            skipped.append(name)
+    return skipped
+
+
+def _pictures(folder: Path, config: Config, task: Any, data: TaskData, net: nn.Module,
+              predict: Callable[[Tensor], Tensor], record: Record, metrics: dict[str, Any],
+              status: str) -> list[tuple[str, Callable[[], None]]]:
+    """The task's own pictures and weights.png, each as (file name, how to draw it)."""
+    before = record.picture_before
+    jobs: list[tuple[str, Callable[[], None]]] = []
+    if task.picture_type is FitPicture and before is not None:
+        def fit() -> None:
+            after = task.picture(config.task, data, predict)
+            assert isinstance(after, FitPicture)  # the task's picture_type says so
+            label = "after training" if status == "completed" else \
+                f"after training ({status})"
+            runs.save_figure(plots.fit_curve(
+                after.data_x, after.data_y,
+                plots.Curve("before training", before.x, before.score),
+                plots.Curve(label, after.x, after.score),
+                metrics.get(task.extra_name), after.x_label,
+                title=f"{config.name}: {config.model.output} output, {config.loss.name}, "
+                      f"{config.optimizer.name} lr={config.optimizer.kwargs['lr']:g}",
+            ), folder / "fit.png")
+        jobs.append(("fit.png", fit))
+    elif task.picture_type is ClassesPicture:
+        found: list[ClassesPicture] = []
+
+        def classes() -> ClassesPicture:
+            if not found:
+                after = task.picture(config.task, data, predict)
+                assert isinstance(after, ClassesPicture)  # the task's picture_type says so
+                found.append(after)
+            return found[0]
+
+        def confusion() -> None:
+            after = classes()
+            runs.save_figure(plots.confusion_matrix(after.confusion, after.classes),
+                             folder / "confusion_matrix.png")
+
+        def misclassified() -> None:
+            after = classes()
+            names = after.classes
+            titles = [f"true {names[t]}\npred {names[p]}"
+                      for t, p in zip(after.wrong_true, after.wrong_pred, strict=True)]
+            runs.save_figure(plots.image_grid(after.wrong_images, titles,
+                                              "misclassified test images"),
+                             folder / "misclassified.png")
+        jobs += [("confusion_matrix.png", confusion), ("misclassified.png", misclassified)]
+    weights_before = record.weights_before
+    if weights_before is not None:
+        jobs.append(("weights.png", lambda: runs.save_figure(
+            plots.weight_histograms(weights_before, weights(net)), folder / "weights.png")))
+    return jobs

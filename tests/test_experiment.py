@@ -188,7 +188,7 @@ def test_an_error_while_writing_the_folder_does_not_hide_the_crash(invoke, tmp_p
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(outputs, "write", broken)
+    monkeypatch.setattr(outputs, "write_data", broken)
     result = invoke("train", CONFIGS / "beans.yaml", "--quiet", "--out", tmp_path,
                     "--set", "train.epochs=50", "--set", "train.log_every=10")
     assert result.exit_code == 1 and "RuntimeError: boom" in result.stderr

@@ -179,3 +179,69 @@ def test_a_checkpoint_that_does_not_fit_is_refused_in_one_line(tmp_path, invoke)
     result = invoke("train", "--resume", stopped.path)
     assert result.exit_code == 2 and "does not fit the network" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+class SignalsAtTheEnd(SignalAt):
+    """A reporter that sends this process ``count`` real SIGINTs when the last epoch is
+    done and the run's wrap-up starts (the moment a user's Ctrl-C lost a run before)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(0)
+        self.count = count
+
+    def finish(self):
+        for _ in range(self.count):
+            signal.raise_signal(signal.SIGINT)
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_ctrl_c_after_the_last_epoch_keeps_the_completed_run(tmp_path, count):
+    cfg = config.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=30"])
+    done = experiment.run(cfg, tmp_path, reporter=SignalsAtTheEnd(count))
+    summary = json.loads((done.path / "summary.json").read_text())
+    assert done.status == summary["status"] == "completed" and done.stopped
+    assert summary["epochs"] == 30 and summary["metrics"]["accuracy"] > 0.5
+    state = torch.load(done.path / "model.pt", weights_only=True)
+    assert sum(t.numel() for t in state.values()) == 2  # one neuron: a and b
+    assert len((done.path / "metrics.csv").read_text().splitlines()) > 1
+    # the stop came before any picture: every one is left out, and said so
+    assert done.figures_skipped == summary["figures_skipped"]
+    assert "fit.png" in done.figures_skipped and not list(done.path.glob("*.png"))
+
+
+def test_ctrl_c_while_a_figure_is_drawn_leaves_out_only_the_later_ones(tmp_path, monkeypatch):
+    from actcli import plots
+
+    drawn = plots.learning_curves
+
+    def interrupted_curves(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)
+        return drawn(*args, **kwargs)
+
+    monkeypatch.setattr(plots, "learning_curves", interrupted_curves)
+    cfg = config.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=30"])
+    done = experiment.run(cfg, tmp_path)
+    assert done.status == "completed" and done.stopped
+    assert (done.path / "learning_curves.png").exists()  # the figure under way is finished
+    assert done.figures_skipped == ["fit.png", "weights.png"]
+    assert not (done.path / "fit.png").exists() and (done.path / "model.pt").exists()
+
+
+def test_ctrl_c_after_the_last_epoch_through_the_cli_exits_130_with_the_run_whole(
+        tmp_path, invoke, monkeypatch):
+    from actcli import console
+
+    finish = console.ProgressReporter.finish
+
+    def finish_then_ctrl_c(self):
+        finish(self)
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(console.ProgressReporter, "finish", finish_then_ctrl_c)
+    result = invoke("train", str(CONFIGS / "rice_cooker.yaml"), "--out", str(tmp_path),
+                    "--set", "train.epochs=30")
+    assert result.exit_code == 130
+    assert "the run is completed" in result.stderr and "not drawn: " in result.stderr
+    (run,) = tmp_path.iterdir()
+    assert json.loads((run / "summary.json").read_text())["status"] == "completed"
+    assert not (run / "checkpoint.pt").exists()
