@@ -130,15 +130,21 @@ def compare(
             config = config_path(config if config is not None else
                                  Path(shipped.DEFAULT_COMPARE))
             set_ = [*(set_ or []), *(["log.tensorboard=true"] if tensorboard else [])]
-            planned = config_mod.load(config, set_).compare
+            set_notes: list[str] = []
+            planned = config_mod.load(config, set_, set_notes).compare
+            for note in set_notes:
+                typer.echo(f"note: {note}", err=True)
             settings = compare_mod.settle(planned, over or [], activations, seeds, workers,
                                           threads)
             execution = compare_mod.Execution(settings.workers, settings.threads,
                                               backend or "processes", ray_address, cell_figures,
                                               not no_fuse)
+            notes: list[str] = []
             folder, cells = compare_mod.create(config, set_, settings.grid,
                                                settings.seeds, out, tune_lr=tune_lr,
-                                               execution=execution)
+                                               execution=execution, notes=notes)
+            for note in notes:
+                typer.echo(f"note: {note}", err=True)
         console = stdout()
         console.print(f"compare folder: {folder} ({len(cells)} runs)", markup=False)
 

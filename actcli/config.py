@@ -17,7 +17,7 @@ import yaml
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from actcli.components import activations, losses
+from actcli.components import activations, initializers, losses, optimizers
 from actcli.config_errors import display_loc, format_error
 from actcli.config_types import Activations, Inits, LossRef, OptimizerRef
 from actcli.errors import ConfigError, quote
@@ -206,8 +206,32 @@ class Config(Strict):
 
 # --- overrides -----------------------------------------------------------------------------
 
-def apply_override(document: dict[str, Any], override: str) -> tuple[str, ...]:
-    """Apply ``a.b.c=value`` (value parsed as YAML) to ``document`` in place; return the path."""
+def _options_of(path: Sequence[str], name: object) -> set[str] | None:
+    """The option keys the component (or task) ``name`` at ``path`` takes; None when
+    ``path`` is no component or ``name`` is not a known one (validation says so later)."""
+    registries: dict[tuple[str, ...], Any] = {
+        ("optimizer",): optimizers.OPTIMIZERS, ("loss",): losses.LOSSES,
+        ("model", "activation"): activations.ACTIVATIONS,
+        ("model", "init"): initializers.INITIALIZERS}
+    if not isinstance(name, str):
+        return None
+    if tuple(path) == ("task",):
+        if name not in TASKS:
+            return None
+        return set(TASKS.get(name).task.options.model_fields)
+    registry = registries.get(tuple(path))
+    if registry is None or name not in registry:
+        return None
+    return set(registry.get(name).params)
+
+
+def apply_override(document: dict[str, Any], override: str,
+                   notes: list[str] | None = None) -> tuple[str, ...]:
+    """Apply ``a.b.c=value`` (value parsed as YAML) to ``document`` in place; return the path.
+
+    Naming another component (``optimizer.name=sgd`` over adam's options) drops the options
+    the new one does not take; each drop is described in ``notes`` when it is given.
+    """
     key, sep, text = override.partition("=")
     path = tuple(key.strip().split("."))
     if not sep or not all(path):
@@ -231,6 +255,15 @@ def apply_override(document: dict[str, Any], override: str) -> tuple[str, ...]:
             where = ".".join(path[: i + 1])
             raise ConfigError(f"--set {quote(override)}: {where} is {quote(child)}, not a mapping")
         node = child
+    if path[-1] == "name" and node.get("name") != value:
+        keep = _options_of(path[:-1], value)
+        dropped = [key for key in node if key != "name" and keep is not None
+                   and key not in keep]
+        for key in dropped:
+            del node[key]
+        if dropped and notes is not None:
+            notes.append(f"{'.'.join(path)}={value}: dropped {', '.join(dropped)} "
+                         f"({value} has no such option)")
     node[path[-1]] = value
     return path
 
@@ -263,11 +296,14 @@ def validate(document: dict[str, Any], source: str = "config",
         raise ConfigError(format_error(Config, first, source) + more) from None
 
 
-def load(path: str | Path | None, overrides: Sequence[str] = ()) -> Config:
-    """Read, override and validate a config. ``path=None`` starts from the defaults."""
+def load(path: str | Path | None, overrides: Sequence[str] = (),
+         notes: list[str] | None = None) -> Config:
+    """Read, override and validate a config. ``path=None`` starts from the defaults.
+    ``notes`` collects what the overrides changed besides their own key (options dropped
+    when a component is renamed)."""
     document = read_document(Path(path)) if path is not None else {}
     source = str(path) if path is not None else "config"
-    changed = [apply_override(document, item) for item in overrides]
+    changed = [apply_override(document, item, notes) for item in overrides]
     return validate(document, source, changed)
 
 

@@ -489,3 +489,32 @@ def test_cells_draw_no_pictures_of_their_own_unless_asked(invoke, tmp_path):
     for cell in (folder / "cells").iterdir():
         assert {"learning_curves.png", "fit.png", "weights.png"} <= {
             p.name for p in cell.glob("*.png")}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--over", "model.hidden=[4],[4]"], "--over model.hidden: '[4]' is given twice"),
+    (["--activations", "relu,tanh,relu"], "--activations: 'relu' is given twice"),
+    (["--activations", "relu", "--over", "model.activation=tanh"],
+     "--activations and --over model.activation=... both name the activations"),
+])
+def test_a_sweep_that_repeats_or_doubles_a_value_is_refused_before_any_folder(
+        tmp_path, invoke, argv, message):
+    result = invoke("compare", CONFIGS / "beans.yaml", "--out", tmp_path, *argv)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_cell_that_names_another_optimizer_drops_the_options_it_lacks(tmp_path, invoke):
+    result = invoke("compare", CONFIGS / "beans.yaml", "--out", tmp_path, "--activations",
+                    "relu", "--over", "optimizer.name=sgd,adam,rmsprop", "--set",
+                    "train.epochs=2")
+    assert result.exit_code == 0, result.output
+    assert "note: optimizer.name=sgd: dropped beta1" in result.stderr
+    (folder,) = tmp_path.iterdir()
+    for name, absent in (("sgd", "beta1"), ("rmsprop", "beta2")):
+        (cell,) = (folder / "cells").glob(f"*name={name}__seed0")
+        optimizer = config.load(cell / "config.yaml").optimizer
+        assert optimizer.name == name and absent not in optimizer.kwargs
+        assert optimizer.kwargs["lr"] == 0.05  # what the options share is kept

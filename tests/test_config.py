@@ -266,3 +266,20 @@ def test_quote_cuts_long_values_and_keeps_short_ones():
     assert len(quote("x" * 10_000)) <= 80 and quote("x" * 10_000).startswith("'xxx")
     nested = [[list(range(100))] * 100] * 100  # shared lists, as an alias bomb gives
     assert len(quote(nested)) <= 80
+
+
+def test_naming_another_component_drops_the_options_it_lacks_and_says_so(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("task: beans\noptimizer: {name: adam, lr: 0.1, beta1: 0.8}\n"
+                    "model: {hidden: [4], activation: {name: softplus, beta: 2}}\n")
+    notes: list[str] = []
+    cfg = config.load(path, ["optimizer.name=sgd", "model.activation.name=elu"], notes)
+    assert cfg.optimizer.name == "sgd" and cfg.optimizer.kwargs["lr"] == 0.1
+    assert "beta1" not in cfg.optimizer.kwargs
+    assert str(cfg.model.activation) == "elu(alpha=1.0)"
+    assert notes == ["optimizer.name=sgd: dropped beta1 (sgd has no such option)",
+                     "model.activation.name=elu: dropped beta (elu has no such option)"]
+    # the same name again changes nothing; an unknown name is still refused by validation
+    assert config.load(path, ["optimizer.name=adam"]).optimizer.kwargs["beta1"] == 0.8
+    with pytest.raises(ConfigError, match="unknown optimizer 'sgdd'"):
+        config.load(path, ["optimizer.name=sgdd"])
