@@ -6,6 +6,7 @@ nothing of each other; cli.py registers every command on the one Typer app.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,13 @@ def user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except OSError as err:  # the last net: a file the system would not read or write
+        if os.environ.get("ACTCLI_DEBUG"):
+            raise
+        where = f"{err.filename}: " if err.filename else ""
+        typer.echo(f"error: {where}{err.strerror or err} (set ACTCLI_DEBUG=1 for the "
+                   "traceback)", err=True)
+        raise typer.Exit(1) from None
 
 
 SetOption = Annotated[

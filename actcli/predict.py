@@ -31,6 +31,7 @@ class Loaded:
     net: model_mod.Network
     score: Callable[[Tensor], Tensor]  # logits -> probabilities
     data: dict[str, Any]  # summary.json's "data": the input scaling, pixel mean and std
+    run: Path
 
 
 def load(run: Path) -> Loaded:
@@ -48,14 +49,10 @@ def load(run: Path) -> Loaded:
     config = config_mod.load(run / "config.yaml")
     task = TASKS.get(config.task.name).task
     net = model_mod.build(config.model, task.input_shape, task.n_outputs)
-    try:
-        net.load_state_dict(torch.load(state_path, map_location="cpu", weights_only=True))
-    except Exception as err:  # unreadable or of another network: the same problem
-        raise ActcliError(f"{state_path}: cannot be loaded into the run's network: "
-                          f"{str(err).splitlines()[0]}") from None
+    runs.load_weights(net, state_path)
     net.eval()
     return Loaded(config, task, net, scorer(config, net, task.n_outputs),
-                  dict(summary.get("data") or {}))
+                  dict(summary.get("data") or {}), run)
 
 
 @dataclass(frozen=True)
@@ -78,13 +75,29 @@ def ask(loaded: Loaded, values: Sequence[str]) -> list[Answer]:
             raise ConfigError(f"input {quote(value)} is not a number; give numbers in the "
                               f"task's units ({loaded.task.x_label})")
         numbers.append(number)
-    scaling = loaded.data.get("input_scaling") or {"shift": 0.0, "scale": 1.0}
+    scaling = _recorded(loaded, "input_scaling", dict)
+    if not all(isinstance(scaling.get(k), int | float) for k in ("shift", "scale")) \
+            or scaling["scale"] == 0:
+        raise ActcliError(f"{loaded.run / runs.SUMMARY}: data.input_scaling is "
+                          f"{quote(scaling)}, not {{shift: number, scale: non-zero number}}; "
+                          "the run's inputs cannot be reproduced: train it again")
     raw = torch.tensor(numbers, dtype=torch.float64)
     x = ((raw - scaling["shift"]) / scaling["scale"]).to(torch.get_default_dtype())
     with torch.inference_mode():
         probability = loaded.score(loaded.net(x.unsqueeze(1)))[:, 0].double()
     return [Answer(n, float(p), loaded.task.classes[int(p > 0.5)])
             for n, p in zip(numbers, probability, strict=True)]
+
+
+def _recorded(loaded: Loaded, key: str, kind: Any) -> Any:  # noqa: ANN401 - JSON value
+    """summary.json's ``data.KEY``, which turns an input into what the model was trained
+    on; a run without it is refused: any stand-in would answer for other inputs."""
+    value = loaded.data.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ActcliError(f"{loaded.run / runs.SUMMARY}: records no data.{key} (how the "
+                          "run's inputs were scaled), so its answers cannot be reproduced; "
+                          "train the run again")
+    return value
 
 
 def image_tensor(path: Path) -> Tensor:
@@ -122,8 +135,8 @@ def classify(loaded: Loaded, path: Path, top: int = 3) -> list[tuple[str, float]
     from actcli.tasks.fashion_mnist import CLASSES
 
     image = image_tensor(path)
-    mean = float(loaded.data.get("pixel_mean", 0.0))
-    std = float(loaded.data.get("pixel_std", 1.0))
+    mean = float(_recorded(loaded, "pixel_mean", int | float))
+    std = float(_recorded(loaded, "pixel_std", int | float))
     x = ((image - mean) / std).to(torch.get_default_dtype()).reshape(1, 1, 28, 28)
     with torch.inference_mode():
         probabilities = loaded.score(loaded.net(x))[0].double()

@@ -46,8 +46,40 @@ def create(root: Path, name: str, now: float | None = None) -> Path:
     raise ActcliError(f"cannot find a free run folder name for {base} in {root}")
 
 
+class WriteError(ActcliError):
+    """A file could not be written (a full disk, a folder that vanished): exit code 1."""
+
+    exit_code = 1
+
+
+def writable(path: Path, option: str = "--out") -> Path:
+    """``path`` when a file can be written there (its missing folders made), else a
+    ConfigError naming ``option``: checked before any work, with a real file, since
+    permissions alone do not say it (root in /proc, a read-only mount)."""
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        why = err.strerror or type(err).__name__
+        if isinstance(err, FileExistsError | NotADirectoryError):
+            why = "a part of that path is a file, not a folder"
+        raise ConfigError(f"{option}: cannot write {path}: {why}") from None
+    return path
+
+
 def write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename: all or nothing."""
+    """Write ``data`` to ``path`` through a temporary file and a rename: all or nothing.
+    Any failure is a :class:`WriteError` naming the file."""
+    try:
+        _write_bytes(path, data)
+    except OSError as err:
+        raise WriteError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, _file_mode())  # mkstemp makes 0600; a run's files are ordinary files
@@ -81,13 +113,47 @@ def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     write_text(path, buffer.getvalue())
 
 
+STATUSES = ("running", "completed", "diverged", "interrupted", "failed")
+# the fields readers rely on, with the JSON types they must have where present
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "metrics": (dict,), "seconds": (int, float), "epochs": (int,), "data": (dict,),
+    "stack": (int,), "reason": (str,), "provenance": (dict,)}
+
+
 def read_summary(run: Path) -> dict[str, Any]:
+    """A run's summary.json, checked for the fields and types every reader relies on; a
+    damaged one is one ActcliError line saying what is wrong."""
+    path = run / SUMMARY
     try:
-        return json.loads((run / SUMMARY).read_text(encoding="utf-8"))
+        summary = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ActcliError(f"{run}: not a run folder (no {SUMMARY})") from None
-    except json.JSONDecodeError as err:
-        raise ActcliError(f"{run / SUMMARY}: not valid JSON: {err}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ActcliError(f"{path}: not valid JSON: {err}") from None
+    except OSError as err:
+        raise ActcliError(f"{path}: cannot be read: {err.strerror}") from None
+    problem = summary_problem(summary)
+    if problem:
+        raise ActcliError(f"{path}: damaged: {problem}")
+    return summary
+
+
+def summary_problem(summary: Any) -> str | None:  # noqa: ANN401 - parsed JSON
+    """What is wrong with a parsed summary.json, or None when readers can trust it."""
+    if not isinstance(summary, dict):
+        return f"expected a JSON object, got {type(summary).__name__}"
+    status = summary.get("status")
+    if status not in STATUSES:
+        return f"status is {quote(status)}, not one of {', '.join(STATUSES)}"
+    for key, types in _FIELDS.items():
+        value = summary.get(key)
+        if key in summary and (not isinstance(value, types) or isinstance(value, bool)):
+            return f"{key} is {quote(value)}, not {' or '.join(t.__name__ for t in types)}"
+    bad = [k for k, v in summary.get("metrics", {}).items()
+           if v is not None and (not isinstance(v, int | float) or isinstance(v, bool))]
+    if bad:
+        return f"metrics.{bad[0]} is {quote(summary['metrics'][bad[0]])}, not a number"
+    return None
 
 
 def read_rows(path: Path) -> list[dict[str, float]]:
@@ -115,12 +181,7 @@ def picture_path(out: Path, default_name: str, option: str = "--out") -> Path:
     else:
         raise ConfigError(f"{option}: {quote(str(out))} must be a .png file or a folder "
                           f"(an existing one, or a path with no suffix)")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ActcliError(f"{option}: cannot create folder {path.parent}: {err.strerror}"
-                          ) from None
-    return path
+    return writable(path, option)
 
 
 def render_png(figure: Any, buffer: io.BytesIO, dpi: int = 120) -> None:  # noqa: ANN401
@@ -134,6 +195,42 @@ def save_figure(figure: Any, path: Path, dpi: int = 120) -> Path:  # noqa: ANN40
     render_png(figure, buffer, dpi)
     write_bytes(path, buffer.getvalue())
     return path
+
+
+def load_state(path: Path, device: Any = "cpu") -> dict[str, Any]:  # noqa: ANN401
+    """``torch.load(path, weights_only=True)``, or one ActcliError line saying why not
+    (never torch's advice to load without ``weights_only``: that would run the file)."""
+    import pickle
+    import zipfile
+
+    import torch
+
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise ActcliError(f"{path}: no such file") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError,
+            zipfile.BadZipFile, AttributeError, TypeError) as err:
+        why = ("it holds more than tensors and plain values"
+               if isinstance(err, pickle.UnpicklingError) and "Unsupported global" in str(err)
+               else "it is truncated or not a PyTorch file")
+        raise ActcliError(f"{path}: cannot be read ({why}; {type(err).__name__}); "
+                          "train the run again, or restore the file") from None
+    if not isinstance(state, dict):
+        raise ActcliError(f"{path}: holds a {type(state).__name__}, not a state_dict")
+    return state
+
+
+def load_weights(net: Any, path: Path, device: Any = "cpu") -> None:  # noqa: ANN401
+    """Load the state_dict in ``path`` into ``net`` (an nn.Module), or one ActcliError line:
+    unreadable, or weights of another network than the run's config builds."""
+    state = load_state(path, device)
+    try:
+        net.load_state_dict(state)
+    except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ActcliError(f"{path}: its weights do not fit the network the run's config.yaml "
+                          f"builds ({quote(first, 160)})") from None
 
 
 def save_state(state: dict[str, Any], path: Path) -> None:

@@ -91,7 +91,7 @@ def init(name: str, out: Path | None = None) -> tuple[Path, Path | None]:
     lines = text.splitlines(keepends=True)
     if lines and lines[0].startswith(SCHEMA_LINE):
         lines[0] = f"{SCHEMA_LINE}{SCHEMA_NAME}\n"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    runs.writable(target)
     schema = target.parent / SCHEMA_NAME
     written = None
     if not schema.exists():

@@ -1,0 +1,106 @@
+"""Outputs that cannot be written and run folders that are damaged: one line, never a
+traceback, and never an answer made up to stand in for what is missing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from actcli import config, experiment
+
+from helpers import CONFIGS
+
+
+def one_line_error(result, code: int = 2) -> str:
+    assert result.exit_code == code, (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """A real rice cooker run (a few hundred epochs: the model answers as trained)."""
+    cfg = config.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=400"])
+    return experiment.run(cfg, tmp_path_factory.mktemp("runs"), figures=False).path
+
+
+@pytest.fixture
+def run(trained, tmp_path) -> Path:
+    """A copy of the trained run to damage."""
+    return Path(shutil.copytree(trained, tmp_path / "run"))
+
+
+def file_in_the_way(tmp_path: Path) -> Path:
+    (tmp_path / "a_file").write_text("x")
+    return tmp_path / "a_file"
+
+
+@pytest.mark.parametrize("argv", [
+    ["plot", "relu", "--out", "/proc/x.png"],
+    ["plot", "relu", "--out", "{file}/x.png"],
+    ["landscape", "--surface", "bowl", "--out", "/proc/"],
+    ["init", "beans", "--out", "/proc/beans.yaml"],
+    ["init", "beans", "--out", "{file}/b.yaml"],
+    ["schema", "--out", "/proc/s.json"],
+    ["schema", "--out", "{file}/deeper/s.json"],
+    ["train", str(CONFIGS / "beans.yaml"), "--smoke", "--out", "{file}/runs"],
+])
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_2(tmp_path, invoke, argv):
+    in_the_way = file_in_the_way(tmp_path)
+    line = one_line_error(invoke(*(a.replace("{file}", str(in_the_way)) for a in argv)))
+    assert "cannot" in line and ("/proc" in line or "a_file" in line)
+    assert in_the_way.read_text() == "x"
+
+
+@pytest.mark.parametrize("damage, message", [
+    (b"\x00garbage bytes, not a torch file", "cannot be read (it is truncated or not a "
+     "PyTorch file"),
+    ("truncated", "cannot be read (it is truncated or not a PyTorch file"),
+    ("other network", "its weights do not fit the network"),
+    ("pickled code", "it holds more than tensors and plain values"),
+])
+@pytest.mark.parametrize("command", ["eval", "predict"])
+def test_a_damaged_model_pt_is_one_line(run, invoke, damage, message, command):
+    model = run / "model.pt"
+    if damage == "truncated":
+        model.write_bytes(model.read_bytes()[:200])
+    elif damage == "other network":
+        torch.save({"net.0.weight": torch.zeros(3, 1), "net.0.bias": torch.zeros(3)}, model)
+    elif damage == "pickled code":
+        torch.save({"net.0.weight": torch.zeros(1, 1), "extra": Path("x")}, model)
+    else:
+        model.write_bytes(damage)
+    argv = ["eval", run] if command == "eval" else ["predict", run, "125"]
+    line = one_line_error(invoke(*argv))
+    assert message in line and "weights_only" not in line and str(model) in line
+
+
+@pytest.mark.parametrize("summary, message", [
+    ({"status": 5, "metrics": "x"}, "status is 5, not one of"),
+    ({"status": "completed", "metrics": "x"}, "metrics is 'x', not dict"),
+    ({"status": "completed", "metrics": {"accuracy": "high"}}, "metrics.accuracy is 'high'"),
+    ([1, 2], "expected a JSON object, got list"),
+])
+@pytest.mark.parametrize("command", ["eval", "predict", "resume"])
+def test_a_damaged_summary_is_one_line(run, invoke, summary, message, command):
+    (run / "summary.json").write_text(json.dumps(summary))
+    argv = {"eval": ["eval", run], "predict": ["predict", run, "125"],
+            "resume": ["train", "--resume", run]}[command]
+    line = one_line_error(invoke(*argv))
+    assert "summary.json: damaged: " in line and message in line
+
+
+def test_predict_refuses_a_run_that_records_no_input_scaling(run, invoke, trained):
+    answered = invoke("predict", trained, "125", "135")
+    assert answered.exit_code == 0, answered.output
+    summary = json.loads((run / "summary.json").read_text())
+    del summary["data"]["input_scaling"]
+    (run / "summary.json").write_text(json.dumps(summary))
+    line = one_line_error(invoke("predict", run, "125"))
+    assert "records no data.input_scaling" in line and "train the run again" in line
