@@ -82,6 +82,12 @@ def train(
         typer.Option("--animate", help="1-D tasks: save fit.gif, one frame every N epochs.",
                      min=1),
     ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, help="Torch threads (default: torch's, one per "
+                     "core); fewer on a shared machine. The numbers depend on it: the run "
+                     "records it, and a resume uses it again unless told otherwise."),
+    ] = None,
 ) -> None:
     """Train one config; write config, metrics, model and plots to OUT/<stamp>-<name>/.
 
@@ -104,6 +110,8 @@ def train(
       actcli train configs/rice_cooker.yaml --animate 50
 
       actcli train configs/beans.yaml --tensorboard
+
+      actcli train fashion_mnist --threads 1
     """
     with user_errors():
         from actcli import config as config_mod
@@ -114,7 +122,7 @@ def train(
                 raise ActcliError("--resume continues a run as it was configured: give no "
                                   "CONFIG, --set, --name, --seed, --device, --smoke, "
                                   "--tensorboard or --animate with it")
-            _run(None, out, quiet, resume)
+            _run(None, out, quiet, resume, threads=threads)
             return
         if config is None:
             raise ActcliError("give a CONFIG file (or --resume RUN_DIR)")
@@ -138,13 +146,20 @@ def train(
 
         for line in advice.warnings_for(cfg, config_mod.written_keys(config, overrides)):
             typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
-        _run(cfg, out, quiet, animate=animate)
+        _run(cfg, out, quiet, animate=animate, threads=threads)
 
 
 def _run(cfg, out: Path, quiet: bool, resume: Path | None = None,  # noqa: ANN001
-         animate: int | None = None) -> None:
+         animate: int | None = None, threads: int | None = None) -> None:
     """Train ``cfg`` (a Config) or resume the run in ``resume``; print the outcome."""
+    import torch
+
     from actcli import experiment
+
+    if threads is None and resume is not None:  # the threads the run was trained with
+        threads = experiment.recorded_threads(resume)
+    if threads is not None:
+        torch.set_num_threads(threads)
     from actcli.console import ProgressReporter, key_values
     from actcli.errors import RunError
 
@@ -197,7 +212,8 @@ def _lr_of(run: Path) -> float:
 def eval_(
     run_dir: Annotated[Path, typer.Argument(help="A run folder made by actcli train.")],
 ) -> None:
-    """Re-load a run's saved model (weights only) and re-compute its test metrics.
+    """Re-load a run's saved model (weights only) and re-compute its final metrics (on the
+    test split, or on the training data where the task holds nothing out).
 
     Examples:
 
@@ -212,7 +228,8 @@ def eval_(
         found = experiment.evaluate_run(run_dir)
         rows = [(name, format_value(value), format_value(found["recorded"].get(name)))
                 for name, value in found["measured"].items()]
-        stdout().print(grid(str(run_dir), ("metric", "measured now", "recorded"), rows))
+        stdout().print(grid(f"{run_dir}: measured on {found['measured_on']}",
+                            ("metric", "measured now", "recorded"), rows))
 
 
 @app.command()

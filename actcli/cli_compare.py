@@ -25,13 +25,15 @@ def compare(
         "compare_beans, the eleven activations on beans).")] = None,
     activations: Annotated[
         str | None,
-        typer.Option(help="Comma-separated activations (default: the eleven).")] = None,
+        typer.Option(help="Comma-separated activations (default: the config's "
+                     "compare.over, else the eleven).")] = None,
     over: Annotated[
         list[str] | None,
         typer.Option("--over", help="KEY=v1,v2 to vary (repeatable: a grid)."),
     ] = None,
     seeds: Annotated[
-        int | None, typer.Option(help="Seeds 0..N-1 for every cell (default 1).")
+        int | None, typer.Option(help="Seeds 0..N-1 for every cell (default: the config's "
+                                 "compare.seeds, else 1; compare_beans has 3).")
     ] = None,
     workers: Annotated[
         int | None,
@@ -40,8 +42,8 @@ def compare(
     ] = None,
     threads: Annotated[
         int | None,
-        typer.Option(help="Torch threads per cell (default 1); a cell's numbers depend on "
-                     "it, never on --workers."),
+        typer.Option(help="Torch threads per cell (default: the config's compare.threads, "
+                     "else 1); a cell's numbers depend on it, never on --workers."),
     ] = None,
     set_: SetOption = None,
     out: OutOption = Path("runs"),

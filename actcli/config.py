@@ -308,16 +308,28 @@ def load(path: str | Path | None, overrides: Sequence[str] = (),
 
 
 def written_keys(path: str | Path | None, overrides: Sequence[str] = ()) -> set[str]:
-    """The dotted keys a config file and its ``--set`` overrides write (not the defaults)."""
+    """The dotted keys a config file and its ``--set`` overrides set to something other
+    than the default (a resolved config.yaml writes every default: those say nothing)."""
     document = read_document(Path(path)) if path is not None else {}
+    defaults = to_dict(Config())
 
-    def walk(node: Any, prefix: str) -> Iterator[str]:
+    def walk(node: Any, default: Any, prefix: str) -> Iterator[str]:
         if isinstance(node, dict):
             for key, value in node.items():
-                yield f"{prefix}{key}"
-                yield from walk(value, f"{prefix}{key}.")
+                below = default.get(key) if isinstance(default, dict) else None
+                if value != below and not _same_component(value, below):
+                    yield f"{prefix}{key}"
+                yield from walk(value, below, f"{prefix}{key}.")
 
-    return {*walk(document, ""), *(item.partition("=")[0].strip() for item in overrides)}
+    return {*walk(document, defaults, ""),
+            *(item.partition("=")[0].strip() for item in overrides)}
+
+
+def _same_component(value: Any, default: Any) -> bool:  # noqa: ANN401
+    """``relu`` and ``{name: relu}`` name the same default component."""
+    def name(v: Any) -> Any:  # noqa: ANN401
+        return v.get("name") if isinstance(v, dict) and len(v) == 1 else v
+    return name(value) == name(default)
 
 
 def smoke(config: Config) -> Config:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,8 @@ def draw(names: list[str], *, grad: bool, lo: float, hi: float, out: Path,
     """
     specs = [activations.ACTIVATIONS.get(name) for name in names]
     names = [spec.name for spec in specs]
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ConfigError(f"--range: LO and HI must be finite numbers, got {lo} and {hi}")
     if not lo < hi:
         raise ConfigError(f"--range: LO must be < HI, got {lo} and {hi}")
     if "softmax" in names and len(names) > 1:

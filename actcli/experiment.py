@@ -118,6 +118,12 @@ def measure(parts: Parts, split: Split) -> tuple[float, float]:
     return float(loss) / n, float(right) / n
 
 
+def measured_on(data: TaskData) -> str:
+    """What a run's final figures are measured on, in words."""
+    return "the test split" if data.held_out else \
+        "the training data (the task holds nothing out: task.test_fraction is 0)"
+
+
 def _finite_or_none(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -228,13 +234,23 @@ def start(prepared: Prepared, out: Path, folder: Path | None = None,
         "epochs": 0, "seconds": 0.0, "device": str(prepared.parts.device),
         "torch": torch.__version__, "seed": config.train.seed,
         "parameters": sum(p.numel() for p in prepared.parts.net.parameters()),
-        "data": prepared.data.info, "stack": stack, "figures": figures,
+        "data": prepared.data.info, "measured_on": measured_on(prepared.data),
+        "stack": stack, "figures": figures,
         "provenance": provenance.collect(str(prepared.parts.device), torch.get_num_threads(),
                                          command=command),
     }
     runs.write_text(folder / "config.yaml", config_mod.dump(config))
     runs.write_json(folder / runs.SUMMARY, summary)
     return folder, summary
+
+
+def recorded_threads(run_dir: Path) -> int | None:
+    """The torch threads a run recorded (its numbers depend on them), or None."""
+    try:
+        found = runs.read_summary(run_dir).get("provenance", {}).get("threads")
+    except ActcliError:
+        return None  # resume() itself says what is wrong with the folder
+    return found if isinstance(found, int) and found >= 1 else None
 
 
 def resume(run_dir: Path, *, reporter: Reporter | None = None) -> RunResult:
@@ -281,11 +297,10 @@ class Tracker:
     def monitor(self) -> dict[str, float]:
         """The held-out figures logged with an epoch: validation split if any, else test."""
         p = self.p
-        if p.val is None:
-            loss, accuracy = measure(p.parts, p.test)
-            return {"test_loss": loss, "accuracy": accuracy}
-        loss, accuracy = measure(p.parts, p.val)
-        return {"val_loss": loss, "val_accuracy": accuracy}
+        _, loss_name, accuracy_name = p.data.monitored
+        split = p.val if p.val is not None else p.test  # on the device
+        loss, accuracy = measure(p.parts, split)
+        return {loss_name: loss, accuracy_name: accuracy}
 
     def probe(self) -> tuple[Tensor, Tensor]:
         """The fixed batch diagnostics are measured on."""
@@ -443,7 +458,8 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
 def evaluate_run(run_dir: Path) -> dict[str, Any]:
     """Re-load a run's config and model (weights only) and measure it on the test set again.
 
-    Returns the metrics now and the ones the run recorded, under ``measured``/``recorded``.
+    Returns the metrics now and the ones the run recorded, under ``measured``/``recorded``,
+    and what they were measured on (``measured_on``).
     """
     recorded = runs.read_summary(run_dir)
     state_path = run_dir / "model.pt"
@@ -454,4 +470,5 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
     loss, accuracy = measure(p.parts, p.test)
     loss_name, accuracy_name = p.task.final_names
     return {"measured": {loss_name: loss, accuracy_name: accuracy},
+            "measured_on": measured_on(p.data),
             "recorded": {k: recorded["metrics"].get(k) for k in (loss_name, accuracy_name)}}

@@ -207,8 +207,8 @@ def _train(prepared: Sequence[Prepared], engine: StackEngine, trackers: list[Tra
     generators = [next(p.generator for p in prepared if p.config.train.seed == seed)
                   for seed in seeds]
     orders = Orders(generators, [seeds.index(p.config.train.seed) for p in prepared])
-    held_out = first.val if first.val is not None else first.test
-    names = ("val_loss", "val_accuracy") if first.val is not None else ("test_loss", "accuracy")
+    held_out = first.val if first.val is not None else first.test  # on the device
+    names = first.data.monitored[1:]
     probe_x, probe_y = trackers[0].probe()
     diagnosed: list[dict[str, float]] = []  # every model's diagnostics, this logged epoch
 

@@ -53,6 +53,12 @@ def parse_target(text: str | None) -> tuple[str, float] | None:
     if not sep or metric not in ("accuracy", "loss") or not math.isfinite(value):
         raise ConfigError(f"--target: {quote(text)} must be accuracy=VALUE or loss=VALUE, "
                           "e.g. accuracy=0.89")
+    if metric == "accuracy" and not 0 < value <= 1:
+        raise ConfigError(f"--target: accuracy={value:g} can never be reached; an accuracy "
+                          "target lies in (0, 1], e.g. accuracy=0.89")
+    if metric == "loss" and value < 0:
+        raise ConfigError(f"--target: loss={value:g} is below zero; a loss target is >= 0, "
+                          "e.g. loss=0.3")
     return metric, value
 
 
@@ -137,11 +143,12 @@ class Report:
 
 def monitored(history: list[dict[str, float]]) -> tuple[str, str]:
     """(accuracy, loss) columns of metrics.csv watched during training: validation where
-    the task has a validation split, else test."""
+    the task has a validation split, else test (else the training set, when the task holds
+    nothing out)."""
     first = history[0] if history else {}
     if "val_accuracy" in first:
         return "val_accuracy", "val_loss"
-    return "accuracy", "test_loss"
+    return "accuracy", "train_set_loss" if "train_set_loss" in first else "test_loss"
 
 
 def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, str],

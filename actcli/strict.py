@@ -1,9 +1,43 @@
 """The base of every config section: unknown keys rejected, values frozen."""
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic_core import PydanticCustomError
 
 
 class Strict(BaseModel):
-    """A config section: extra keys are errors, defaults are validated, instances frozen."""
+    """A config section: extra keys are errors, defaults are validated, instances frozen.
+
+    A YAML ``true``/``false`` is never a number: pydantic would read it as 1 or 0
+    (``train.epochs: true`` trained one epoch), so a bool given to a field that is not a
+    bool is refused.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, data: Any) -> Any:  # noqa: ANN401 - raw config data
+        if isinstance(data, dict):
+            for key, value in data.items():
+                field = cls.model_fields.get(key) if isinstance(key, str) else None
+                if isinstance(value, bool) and field is not None \
+                        and bool not in _members(field.annotation) \
+                        and _numeric(field.annotation):
+                    raise PydanticCustomError(
+                        "actcli", "expected a number, got {value}",
+                        {"key": key, "value": str(value).lower()})
+        return data
+
+
+def _members(annotation: Any) -> tuple[Any, ...]:  # noqa: ANN401
+    """The types of an annotation, a union's members each."""
+    from typing import get_args
+
+    args = get_args(annotation)
+    return args if args else (annotation,)
+
+
+def _numeric(annotation: Any) -> bool:  # noqa: ANN401
+    return any(t in (int, float) for t in _members(annotation))

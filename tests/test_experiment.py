@@ -28,7 +28,7 @@ def test_run_folder_contract(tmp_path):
     assert set(summary["metrics"]) == {"accuracy", "loss", "threshold"}
     with open(result.path / "metrics.csv") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["epoch", "train_loss", "train_accuracy", "test_loss", "accuracy"]
+    assert list(rows[0]) == ["epoch", "train_loss", "train_accuracy", "train_set_loss", "accuracy"]
     assert rows[-1]["epoch"] == "300"
     state = torch.load(result.path / "model.pt", weights_only=True)
     assert set(state) == {"layers.0.weight", "layers.0.bias"}

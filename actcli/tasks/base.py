@@ -45,6 +45,22 @@ class TaskData:
     info: dict[str, Any] = field(default_factory=dict)  # JSON-able, recorded in summary.json
     context: dict[str, Any] = field(default_factory=dict)  # the task's own, for its picture
 
+    @property
+    def held_out(self) -> bool:
+        """Whether the test split is data the model never trains on."""
+        return self.test is not self.train
+
+    @property
+    def monitored(self) -> tuple[Split, str, str]:
+        """What each logged epoch measures, and its metrics.csv names (loss, accuracy):
+        the validation split, else the test split, else (nothing held out) the training
+        set itself, named so."""
+        if self.val is not None:
+            return self.val, "val_loss", "val_accuracy"
+        if self.held_out:
+            return self.test, "test_loss", "accuracy"
+        return self.train, "train_set_loss", "accuracy"
+
 
 @dataclass(frozen=True)
 class FitPicture:

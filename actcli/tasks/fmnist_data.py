@@ -68,9 +68,11 @@ def locate(data_dir: str | None, download: bool = True,
         paths = files_in(folder)
         if paths:
             return paths
-        if origin == "task.data_dir":
+        if origin in ("task.data_dir", ENV):  # named by the user: never passed over
+            what = "is not a folder holding" if not folder.is_dir() else "does not hold"
+            where = f"${ENV}" if origin == ENV else origin
             raise DataError(
-                f"task.data_dir: {folder} does not hold the four Fashion-MNIST files "
+                f"{where}: {folder} {what} the four Fashion-MNIST files "
                 f"({', '.join(f'{n}.gz' for n in FILES)})"
             )
     if download:
