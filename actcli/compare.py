@@ -290,10 +290,19 @@ def _read_plan(folder: Path) -> dict[str, Any]:
 def load_plan(folder: Path) -> tuple[list[Cell], Execution]:
     """The cells of a compare folder and how they were to run."""
     data = _read_plan(folder)
-    cells = [Cell(c["id"], c["label"], tuple(c["overrides"]), c["seed"], c.get("values", {}))
-             for c in data["cells"]]
-    known = {k: v for k, v in data.get("execution", {}).items() if k in Execution.__annotations__}
-    return cells, Execution(**known)
+    try:
+        cells = [Cell(str(c["id"]), str(c["label"]), tuple(str(o) for o in c["overrides"]),
+                      int(c["seed"]), dict(c.get("values", {}))) for c in data["cells"]]
+        known = {k: v for k, v in data.get("execution", {}).items()
+                 if k in Execution.__annotations__}
+        execution = Execution(**known)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ActcliError(f"{folder / 'plan.json'}: damaged ({type(err).__name__}: "
+                          f"{quote(str(err), 60)}); start the compare again") from None
+    if any("/" in cell.id or cell.id in ("", ".", "..") for cell in cells):
+        raise ActcliError(f"{folder / 'plan.json'}: damaged (a cell id is not a folder "
+                          "name); start the compare again")
+    return cells, execution
 
 
 def stacks(folder: Path) -> list[list[str]]:

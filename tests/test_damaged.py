@@ -104,3 +104,15 @@ def test_predict_refuses_a_run_that_records_no_input_scaling(run, invoke, traine
     (run / "summary.json").write_text(json.dumps(summary))
     line = one_line_error(invoke("predict", run, "125"))
     assert "records no data.input_scaling" in line and "train the run again" in line
+
+
+@pytest.mark.parametrize("plan", ['{"cells": 5}', "[]", "garbage",
+                                  '{"cells": [{"id": "../x", "label": "a", "overrides": [], '
+                                  '"seed": 0}]}'])
+def test_compare_resume_of_a_damaged_plan_is_one_line(tmp_path, invoke, plan):
+    folder = tmp_path / "compare"
+    folder.mkdir()
+    (folder / "plan.json").write_text(plan)
+    line = one_line_error(invoke("compare", "--resume", folder))
+    assert "plan.json" in line and ("damaged" in line or "not valid JSON" in line)
+    assert sorted(p.name for p in folder.iterdir()) == ["plan.json"]
