@@ -350,10 +350,11 @@ def _document(base_doc: str, overrides: Sequence[str], notes: list[str] | None =
 
 
 def cell_status(folder: Path, cell: Cell) -> str | None:
-    path = folder / "cells" / cell.id / runs.SUMMARY
+    """The status a cell's summary.json records; None when it has none that can be read
+    (a damaged one too: the cell is trained again)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("status")
-    except (FileNotFoundError, json.JSONDecodeError):
+        return str(runs.read_summary(folder / "cells" / cell.id)["status"])
+    except ActcliError:
         return None
 
 

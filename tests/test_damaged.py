@@ -116,3 +116,17 @@ def test_compare_resume_of_a_damaged_plan_is_one_line(tmp_path, invoke, plan):
     line = one_line_error(invoke("compare", "--resume", folder))
     assert "plan.json" in line and ("damaged" in line or "not valid JSON" in line)
     assert sorted(p.name for p in folder.iterdir()) == ["plan.json"]
+
+
+def test_compare_resume_trains_again_a_cell_whose_summary_is_damaged(tmp_path, invoke):
+    argv = ["compare", CONFIGS / "beans.yaml", "--out", tmp_path, "--activations", "relu,tanh",
+            "--set", "model.hidden=[4]", "--set", "train.epochs=3"]
+    assert invoke(*argv).exit_code == 0
+    (folder,) = tmp_path.iterdir()
+    (cell,) = (folder / "cells").glob("activation=relu__seed0")
+    (cell / "summary.json").write_text('{"status": "completed", "metrics": "x"}')
+    resumed = invoke("compare", "--resume", folder)
+    assert resumed.exit_code == 0, resumed.output
+    assert "completed  model.activation=relu, seed 0" in resumed.stdout
+    assert "tanh" not in resumed.stdout.split("compare:")[0]  # the whole cell was kept
+    assert json.loads((cell / "summary.json").read_text())["status"] == "completed"
