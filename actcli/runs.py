@@ -43,6 +43,9 @@ def create(root: Path, name: str, now: float | None = None) -> Path:
             return path
         except FileExistsError:
             continue
+        except OSError as err:
+            raise ActcliError(f"--out: cannot create a run folder in {root}: "
+                              f"{err.strerror or err}") from None
     raise ActcliError(f"cannot find a free run folder name for {base} in {root}")
 
 

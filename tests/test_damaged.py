@@ -50,6 +50,8 @@ def file_in_the_way(tmp_path: Path) -> Path:
     ["schema", "--out", "/proc/s.json"],
     ["schema", "--out", "{file}/deeper/s.json"],
     ["train", str(CONFIGS / "beans.yaml"), "--smoke", "--out", "{file}/runs"],
+    ["train", str(CONFIGS / "beans.yaml"), "--smoke", "--out", "/proc"],
+    ["compare", str(CONFIGS / "compare_beans.yaml"), "--out", "/proc"],
 ])
 def test_an_output_that_cannot_be_written_is_one_line_and_exit_2(tmp_path, invoke, argv):
     in_the_way = file_in_the_way(tmp_path)
