@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from actcli.components import Param
 from actcli.errors import UnknownNameError
@@ -23,6 +24,21 @@ class Table:
 
 def _options(params: Mapping[str, Param]) -> str:
     return ", ".join(f"{k}={p.default}" for k, p in params.items()) or "-"
+
+
+def _what(path: Path) -> str:
+    """A shipped config's whole description: its header comments up to ``Takes:``, less the
+    $schema line and the command lines shown (``actcli ...``), as one sentence or more."""
+    found: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        if not line.startswith("#"):
+            break
+        text = line.lstrip("#").strip()
+        if text.startswith("Takes:"):
+            break
+        if text and not text.startswith("actcli "):
+            found.append(text)
+    return " ".join(found).rstrip(":")
 
 
 def table(kind: str) -> Table:
@@ -63,10 +79,10 @@ def table(kind: str) -> Table:
     if kind == "configs":
         from actcli import shipped
 
-        found = [shipped.about(name) for name in shipped.names()]
         return Table("shipped configs (actcli train NAME, actcli init NAME)",
                      ("name", "what it trains", "takes here"),
-                     [(a.name, a.what, a.takes) for a in found])
+                     [(name, _what(shipped.folder() / f"{name}.yaml"),
+                       shipped.about(name).takes) for name in shipped.names()])
     if kind == "surfaces":
         from actcli.surfaces import SURFACES
 

@@ -363,7 +363,7 @@ app.command()(cli_inside.summary)
 app.command()(cli_inside.landscape)
 app.command()(cli_inside.backprop)
 app.command()(cli_runs.runs)
-app.command()(cli_runs.predict)
+app.command(context_settings=cli_runs.PREDICT_SETTINGS)(cli_runs.predict)
 
 
 def main() -> None:

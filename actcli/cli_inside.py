@@ -182,7 +182,7 @@ def backprop(
     """
     with user_errors():
         from actcli import backprop as bp
-        from actcli.console import fit, grid, without
+        from actcli.console import fit, grid, width_of
 
         given = {"inputs": _numbers("--inputs", inputs, "0.05,0.10"),
                  "targets": _numbers("--targets", targets, "0.01,0.99"),
@@ -197,10 +197,7 @@ def backprop(
                            [(u.name, f"{u.net:.9f}", f"{u.out:.9f}") for u in found.units]))
         console.print(f"E = 1/2 sum (target - out)^2 = {found.loss:.9f}", markup=False)
 
-        def cell(value: float | None) -> str:
-            return "-" if value is None else f"{value:.9f}"
-
-        def gradients(digits: int, chain_parts: bool = True):
+        def gradients(digits: int):
             def cell(value: float | None) -> str:
                 return "-" if value is None else f"{value:.{digits}f}"
 
@@ -209,14 +206,13 @@ def backprop(
             rows = [[g.name, cell(g.value), cell(g.dE_dout), cell(g.dout_dnet),
                      cell(g.dnet_dparam), cell(g.chain), cell(g.autograd), cell(g.updated)]
                     for g in found.gradients]
-            if not chain_parts:
-                columns, rows = without(columns, rows, ("dE/dout", "dout/dnet", "dnet/dparam"))
             return grid(f"gradients (dE/dout * dout/dnet * dnet/dparam) and one SGD step, "
                         f"lr {found.lr:g}", columns, rows)
 
-        # nine decimals show the textbook's figures; fewer where the terminal is narrower
-        console.print(fit(console.width, [lambda: gradients(9), lambda: gradients(6),
-                                          lambda: gradients(6, chain_parts=False)]))
+        # nine decimals show the textbook's figures, six where that keeps one table; where
+        # not even six fit, the grid goes on in a second table, and then at nine again
+        table = fit(console.width, [lambda: gradients(9), lambda: gradients(6)])
+        console.print(table if width_of(table) <= console.width else gradients(9))
         console.print("b1, b2 are shared by two units each: their gradient is the sum of "
                       "dE/dnet over those units.", markup=False)
         gap = max(abs(g.chain - g.autograd) for g in found.gradients)

@@ -11,6 +11,8 @@ from actcli.cli_shared import stdout, user_errors
 from actcli.errors import ActcliError, ConfigError, quote
 
 FORMATS = ("table", "csv", "json")
+# what `predict` is registered with: an input such as -40 is a number, not an option
+PREDICT_SETTINGS = {"ignore_unknown_options": True}
 
 
 def runs(
@@ -30,7 +32,13 @@ def runs(
         "(repeatable).")] = None,
 ) -> None:
     """List the runs under ROOT: when, name, task, status, the config keys that differ
-    between them, final metrics, seconds. `actcli runs diff A B` shows what changed.
+    between them (the model's, the optimizer's, the loss, training's, the rest, the task's),
+    final metrics, seconds. `actcli runs diff A B` shows what changed.
+
+    Keys: metrics and the summary's fields by their names (loss, accuracy, device,
+    status, ...); config keys by their dotted paths, the loss function and the device
+    asked for always as config.loss and config.device. Folders that cannot be read are
+    skipped and counted on stderr.
 
     Examples:
 
@@ -64,8 +72,11 @@ def runs(
             raise ConfigError(f"--format: {quote(format_)} is not allowed; valid: "
                               f"{', '.join(FORMATS)}")
         root = Path(items[0]) if items else Path("runs")
-        found = runlist.select(runlist.collect(root, cells=cells), list(where or []), sort,
-                               last)
+        scanned = runlist.scan(root, cells=cells)
+        runlist.check_shown(scanned.records, list(show or []))
+        found = runlist.select(scanned.records, list(where or []), sort, last)
+        if scanned.skipped:
+            typer.echo(scanned.skipped_note(), err=True)
         if format_ == "json":
             import json
 
@@ -75,7 +86,7 @@ def runs(
         elif format_ == "csv":
             _csv(found)
         else:
-            _table(found, root, list(show or []))
+            _table(found, root, list(show or []), len(scanned.records))
 
 
 def _csv(found: list) -> None:
@@ -94,29 +105,39 @@ def _csv(found: list) -> None:
             for v in (r.flat.get(k) for k in keys))])
 
 
-def _table(found: list, root: Path, show: list[str]) -> None:
+def _table(found: list, root: Path, show: list[str], listed: int) -> None:
+    """The table of ``found`` (of ``listed`` runs before --where and --last)."""
     from actcli import runlist
-    from actcli.console import grid, natural_width, without
+    from actcli.console import grid, left_out, natural_width, without
 
     console = stdout()
     if not found:
-        console.print(f"no runs under {root}", markup=False)
+        console.print(f"none of the {listed} run(s) under {root} matches" if listed else
+                      f"no runs under {root}", markup=False)
         return
-    columns = runlist.columns(found)
-    columns += [key for key in show if key not in columns]
+    base = runlist.columns(found)
+    varied = [k for k in runlist.differing(found) if k in base and k not in runlist.SHOWN]
+    metrics = [c for c in base if c not in (*runlist.SHOWN, "compare", "seconds", *varied)]
+    columns = base + [key for key in show if key not in base]
     rows = [[runlist.cell(r.flat.get(c)) for c in columns] for r in found]
     title = f"{len(found)} run(s) under {root}"
-    # as the terminal narrows: seconds go first, then config keys from the last, the
-    # compare, the task, then metrics from the last (the first metric and the run stay)
-    metrics = [c for c in columns if c not in (*runlist.SHOWN, "compare", "seconds",
-                                               *runlist.differing(found))]
-    optional = ["seconds", *reversed(runlist.differing(found)), "compare", "task",
-                *reversed(metrics[1:]), "when"]
+    # as the terminal narrows: seconds go first, then when (the run's name begins with
+    # it), the varied task and other keys, the compare, the task, metrics from the last,
+    # then the model's, the optimizer's, the loss's and training's keys from the last (the
+    # first metric, the run and what --show asks for stay)
+    telling = [k for k in varied if runlist.rank(k) < len(runlist.ORDER)]
+    rest = [k for k in varied if k not in telling]
+    optional = [c for c in ("seconds", "when", *reversed(rest), "compare", "task",
+                            *reversed(metrics[1:]), *reversed(telling)) if c not in show]
     for n in range(len(optional) + 1):  # measured by arithmetic: a thousand rows stay fast
         shown, kept = without(columns, rows, optional[:n])
         if natural_width(shown, kept) <= console.width:
             break
-    console.print(grid(title, shown, kept))
+    table = grid(title, shown, kept)
+    table.note = left_out(console.width, [c for c in columns if c not in shown])
+    if table.note:
+        table.note += " (--show KEY adds one back; --format csv has every key)"
+    console.print(table)
 
 
 def _diff(a, b) -> None:  # noqa: ANN001 - runlist.RunRecord
@@ -152,12 +173,15 @@ def predict(
 
       actcli predict runs/20261122-210102-beans 0.3 0.5
 
+      actcli predict runs/20261122-205633-rice_cooker -40 0 250
+
       actcli predict runs/20261122-211501-fashion_mnist --image shoe.jpg
     """
     with user_errors():
         from actcli import predict as predict_mod
         from actcli.console import grid
 
+        _no_unknown_options([str(run), *(inputs or [])])
         loaded = predict_mod.load(run)
         console = stdout()
         if image is not None:
@@ -174,3 +198,15 @@ def predict(
                            f"{loaded.task.classes[1]})",
                            (loaded.task.x_label, "probability", "class"),
                            [(f"{a.x:g}", f"{a.probability:.4f}", a.label) for a in answers]))
+
+
+def _no_unknown_options(given: list[str]) -> None:
+    """An error for an argument that is an unknown option rather than a number: with
+    PREDICT_SETTINGS they arrive as arguments (-40 is a temperature, --imag a typo)."""
+    for text in given:
+        if text.startswith("-") and len(text) > 1:
+            try:
+                float(text)
+            except ValueError:
+                raise ConfigError(f"no such option: {text} (options: --image, --help; "
+                                  "a negative input is a number such as -40)") from None

@@ -73,7 +73,27 @@ def test_the_tables_fit_the_terminal_without_wrapping_a_number(columns):
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= columns
-    w5 = next(line for line in lines if line.startswith("│ w5"))
-    # every number whole on its line: the textbook's dE/dw5 at 9 decimals when it fits
-    assert ("0.082167041" if columns >= 120 else "0.082167") in w5
-    assert "0.358916" in w5  # w5 after the step
+    headers = {cell.strip() for line in lines if line.startswith("┃") for cell in line.split("┃")}
+    # every column at every width: the chain rule's factors too
+    assert {"value", "dE/dout", "dout/dnet", "dnet/dparam", "chain rule", "autograd",
+            "after step"} <= headers
+    w5 = " ".join(line for line in lines if line.startswith("│ w5"))
+    # every number whole on its line: the textbook's dE/dw5 at 9 decimals, or 6 where that
+    # keeps the gradients in one table
+    assert ("0.082167 " if columns == 100 else "0.082167041") in w5
+    assert "0.358916" in w5 and "0.741365" in w5  # after the step; dE/dout of w5
+
+
+def test_at_80_columns_the_gradients_go_on_in_a_second_table():
+    from typer.testing import CliRunner
+
+    from actcli.cli import app
+
+    result = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}).invoke(
+        app, ["backprop"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("│ w5")] == [
+        "│ w5    │ 0.400000000 │ 0.741365070  │ 0.186815602 │ 0.593269992 │",
+        "│ w5    │ 0.082167041  │ 0.082167041  │ 0.358916480 │"]
+    assert "left out" not in result.stdout

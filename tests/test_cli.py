@@ -310,3 +310,57 @@ def test_one_out_rule_for_every_picture(invoke, tmp_path, command):
     (tmp_path / "figs.d").mkdir()
     assert invoke(command, *args, "--out", tmp_path / "figs.d").exit_code == 0
     assert len(list((tmp_path / "figs.d").glob("*.png"))) == 1
+
+
+@pytest.fixture(scope="module")
+def rice_run(tmp_path_factory):
+    from actcli import config as config_mod
+    from actcli import experiment
+
+    cfg = config_mod.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=50"])
+    return experiment.run(cfg, tmp_path_factory.mktemp("rice")).path
+
+
+def _predict_app():
+    """predict registered as cli.py registers it, with cli_runs.PREDICT_SETTINGS."""
+    import typer
+
+    from actcli import cli_runs
+
+    app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]})
+    app.command(context_settings=cli_runs.PREDICT_SETTINGS)(cli_runs.predict)
+    app.command()(cli_runs.runs)  # a second command: `predict` stays a subcommand
+    return app
+
+
+def _rows(text: str) -> list[list[str]]:
+    return [[c.strip() for c in line.split("│")[1:-1]] for line in text.splitlines()
+            if line.startswith("│")]
+
+
+def test_predict_reads_negative_inputs_as_numbers_and_options_still_work(rice_run, tmp_path):
+    from typer.testing import CliRunner
+
+    runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
+    app = _predict_app()
+    result = runner.invoke(app, ["predict", str(rice_run), "-40", "125", "-1e1", "-4.5"])
+    assert result.exit_code == 0, result.output
+    assert [row[0] for row in _rows(result.stdout)] == ["-40", "125", "-10", "-4.5"]
+    for flag in ("--help", "-h"):
+        helped = runner.invoke(app, ["predict", flag])
+        assert helped.exit_code == 0 and "--image" in helped.stdout
+    (tmp_path / "x.png").write_bytes(b"not an image")
+    image = runner.invoke(app, ["predict", str(rice_run), "--image", str(tmp_path / "x.png")])
+    assert image.exit_code == 2  # --image is still an option: the task takes numbers
+    assert only_line(image.stderr) == "error: task rice_cooker takes numbers, not --image"
+    for typo in ("--imag", "-x"):
+        bad = runner.invoke(app, ["predict", str(rice_run), typo, "x.png"])
+        assert bad.exit_code == 2
+        assert only_line(bad.stderr) == (f"error: no such option: {typo} (options: --image, "
+                                         "--help; a negative input is a number such as -40)")
+
+
+def test_actcli_predict_takes_a_negative_input(rice_run, invoke):
+    result = invoke("predict", rice_run, "-40", "125")
+    assert result.exit_code == 0, result.output
+    assert [row[0] for row in _rows(result.stdout)] == ["-40", "125"]

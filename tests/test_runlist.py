@@ -192,3 +192,182 @@ def test_natural_width_is_what_rich_measures(rows):
 
     columns = ["name", "value"]
     assert natural_width(columns, rows) == width_of(grid("t", columns, rows))
+
+
+def _copy_run(source, target, summary=None, config=None):
+    """A copy of the run folder ``source`` at ``target``, its summary.json and config.yaml
+    updated with the given keys (a run folder as the contract describes it)."""
+    import shutil
+
+    import yaml
+
+    shutil.copytree(source, target)
+    if summary is not None:
+        found = json.loads((target / "summary.json").read_text())
+        (target / "summary.json").write_text(json.dumps({**found, **summary}))
+    if config is not None:
+        found = yaml.safe_load((target / "config.yaml").read_text())
+        (target / "config.yaml").write_text(yaml.safe_dump({**found, **config}))
+    return target
+
+
+def _beans(root):
+    return sorted(p for p in root.iterdir() if p.name.endswith("beans-0.05"))[0]
+
+
+CORRUPT = [  # summary.json, config.yaml (None: as the run had it) -> why it is skipped
+    ('{"status": 5, "metrics": "x"}', None, "summary.json: status is 5, not a string"),
+    ('{"status": "completed", "metrics": "x"}', None,
+     "summary.json: metrics is 'x', not a mapping"),
+    ('{"status": "completed", "metrics": {"loss": "low"}}', None,
+     "summary.json: metrics.loss is 'low', not a number"),
+    ('{"status": "completed", "provenance": "git"}', None,
+     "summary.json: provenance is 'git', not a mapping"),
+    ('[1, 2]', None, "summary.json is [1, 2], not a mapping"),
+    ('{"metrics": {}}', None, "summary.json has no status"),
+    ('{"status": "completed"}', "- a list\n", "config.yaml is ['a list'], not a mapping"),
+]
+
+
+def test_corrupt_folders_are_skipped_and_counted(root, tmp_path):
+    listed = tmp_path / "runs"
+    listed.mkdir()
+    good = _copy_run(_beans(root), listed / "20990101-000000-good")
+    for n, (summary, config, _) in enumerate(CORRUPT):
+        bad = _copy_run(_beans(root), listed / f"2000010{n}-000000-bad")
+        (bad / "summary.json").write_text(summary)
+        if config is not None:
+            (bad / "config.yaml").write_text(config)
+    for args in ([], ["--format", "json"], ["--format", "csv"]):
+        result = invoke(listed, *args)
+        assert result.exit_code == 0, result.output
+        assert result.stderr == (f"skipped 7 folder(s) that cannot be read: {listed}/"
+                                 "20000100-000000-bad: summary.json: status is 5, not a "
+                                 "string\n")
+    assert [r["run"] for r in as_json(listed)] == [good.name]
+    assert "1 run(s) under" in invoke(listed).stdout
+    scanned = runlist.scan(listed)
+    assert [why for _, why in scanned.skipped] == [why for _, _, why in CORRUPT]
+
+
+def test_a_corrupt_run_given_to_diff_is_one_line(root, tmp_path):
+    bad = _copy_run(_beans(root), tmp_path / "bad")
+    (bad / "summary.json").write_text('{"status": 5, "metrics": "x"}')
+    result = invoke("diff", bad, _beans(root))
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: {bad}: cannot be read as a run: summary.json: status "
+                             "is 5, not a string\n")
+
+
+@pytest.fixture
+def mixed(root, tmp_path):
+    """A beans run (the final loss is a metric), and a run trained with `loss:
+    cross_entropy` whose task reports test_loss (as fashion_mnist does)."""
+    listed = tmp_path / "runs"
+    listed.mkdir()
+    beans = _copy_run(_beans(root), listed / "20990101-000000-beans")
+    fashion = _copy_run(_beans(root), listed / "20990101-000001-fashion_mnist",
+                        summary={"task": "fashion_mnist", "name": "fashion_mnist",
+                                 "metrics": {"test_loss": 0.3092, "test_accuracy": 0.89}},
+                        config={"name": "fashion_mnist", "loss": "cross_entropy",
+                                "device": "cpu"})
+    return listed, beans, fashion
+
+
+def test_config_keys_and_metrics_never_share_a_name(mixed):
+    listed, beans, fashion = mixed
+    by_run = {r["run"]: r for r in as_json(listed)}
+    a, b = by_run[beans.name], by_run[fashion.name]
+    assert (a["config.loss"], b["config.loss"]) == ("bce", "cross_entropy")
+    assert isinstance(a["loss"], float) and b["loss"] is None  # the final loss, or none
+    # the device asked for and the device used, even where they are the same
+    assert (a["config.device"], a["device"]) == ("auto", "cpu")
+    assert (b["config.device"], b["device"]) == ("cpu", "cpu")
+    found = as_json(listed, "--where", "config.loss=cross_entropy")
+    assert [r["run"] for r in found] == [fashion.name]
+    # the same names for a run listed alone
+    alone = runlist.load_run(fashion)
+    assert alone.flat["config.loss"] == "cross_entropy" and "loss" not in alone.flat
+    header = next(line for line in invoke(listed).stdout.splitlines() if "┃ when" in line)
+    cells = [c.strip() for c in header.split("┃")]
+    assert cells.count("loss") == 1 and cells.count("config.loss") == 1
+    assert cells.count("task") == 1
+
+
+def test_diff_compares_the_loss_function_with_the_loss_function(mixed):
+    _, beans, fashion = mixed
+    result = invoke("diff", beans, fashion)
+    assert result.exit_code == 0, result.output
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.stdout.splitlines()
+            if line.startswith("│")]
+    assert ["config.loss", "bce", "cross_entropy"] in rows
+    config_device = next(r for r in rows if r[0] == "config.device")
+    assert config_device == ["config.device", "auto", "cpu"]
+    loss = next(r for r in rows if r[0] == "loss")  # the final loss: a number, and none
+    assert loss[1] == f"{runlist.load_run(beans).flat['loss']:.4g}" and loss[2:] == ["-", "-"]
+    assert ["test_loss", "-", "0.3092", "-"] in rows
+
+
+def test_where_on_a_config_key_listed_under_config_suggests_it(mixed):
+    listed, _, fashion = mixed
+    alone = listed.parent / "alone"
+    alone.mkdir()
+    import shutil
+
+    shutil.copytree(fashion, alone / fashion.name)
+    result = invoke(alone, "--where", "loss=cross_entropy")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --where: no run has the key 'loss' (did you mean "
+                                    "'config.loss'?); keys: ")
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(("key", "message"), [
+    ("nosuchkey", "error: --show: no run has the key 'nosuchkey'; keys: "),
+    ("accurcy", "error: --show: no run has the key 'accurcy' (did you mean 'accuracy'?); "
+     "keys: "),
+])
+def test_show_rejects_a_key_no_run_has(root, key, message):
+    for args in ([], ["--format", "json"]):
+        result = invoke(root, "--show", key, *args)
+        assert result.exit_code == 2, result.output
+        assert result.stdout == ""
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(message)
+    assert invoke(root, "--show", "provenance.python").exit_code == 0
+
+
+def test_varied_keys_come_model_optimizer_loss_train_then_task(root):
+    records = runlist.collect(root, cells=False)
+    varied = runlist.differing(records)
+    groups = [next(i for i, p in enumerate(("model", "optimizer", "config.loss", "train"))
+                   if k == p or k.startswith(p + ".")) if not k.startswith("task")
+              and k != "name" else 4 + k.startswith("task") for k in varied]
+    assert groups == sorted(groups) and varied[-1].startswith("task.")
+    assert "optimizer.lr" in varied and "task.count" in varied
+    columns = runlist.columns(records)
+    assert columns.count("task") == 1
+    assert columns.index("optimizer.lr") < columns.index("task.count")
+
+
+def test_at_80_columns_the_table_cuts_no_value_and_says_what_it_left_out(root):
+    from typer.testing import CliRunner
+
+    from actcli.cli import app
+
+    result = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}).invoke(
+        app, ["runs", str(root), "--no-cells", "--where", "task=beans"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in result.stdout
+    header = next(line for line in lines if "┃ run" in line)
+    assert "optimizer.lr" in header  # what differs between them, before the task's keys
+    note = " ".join(result.stdout[result.stdout.index("left out to fit 80 columns: "):].split())
+    assert "seconds" in note and "when" in note and "(--show KEY adds one back" in note
+    shown = runlist.columns(runlist.select(runlist.collect(root, cells=False),
+                                           ["task=beans"]))
+    left = note.removeprefix("left out to fit 80 columns: ").split(" (--show")[0]
+    named = [k.strip() for k in left.split(",")]
+    cells = [c.strip() for c in header.split("┃") if c.strip()]
+    assert sorted(cells + named) == sorted(shown)
