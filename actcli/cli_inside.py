@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -113,7 +113,7 @@ def _surface(name: str, start: list[str] | None, optimizers: str, steps: int | N
              lr: float | None, animate: bool, format_: str, out: Path) -> None:
     """`landscape --surface`: search, draw, print the table (or JSON) and the files."""
     import json
-    import math
+    from functools import partial
 
     from actcli import surfaces
     from actcli.console import fit, grid, without
@@ -130,26 +130,25 @@ def _surface(name: str, start: list[str] | None, optimizers: str, steps: int | N
                                "files": [str(f) for f in files]}, indent=2))
         return
 
-    def table(digits: int, drop: tuple[str, ...] = ()):
-        def number(value: float | None) -> str:
-            return "-" if value is None else f"{value:.{digits}g}"
+    heading = f"{found.spec.name}: {found.spec.formula}; lr {found.lr:g}, {found.steps} steps"
+    groups = surfaces.by_start(found)
 
-        def point(values: tuple[float, float]) -> str:
-            return f"({number(values[0])}, {number(values[1])})"
-
-        columns = ["optimizer", "start", "end", "f", "|grad|", "|grad|<1e-4 at", "nearest"]
-        cells = [[p.optimizer, point(p.start), "diverged" if p.diverged else point(p.end),
-                  number(float(p.values[-1]) if len(p.values) else None),
-                  number(p.gradient if math.isfinite(p.gradient) else None),
-                  "never" if p.converged_at is None else f"step {p.converged_at}",
-                  p.nearest.replace("minimum", "min")] for p in found.paths]
-        return grid(f"{found.spec.name}: {found.spec.formula}; lr {found.lr:g}, "
-                    f"{found.steps} steps", *without(columns, cells, drop))
+    def table(origin: tuple[float, float], paths: list[surfaces.Path2D], digits: int,
+              drop: tuple[str, ...] = ()) -> Any:
+        # a table per start, its title says which: no row loses its start when the
+        # terminal is too narrow for a start column
+        where = f"from {surfaces.point_text(origin, 4)}"
+        return grid(f"{heading}; {where}" if len(groups) == 1 else where,
+                    *without(list(surfaces.COLUMNS), surfaces.table_cells(paths, digits),
+                             ("start", *drop)))
 
     stdout_console = stdout()
-    stdout_console.print(fit(stdout_console.width, [
-        lambda: table(4), lambda: table(3), lambda: table(3, ("start",)),
-        lambda: table(2, ("start", "|grad|"))]))
+    if len(groups) > 1:
+        stdout_console.print(heading, markup=False, highlight=False)
+    for origin, paths in groups:
+        stdout_console.print(fit(stdout_console.width, [
+            partial(table, origin, paths, 4), partial(table, origin, paths, 3),
+            partial(table, origin, paths, 2, ("|grad|",))]))
     for file in files:
         typer.echo(str(file))
 

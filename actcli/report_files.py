@@ -33,11 +33,12 @@ def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
         })
     runs.write_csv(folder / "summary.csv", table)
     files = ["summary.csv"]
+    colors = _colors(results, report)
     curves = _curves(report)
     if curves:
         runs.save_figure(plots.compare_curves(
             curves, report.target.value if report.target and report.target.metric ==
-            "accuracy" else None), folder / "curves.png")
+            "accuracy" else None, colors=colors), folder / "curves.png")
         files.append("curves.png")
     if report.rows:
         runs.save_figure(plots.compare_bars(
@@ -53,7 +54,8 @@ def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
         files.append("to_target.png")
     flow = _gradient_flow(folder, results, report)
     if flow:
-        runs.save_figure(plots.gradient_flow(flow), folder / "gradient_flow.png")
+        runs.save_figure(plots.gradient_flow(flow, colors=colors),
+                         folder / "gradient_flow.png")
         files.append("gradient_flow.png")
     activations = _activations(results)
     if activations:
@@ -65,6 +67,15 @@ def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
     runs.write_text(folder / "report.md",
                     markdown(report, files, _training(folder, results, sizes)))
     return [*files, "report.md"]
+
+
+def _colors(results: list[CellResult], report: Report) -> dict[str, str]:
+    """A colour per cell (as tables show it), in plan order, for every picture of the
+    compare: a cell keeps its colour in curves.png and gradient_flow.png whatever the
+    ranking, and when only the activation varies it is its colour in activations.png
+    (which draws the activations in plan order too)."""
+    shown = list(dict.fromkeys(r.cell.shown(report.varied) for r in results))
+    return dict(zip(shown, plots.series_colors(len(shown)), strict=True))
 
 
 def _stack_size(folder: Path, result: CellResult) -> int | None:

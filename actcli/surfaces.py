@@ -251,6 +251,37 @@ def rows(found: Search) -> list[dict[str, object]]:
             for p in found.paths]
 
 
+COLUMNS = ("optimizer", "start", "end", "f", "|grad|", "|grad|<1e-4 at", "nearest")
+
+
+def by_start(found: Search) -> list[tuple[Point, list[Path2D]]]:
+    """The paths grouped by their start point (first seen first): a table per start
+    names its start in its title, so no row is left without it when a narrow terminal
+    drops the start column."""
+    groups: dict[Point, list[Path2D]] = {}
+    for p in found.paths:
+        groups.setdefault(p.start, []).append(p)
+    return list(groups.items())
+
+
+def number_text(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
+
+
+def point_text(point: Sequence[float], digits: int) -> str:
+    return f"({number_text(point[0], digits)}, {number_text(point[1], digits)})"
+
+
+def table_cells(paths: Sequence[Path2D], digits: int) -> list[list[str]]:
+    """One row of text per path, in :data:`COLUMNS` order, numbers to ``digits``."""
+    return [[p.optimizer, point_text(p.start, digits),
+             "diverged" if p.diverged else point_text(p.end, digits),
+             number_text(float(p.values[-1]) if len(p.values) else None, digits),
+             number_text(p.gradient if math.isfinite(p.gradient) else None, digits),
+             "never" if p.converged_at is None else f"step {p.converged_at}",
+             p.nearest.replace("minimum", "min")] for p in paths]
+
+
 def draw(found: Search, out: Path, animate: bool = False) -> list[Path]:
     """The contour picture (and with ``animate`` a GIF beside it); returns the files."""
     from actcli import plots, runs

@@ -66,3 +66,23 @@ def test_cli_writes_the_picture(invoke, tmp_path):
     assert "sgd momentum 0.9" in result.stdout
     bad = invoke("landscape", CONFIGS / "rice_cooker.yaml", "--lr", "0")
     assert bad.exit_code == 2 and "--lr: must be > 0" in bad.stderr
+
+
+def test_log_colour_bar_of_the_real_landscape_has_several_plain_ticks():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from actcli import plots
+
+    found = compute(config.load(CONFIGS / "beans.yaml", ["optimizer.lr=0.5"]), steps=30,
+                    points=21)
+    positive = found.loss[found.loss > 0]
+    assert positive.max() / positive.min() > 50  # drawn with log levels
+    fig = plots.loss_landscape(found.a, found.b, found.loss,
+                               [(t.name, t.a, t.b) for t in found.paths], "beans")
+    FigureCanvasAgg(fig).draw()
+    bar = fig.axes[-1]
+    lo, hi = bar.get_ylim()
+    ticks = [t for t in bar.get_yticks() if lo <= t <= hi]
+    labels = [label.get_text() for label in bar.get_yticklabels()]
+    assert len(ticks) >= 3
+    assert [float(text) for text in labels] == pytest.approx(ticks, rel=1e-2)

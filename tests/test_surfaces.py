@@ -137,3 +137,48 @@ def test_parse_optimizer_aliases_and_options():
     assert ref.kwargs["lr"] == 0.5 and ref.kwargs["beta1"] == 0.8
     with pytest.raises(ConfigError, match="adam has no option 'bet1'"):
         surfaces.parse_optimizer("adam:bet1=0.8", 0.1)
+
+
+def test_table_groups_paths_by_start_and_each_row_names_it():
+    corners = [(-4.0, -4.0), (4.0, 4.0)]
+    found = surfaces.search("himmelblau", optimizers=["sgd", "adam"], starts=corners,
+                            steps=20)
+    groups = surfaces.by_start(found)
+    assert [start for start, _ in groups] == corners
+    for start, paths in groups:
+        assert [p.optimizer for p in paths] == ["sgd", "adam"]
+        assert all(p.start == start for p in paths)
+        cells = surfaces.table_cells(paths, 3)
+        assert all(len(row) == len(surfaces.COLUMNS) for row in cells)
+        column = surfaces.COLUMNS.index("start")
+        assert [row[column] for row in cells] == [surfaces.point_text(start, 3)] * 2
+    assert surfaces.point_text((-4.0, 1e-6), 3) == "(-4, 1e-06)"
+    one = surfaces.search("bowl", optimizers=["sgd", "adam"], starts=[(1.0, 1.0)], steps=5)
+    assert [start for start, _ in surfaces.by_start(one)] == [(1.0, 1.0)]
+
+
+def test_table_cells_of_a_diverged_path():
+    found = surfaces.search("bowl", optimizers=["sgd:lr=1000.0"], starts=[(1.0, 1.0)],
+                            steps=200)
+    (row,) = surfaces.table_cells(found.paths, 3)
+    record = dict(zip(surfaces.COLUMNS, row, strict=True))
+    assert record["end"] == "diverged" and record["|grad|<1e-4 at"] == "never"
+    assert record["nearest"] == "none"
+
+
+def test_surface_picture_colour_bar_shows_several_ticks():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from actcli import plots
+
+    found = surfaces.search("himmelblau", starts=[(-4.0, -4.0)], steps=30, points=61)
+    minima = [p for p, kind in surfaces.known_points("himmelblau") if kind == "minimum"]
+    fig = plots.surface_paths(found.x, found.y, found.f, True, minima, [],
+                              [(p.optimizer, p.points) for p in found.paths], "h")
+    FigureCanvasAgg(fig).draw()
+    bar = fig.axes[-1]
+    lo, hi = bar.get_ylim()
+    shown = [t for t in bar.get_yticks() if lo <= t <= hi]
+    assert len(shown) >= 4
+    labels = [label.get_text() for label in bar.get_yticklabels()]
+    assert all(float(text) > 0 for text in labels if text)
