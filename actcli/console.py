@@ -37,6 +37,8 @@ class ProgressReporter:
         self._last = 0.0  # when the bar was last redrawn
         self._epoch = 0  # the latest epoch and its loss, shown at the end
         self._loss: float | None = None  # None until an epoch has reported one
+        self._drawn: Progress | None = None  # the bar of a figure drawn after training
+        self._drawn_task: Any = None
 
     def download(self, name: str, done: int, total: int) -> None:
         """Progress of a data download (bytes)."""
@@ -71,6 +73,20 @@ class ProgressReporter:
             self._last = now
             self._progress.update(self._task, completed=epoch, loss=f"{train_loss:.4g}")
         self._epoch, self._loss = epoch, train_loss
+
+    def drawing(self, name: str, done: int, total: int) -> None:
+        """Progress of a figure drawn after training: a bar of its frames, gone when done."""
+        if self._drawn is None:
+            self._drawn = Progress(
+                TextColumn(f"drawing {name}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), TimeRemainingColumn(), console=self.console,
+                transient=True)
+            self._drawn_task = self._drawn.add_task(name, total=total)
+            self._drawn.start()
+        self._drawn.update(self._drawn_task, completed=done, total=total)
+        if done >= total:
+            self._drawn.stop()
+            self._drawn = None
 
     def finish(self) -> None:
         if self._progress is not None:

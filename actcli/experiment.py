@@ -46,6 +46,9 @@ class Reporter(Protocol):
 
     def download(self, name: str, done: int, total: int) -> None: ...
 
+    def drawing(self, name: str, done: int, total: int) -> None:
+        """Progress of a long figure after training (fit.gif's frames)."""
+
 
 @dataclass
 class RunResult:
@@ -337,14 +340,15 @@ class Tracker:
 
     def finish(self, status: str, reason: str, epochs: int, seconds: float,
                first_error: BaseException | None = None,
-               stop: Callable[[], bool] | None = None) -> RunResult:
+               stop: Callable[[], bool] | None = None,
+               drawing: outputs.Drawing | None = None) -> RunResult:
         """Write the run folder for how the run ended; re-raise ``first_error`` (the crash
         that ended training) after recording it, even when writing the folder fails too.
         Once ``stop()`` is true, the figures not drawn yet are left out (and named in the
         result and in summary.json)."""
         skipped: list[str] = []
         try:
-            skipped = self._write(status, reason, epochs, seconds, stop)
+            skipped = self._write(status, reason, epochs, seconds, stop, drawing)
         except Exception as err:
             if first_error is None:
                 raise
@@ -359,7 +363,8 @@ class Tracker:
                          stop is not None and stop() and status != "interrupted")
 
     def _write(self, status: str, reason: str, epochs: int, seconds: float,
-               stop: Callable[[], bool] | None = None) -> list[str]:
+               stop: Callable[[], bool] | None = None,
+               drawing: outputs.Drawing | None = None) -> list[str]:
         p, folder, best = self.p, self.folder, self.best
         config, task, parts = p.config, p.task, p.parts
         loss_name, accuracy_name = task.final_names
@@ -385,7 +390,9 @@ class Tracker:
         if status == "completed":
             (folder / CHECKPOINT).unlink(missing_ok=True)
         skipped = outputs.draw(folder, config, task, p.data, parts.net, parts.predict,
-                               self.record, metrics, status, self.figures, stop)
+                               self.record, metrics, status, self.figures, stop, drawing,
+                               # a diverged run stopped in the epoch after its last one
+                               epochs + 1 if status == "diverged" else None)
         if skipped:
             self.summary["figures_skipped"] = skipped
             runs.write_json(folder / runs.SUMMARY, self.summary)
@@ -452,7 +459,8 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
                     parts.net, optimizer, p.scheduler, p.generator,
                     tracker.progress(epochs, stopped_at, seconds)), folder / CHECKPOINT)
                 reason = f"{reason}; resume with: actcli train --resume {folder}"
-            return tracker.finish(status, reason, epochs, seconds, first_error, stop)
+            return tracker.finish(status, reason, epochs, seconds, first_error, stop,
+                                  reporter.drawing if reporter is not None else None)
 
 
 def evaluate_run(run_dir: Path) -> dict[str, Any]:

@@ -38,6 +38,9 @@ def weights(net: nn.Module) -> dict[str, np.ndarray]:
             for name, p in net.named_parameters() if name.endswith("weight") and p.dim() > 1}
 
 
+Drawing = Callable[[str, int, int], None]  # file name, frames done, frames in all
+
+
 class Skipped(Exception):
     """A figure left out because the run was asked to stop while it was drawn."""
 
@@ -50,27 +53,35 @@ def write_data(folder: Path, net: nn.Module, record: Record, status: str) -> Non
     if record.diagnosed:
         runs.write_csv(folder / "diagnostics.csv", record.diagnosed)
     if status != "failed":
-        runs.save_state({k: v.cpu() for k, v in net.state_dict().items()},
+        # a copy of each tensor: a stacked model's are views of the whole stack's storage
+        runs.save_state({k: v.detach().to("cpu", copy=True)
+                         for k, v in net.state_dict().items()},
                         folder / "model.pt")
 
 
 def draw(folder: Path, config: Config, task: Any, data: TaskData,
          net: nn.Module, predict: Callable[[Tensor], Tensor], record: Record,
          metrics: dict[str, Any], status: str, figures: bool = True,
-         stop: Callable[[], bool] | None = None) -> list[str]:
+         stop: Callable[[], bool] | None = None, drawing: Drawing | None = None,
+         diverged_at: int | None = None) -> list[str]:
     """The run's pictures: the PNGs only with ``figures`` (fit.gif is asked for on its
-    own). Once ``stop()`` is true the figures not drawn yet are left out; returns their
-    file names."""
-    jobs: list[tuple[str, Callable[[], None]]] = []
+    own, and says how far it got through ``drawing``). Once ``stop()`` is true the figures
+    not drawn yet are left out; returns their file names. ``diverged_at``: the epoch a
+    diverged run stopped at, marked on the learning curves."""
+    jobs: list[tuple[str, Callable[[], object]]] = []
     if record.history and figures:
         jobs.append(("learning_curves.png", lambda: runs.save_figure(
-            plots.learning_curves(record.history, config.name or ""),
+            plots.learning_curves(record.history, config.name or "",
+                                  diverged_at=diverged_at),
             folder / "learning_curves.png")))
     before = record.picture_before
     if record.frames and before is not None:
         def gif() -> None:
             def progress(done: int, total: int) -> None:
-                if stop is not None and stop():
+                stopping = stop is not None and stop()
+                if drawing is not None:  # a stop closes the bar as a finish does
+                    drawing("fit.gif", total if stopping else done, total)
+                if stopping:
                     raise Skipped
             runs.write_bytes(folder / "fit.gif", plots.fit_animation(
                 before.x, record.frames, before.data_x, before.data_y, before.x_label,
@@ -92,10 +103,10 @@ def draw(folder: Path, config: Config, task: Any, data: TaskData,
 
 def _pictures(folder: Path, config: Config, task: Any, data: TaskData, net: nn.Module,
               predict: Callable[[Tensor], Tensor], record: Record, metrics: dict[str, Any],
-              status: str) -> list[tuple[str, Callable[[], None]]]:
+              status: str) -> list[tuple[str, Callable[[], object]]]:
     """The task's own pictures and weights.png, each as (file name, how to draw it)."""
     before = record.picture_before
-    jobs: list[tuple[str, Callable[[], None]]] = []
+    jobs: list[tuple[str, Callable[[], object]]] = []
     if task.picture_type is FitPicture and before is not None:
         def fit() -> None:
             after = task.picture(config.task, data, predict)

@@ -79,6 +79,9 @@ class SignalAt:
     def download(self, name, done, total):
         pass
 
+    def drawing(self, name, done, total):
+        pass
+
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_checkpoints_and_resume_matches(tmp_path, signum):
@@ -245,3 +248,28 @@ def test_ctrl_c_after_the_last_epoch_through_the_cli_exits_130_with_the_run_whol
     (run,) = tmp_path.iterdir()
     assert json.loads((run / "summary.json").read_text())["status"] == "completed"
     assert not (run / "checkpoint.pt").exists()
+
+
+class Recorder(SignalAt):
+    """A reporter that keeps the drawing progress it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.drawn: list[tuple[str, int, int]] = []
+
+    def drawing(self, name, done, total):
+        self.drawn.append((name, done, total))
+
+
+def test_the_animation_reports_its_progress_after_training(tmp_path):
+    cfg = config.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=60"])
+    reporter = Recorder()
+    done = experiment.run(cfg, tmp_path, reporter=reporter, animate_every=5)
+    assert done.status == "completed" and (done.path / "fit.gif").exists()
+    names = {name for name, _, _ in reporter.drawn}
+    totals = {total for _, _, total in reporter.drawn}
+    assert names == {"fit.gif"} and len(totals) == 1
+    (total,) = totals
+    assert total == 13  # epoch 1 and every 5th of 60
+    assert [d for _, d, _ in reporter.drawn] == sorted(d for _, d, _ in reporter.drawn)
+    assert reporter.drawn[-1][1] == total

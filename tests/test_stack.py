@@ -423,3 +423,21 @@ def test_a_stack_that_cannot_fit_in_memory_is_refused_before_any_folder(tmp_path
                        tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
     experiment.check_memory(config.load(CONFIGS / "beans.yaml", ["model.hidden=[1000,1000]"]))
+
+
+def test_a_stacked_cells_model_pt_holds_its_own_tensors_only(tmp_path, invoke):
+    alone = invoke("train", CONFIGS / "beans.yaml", "--out", tmp_path / "alone", "--quiet",
+                   "--set", "model.hidden=[8]", "--set", "train.epochs=1")
+    assert alone.exit_code == 0, alone.output
+    (run,) = (tmp_path / "alone").iterdir()
+    lrs = ",".join(f"{i / 1000:g}" for i in range(1, 31))
+    swept = invoke("compare", CONFIGS / "beans.yaml", "--out", tmp_path / "sweep",
+                   "--activations", "relu", "--over", f"optimizer.lr={lrs}",
+                   "--set", "model.hidden=[8]", "--set", "train.epochs=1")
+    assert swept.exit_code == 0, swept.output
+    (folder,) = (tmp_path / "sweep").iterdir()
+    cells = sorted((folder / "cells").iterdir())
+    assert len(cells) == 30
+    assert json.loads((cells[0] / "summary.json").read_text())["stack"] == 30
+    size = (run / "model.pt").stat().st_size
+    assert {(cell / "model.pt").stat().st_size for cell in cells} == {size}
