@@ -150,7 +150,7 @@ class LogConfig(Strict):
 
 
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # at most 100: it names a folder
 
 
 class Config(Strict):
@@ -177,8 +177,8 @@ class Config(Strict):
             object.__setattr__(self, "name", self.task.name)
         if not _NAME.match(self.name or "") or ".." in (self.name or ""):
             raise PydanticCustomError(
-                "actcli", f"name: {quote(self.name)} is not a valid run name; use letters, digits, "
-                "'-', '_' and '.', no path separators or '..'",
+                "actcli", f"name: {quote(self.name)} is not a valid run name: 1-100 letters, "
+                "digits, '-', '_', '.' (no '/' or '..')",
             )
         if not _DEVICE.match(self.device):
             raise PydanticCustomError(

@@ -11,6 +11,7 @@ import yaml
 from actcli.errors import ConfigError, quote
 
 MAX_NODES = 100_000  # values a config may expand to (a shipped config has under 100)
+MAX_BYTES = 1 << 20  # a config file's size (a shipped config is under 2 KB): checked first
 
 
 class _Loader(yaml.SafeLoader):
@@ -37,16 +38,20 @@ _Loader.add_implicit_resolver(
 
 def parse_yaml(text: str, source: str) -> Any:
     """YAML text -> Python data with the safe loader; ConfigError with line and column."""
+    if len(text) > MAX_BYTES:
+        raise ConfigError(f"{source}: {len(text):,} characters is too large for a config "
+                          f"value (at most {MAX_BYTES:,})")
     loader: _Loader | None = None
     try:
         loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             return None
-        size = expanded_size(node)
+        size, shared = expanded_size(node)
         if size > MAX_NODES:
-            raise ConfigError(f"{source}: YAML aliases expand to over {MAX_NODES:,} values "
-                              "(an alias bomb?); a config is small: write the values out")
+            what = ("its YAML aliases expand to" if shared else "it holds")
+            raise ConfigError(f"{source}: {what} over {MAX_NODES:,} values; a config is "
+                              "small (a shipped one holds under 100)")
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -64,13 +69,17 @@ def parse_yaml(text: str, source: str) -> Any:
             loader.dispose()
 
 
-def expanded_size(node: yaml.Node, limit: int = MAX_NODES) -> int:
+def expanded_size(node: yaml.Node, limit: int = MAX_NODES) -> tuple[int, bool]:
     """How many values ``node`` stands for once every alias is expanded, counting up to
-    just past ``limit``. Aliases are shared nodes, so each node's size is computed once."""
+    just past ``limit``, and whether any alias was met. Aliases are shared nodes, so each
+    node's size is computed once."""
     sizes: dict[int, int] = {}
+    shared = False
 
     def size(n: yaml.Node) -> int:
+        nonlocal shared
         if id(n) in sizes:
+            shared = True
             return sizes[id(n)]
         total = 1
         if isinstance(n, yaml.SequenceNode):
@@ -86,7 +95,7 @@ def expanded_size(node: yaml.Node, limit: int = MAX_NODES) -> int:
         sizes[id(n)] = total
         return total
 
-    return size(node)
+    return size(node), shared
 
 
 def read_document(path: Path) -> dict[str, Any]:
@@ -95,6 +104,13 @@ def read_document(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: config file not found")
     if path.is_dir():
         raise ConfigError(f"{path}: is a directory, expected a YAML config file")
+    try:
+        too_big = path.stat().st_size > MAX_BYTES
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
+    if too_big:
+        raise ConfigError(f"{path}: {path.stat().st_size:,} bytes is too large for a config "
+                          f"(at most {MAX_BYTES:,}; a shipped one is under 2 KB)")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:

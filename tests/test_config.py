@@ -283,3 +283,29 @@ def test_naming_another_component_drops_the_options_it_lacks_and_says_so(tmp_pat
     assert config.load(path, ["optimizer.name=adam"]).optimizer.kwargs["beta1"] == 0.8
     with pytest.raises(ConfigError, match="unknown optimizer 'sgdd'"):
         config.load(path, ["optimizer.name=sgdd"])
+
+
+def test_a_config_too_large_is_refused_before_it_is_parsed(tmp_path):
+    from actcli import yamlio
+
+    big = tmp_path / "big.yaml"
+    big.write_text("task: beans\njunk: [" + "1, " * (yamlio.MAX_BYTES // 3) + "1]\n")
+    with pytest.raises(ConfigError, match=r"bytes is too large for a config \(at most "):
+        config.load(big)
+    with pytest.raises(ConfigError, match="too large for a config value"):
+        config.load(None, ["name=" + "x" * (yamlio.MAX_BYTES + 1)])
+
+
+def test_many_values_without_aliases_are_not_called_an_alias_bomb(tmp_path):
+    many = tmp_path / "many.yaml"
+    many.write_text("task: beans\njunk: [" + ", ".join(["1"] * 100_001) + "]\n")
+    with pytest.raises(ConfigError) as info:
+        config.load(many)
+    assert "it holds over 100,000 values" in str(info.value)
+    assert "YAML aliases" not in str(info.value)
+
+
+def test_a_long_name_is_refused_and_echoed_short():
+    with pytest.raises(ConfigError) as info:
+        config.load(None, ["name=" + "x" * 5000])
+    assert "is not a valid run name" in str(info.value) and len(str(info.value)) < 300
