@@ -31,7 +31,8 @@ def no_effect(config: Config) -> dict[str, str]:
 
 
 # keys that change what a run logs or saves, never the numbers it trains to
-NOT_TRAINING = ("name", "compare", "log", "train.log_every", "train.checkpoint_every")
+NOT_TRAINING = ("name", "compare", "log", "train.log_every", "train.checkpoint_every",
+                "train.checkpoint_seconds")
 
 
 def network_signature(config: Config) -> str:

@@ -120,6 +120,11 @@ class TrainConfig(Strict):
         None, ge=1, description="save checkpoint.pt every N epochs (protects against a killed "
         "process; Ctrl-C and SIGTERM always checkpoint); null = only on interruption",
     )
+    checkpoint_seconds: float | None = Field(
+        30.0, gt=0, description="also save checkpoint.pt after this many seconds of training "
+        "since the last one (mid-epoch too), so a killed process loses at most about that "
+        "much; null = never by time",
+    )
     log_every: int | None = Field(
         None, ge=1, description="epochs between rows of metrics.csv; null = about 200 rows"
     )

@@ -415,34 +415,53 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
         start_epoch, earlier, cursor = progress.epoch, progress.seconds, progress.cursor
     start = time.perf_counter()
     every = config.train.checkpoint_every
+    every_seconds = config.train.checkpoint_seconds
+    due = [time.monotonic() + every_seconds] if every_seconds is not None else []
     with checkpoints.StopRequests() as stop:
         tracker = Tracker(p, folder, summary, figures=figures, animate_every=animate_every,
                           progress=progress)
 
+        def save(epoch: int, at: Cursor | None) -> None:
+            """checkpoint.pt (and metrics.csv) as of now: a killed run resumes from here."""
+            runs.save_state(checkpoints.state(
+                parts.net, optimizer, p.scheduler, p.generator,
+                tracker.progress(epoch, at, earlier + time.perf_counter() - start)),
+                folder / CHECKPOINT)
+            runs.write_csv(folder / "metrics.csv", tracker.history)
+            if due:
+                due[0] = time.monotonic() + (every_seconds or 0.0)
+
         def on_epoch(epoch: int, train_loss: float, row: dict[str, float] | None) -> None:
             tracker.log(epoch, train_loss, row)
             if every is not None and epoch % every == 0 and epoch < config.train.epochs:
-                runs.save_state(checkpoints.state(
-                    parts.net, optimizer, p.scheduler, p.generator,
-                    tracker.progress(epoch, None, earlier + time.perf_counter() - start)),
-                    folder / CHECKPOINT)
-                runs.write_csv(folder / "metrics.csv", tracker.history)
+                save(epoch, None)
             if reporter is not None:
                 reporter.epoch(epoch, train_loss)
+
+        def pause() -> bool:
+            """Stop the loop where it is: asked to (Ctrl-C), or a checkpoint is due."""
+            return stop() or bool(due and time.monotonic() >= due[0])
 
         if reporter is not None:
             reporter.start(folder, config.train.epochs)
         status, reason, epochs, stopped_at = "failed", "", start_epoch, None
         first_error: BaseException | None = None  # why training stopped, if it crashed
         try:
-            result = fit(p.step, optimizer, p.train.x, p.train.y,
-                         epochs=config.train.epochs, batch_size=config.train.batch_size,
-                         generator=p.generator, evaluate=tracker.monitor,
-                         log_every=config.train.log_every, on_epoch=on_epoch,
-                         start_epoch=start_epoch, correct=parts.correct,
-                         scheduler=p.scheduler, stop=stop, cursor=cursor)
-            status, reason, epochs, stopped_at = (result.status, result.reason,
-                                                  result.epochs, result.cursor)
+            while True:
+                result = fit(p.step, optimizer, p.train.x, p.train.y,
+                             epochs=config.train.epochs, batch_size=config.train.batch_size,
+                             generator=p.generator, evaluate=tracker.monitor,
+                             log_every=config.train.log_every, on_epoch=on_epoch,
+                             start_epoch=start_epoch, correct=parts.correct,
+                             scheduler=p.scheduler, stop=pause, cursor=cursor)
+                status, reason, epochs, stopped_at = (result.status, result.reason,
+                                                      result.epochs, result.cursor)
+                if status != "interrupted" or stop():
+                    break
+                # a checkpoint was due: save it, then go on exactly where the loop stopped
+                # (as a resume would: the same cursor, the same generators)
+                save(epochs, stopped_at)
+                start_epoch, cursor = epochs, stopped_at
         except KeyboardInterrupt as err:  # a second Ctrl-C: no checkpoint of this step
             status, reason = "interrupted", "interrupted twice: stopped without a checkpoint"
             first_error = err

@@ -27,8 +27,8 @@ KEYS = ("name", "task", "task.name", "task.scale", "task.test_fraction", "task.s
         "model.dropout", "model.batch_norm", "model.activation", "model.output", "model.init",
         "loss", "optimizer", "optimizer.name", "optimizer.lr", "optimizer.momentum",
         "optimizer.weight_decay", "train.epochs", "train.batch_size", "train.seed",
-        "train.lr_schedule", "train.checkpoint_every", "train.log_every", "device",
-        "log.tensorboard")
+        "train.lr_schedule", "train.checkpoint_every", "train.checkpoint_seconds",
+        "train.log_every", "device", "log.tensorboard")
 VALUES = {  # what a key's value may be, where it is one of a few names
     "task": TASKS, "task.name": TASKS, "model.activation": ACTIVATIONS, "loss": LOSSES,
     "model.init": INITS, "optimizer": OPTIMIZERS, "optimizer.name": OPTIMIZERS,

@@ -273,3 +273,51 @@ def test_the_animation_reports_its_progress_after_training(tmp_path):
     assert total == 13  # epoch 1 and every 5th of 60
     assert [d for _, d, _ in reporter.drawn] == sorted(d for _, d, _ in reporter.drawn)
     assert reporter.drawn[-1][1] == total
+
+
+def test_checkpoints_by_time_change_no_number(tmp_path, monkeypatch):
+    """A checkpoint due after every step (the loop stops, saves, goes on from its cursor)
+    trains to the same numbers, bit for bit, as no checkpoint at all."""
+    never = experiment.run(config.load(CONFIGS / "beans.yaml",
+                                       [*BEANS, "train.checkpoint_seconds=null"]),
+                           tmp_path / "a", figures=False)
+    saved: list[Path] = []
+    write = experiment.runs.save_state
+
+    def counting(state, path):
+        saved.append(path)
+        write(state, path)
+
+    monkeypatch.setattr(experiment.runs, "save_state", counting)
+    always = experiment.run(config.load(CONFIGS / "beans.yaml",
+                                        [*BEANS, "train.checkpoint_seconds=1e-9"]),
+                            tmp_path / "b", figures=False)
+    assert sum(p.name == "checkpoint.pt" for p in saved) > 40 * 12  # every step of 40 epochs
+    assert always.status == "completed" and not (always.path / "checkpoint.pt").exists()
+    for name in ("metrics.csv", "diagnostics.csv"):
+        assert (always.path / name).read_text() == (never.path / name).read_text()
+    a = torch.load(never.path / "model.pt", weights_only=True)
+    b = torch.load(always.path / "model.pt", weights_only=True)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_default_config_checkpoints_every_30_seconds():
+    assert config.load(CONFIGS / "beans.yaml").train.checkpoint_seconds == 30.0
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_from_its_time_checkpoint(tmp_path, invoke):
+    argv = ["train", str(CONFIGS / "beans.yaml"), "--quiet", "--set", "train.epochs=20000",
+            "--set", "train.checkpoint_seconds=0.5"]
+    straight = invoke(*argv, "--out", tmp_path / "a")
+    assert straight.exit_code == 0
+    (done,) = (tmp_path / "a").iterdir()
+    process = actcli(*argv, "--out", str(tmp_path / "b"))
+    wait_for("*/checkpoint.pt", tmp_path / "b")
+    process.kill()  # SIGKILL: nothing of the process's own runs after this
+    process.communicate(timeout=60)
+    (killed,) = (tmp_path / "b").iterdir()
+    assert json.loads((killed / "summary.json").read_text())["status"] == "running"
+    resumed = invoke("train", "--resume", killed, "--quiet")
+    assert resumed.exit_code == 0, resumed.output
+    assert (killed / "metrics.csv").read_text() == (done / "metrics.csv").read_text()
