@@ -38,6 +38,7 @@ def test_defaults_fill_every_key():
     assert data["optimizer"]["name"] == "adam" and data["optimizer"]["lr"] == 0.001
     assert data["train"] == {"epochs": 100, "batch_size": None, "seed": 0,
                              "lr_schedule": "constant", "checkpoint_every": None,
+                             "checkpoint_seconds": 30.0,
                              "log_every": None}
     assert data["device"] == "auto"
 
