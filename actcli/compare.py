@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from actcli import advice, experiment, fused, provenance, runs
+from actcli import advice, experiment, fused, locks, provenance, runs
 from actcli import config as config_mod
 from actcli import workers as workers_mod
 from actcli.errors import ActcliError, ConfigError, quote
@@ -457,8 +457,16 @@ def execute(folder: Path, cells: Sequence[Cell], execution: Execution | None = N
     ``execution.backend="ray"`` sends the cells to a Ray cluster (``address``; a local Ray
     when None), each asking for ``threads`` CPUs; the compare folder must be on storage
     every Ray node can write (a shared file system), since each cell writes its own run
-    folder there.
+    folder there. One process at a time: a second one on the same folder is refused
+    (locks.FolderBusy, one line) while the first holds the folder's lock.
     """
+    with locks.FolderLock(folder, "actcli compare"):
+        return _execute(folder, cells, execution, fail_fast, on_done)
+
+
+def _execute(folder: Path, cells: Sequence[Cell], execution: Execution | None,
+             fail_fast: bool, on_done: Callable[[CellResult], None] | None
+             ) -> list[CellResult]:
     run = execution or Execution()
     workers, threads = run.workers, run.threads
     if workers < 1 or threads < 1:

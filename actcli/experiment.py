@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
-from actcli import checkpoints, devices, diagnostics, outputs, provenance, runs, tboard
+from actcli import checkpoints, devices, diagnostics, locks, outputs, provenance, runs, tboard
 from actcli import config as config_mod
 from actcli import model as model_mod
 from actcli.components import losses, optimizers
@@ -217,21 +217,25 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None,
     if animate_every is not None and prepared.task.picture_type is not FitPicture:
         raise ActcliError(f"--animate draws a fit curve: task {config.task.name} has none "
                           "(it works for rice_cooker and beans)")
-    folder, summary = start(prepared, out, folder, command, figures)
-    return _train(prepared, folder, summary, reporter, animate_every=animate_every,
-                  figures=figures)
+    folder, summary, lock = start(prepared, out, folder, command, figures)
+    with lock:
+        return _train(prepared, folder, summary, reporter, animate_every=animate_every,
+                      figures=figures)
 
 
 def start(prepared: Prepared, out: Path, folder: Path | None = None,
           command: str | None = None, figures: bool = True, stack: int = 1
-          ) -> tuple[Path, dict[str, Any]]:
-    """Make the run's folder (``folder`` exactly, else a new one under ``out``) with its
-    config.yaml and a summary.json that says "running"; return both."""
+          ) -> tuple[Path, dict[str, Any], locks.FolderLock]:
+    """Make the run's folder (``folder`` exactly, else a new one under ``out``), take its
+    lock (held until the caller releases it: the run is live while it is held), write its
+    config.yaml and a summary.json that says "running"; return all three."""
     config = prepared.config
     if folder is None:
         folder = runs.create(out, config.name or prepared.task.name)
     else:
         folder.mkdir(parents=True)
+    lock = locks.FolderLock(folder, "actcli train")
+    lock.acquire()
     summary: dict[str, Any] = {
         "status": "running", "name": config.name, "task": config.task.name, "metrics": {},
         "epochs": 0, "seconds": 0.0, "device": str(prepared.parts.device),
@@ -244,7 +248,7 @@ def start(prepared: Prepared, out: Path, folder: Path | None = None,
     }
     runs.write_text(folder / "config.yaml", config_mod.dump(config))
     runs.write_json(folder / runs.SUMMARY, summary)
-    return folder, summary
+    return folder, summary, lock
 
 
 def recorded_threads(run_dir: Path) -> int | None:
@@ -257,15 +261,22 @@ def recorded_threads(run_dir: Path) -> int | None:
 
 
 def resume(run_dir: Path, *, reporter: Reporter | None = None) -> RunResult:
-    """Continue an interrupted (or killed) run in its own folder from its checkpoint."""
+    """Continue an interrupted (or killed) run in its own folder from its checkpoint.
+    Refused while another process works in the folder (its lock is held)."""
     summary = runs.read_summary(run_dir)
-    if summary.get("status") == "completed":
+    with locks.FolderLock(run_dir, "actcli train --resume"):
+        return _resume(run_dir, summary, reporter)
+
+
+def _resume(run_dir: Path, summary: dict[str, Any], reporter: Reporter | None) -> RunResult:
+    status = summary.get("status")
+    if status == "completed":
         raise ActcliError(f"{run_dir}: the run has completed; nothing to resume")
     if not (run_dir / CHECKPOINT).exists():
-        raise ActcliError(
-            f"{run_dir}: no {CHECKPOINT} to resume from (status {summary.get('status')}); "
-            "set train.checkpoint_every to checkpoint a run periodically"
-        )
+        how = ("its process was killed before its first checkpoint (train.checkpoint_seconds "
+               "sets how often one is written)" if status == "running"
+               else f"status {status}")
+        raise ActcliError(f"{run_dir}: no {CHECKPOINT} to resume from: {how}; train it again")
     config = config_mod.load(run_dir / "config.yaml")
     prepared = prepare(config, progress=reporter.download if reporter else None)
     checkpoint = runs.load_state(run_dir / CHECKPOINT, prepared.parts.device)

@@ -20,6 +20,7 @@ the unfinished cells of a stack again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -190,11 +191,13 @@ def run(configs: Sequence[Config], folders: Sequence[Path], *, command: str | No
         data = p.data
     engine = StackEngine(prepared, generators)
     trackers = []
-    for p, i in zip(prepared, order, strict=True):
-        folder, summary = experiment.start(p, folders[i].parent, folders[i], command,
-                                           figures, stack=len(configs))
-        trackers.append(Tracker(p, folder, summary, figures=figures))
-    results = _train(prepared, engine, trackers)
+    with contextlib.ExitStack() as held:  # every model's folder locked while it trains
+        for p, i in zip(prepared, order, strict=True):
+            folder, summary, lock = experiment.start(p, folders[i].parent, folders[i],
+                                                     command, figures, stack=len(configs))
+            held.enter_context(lock)
+            trackers.append(Tracker(p, folder, summary, figures=figures))
+        results = _train(prepared, engine, trackers)
     return [results[order.index(i)] for i in range(len(configs))]
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from actcli import runs
+from actcli import locks, runs
 from actcli.errors import ActcliError, ConfigError, quote, suggest
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader where PyYAML has it
@@ -172,7 +172,7 @@ def read(path: Path, compare: str | None = None) -> RunRecord:
     flat: dict[str, Any] = {"when": _when(path), "run": path.name, "compare": compare}
     metrics = summary.get("metrics") or {}
     status = summary["status"]
-    flat.update(task=summary.get("task"), status="unfinished" if status == "running" else status,
+    flat.update(task=summary.get("task"), status=_live(path) if status == "running" else status,
                 seconds=summary.get("seconds"), epochs=summary.get("epochs"))
     for key in ("name", "device", "torch", "seed", "stack", "parameters", "reason"):
         if key in summary:
@@ -192,6 +192,15 @@ def _config_key(key: str, flat: dict[str, Any]) -> str:
     if key.split(".")[0] in UNDER_CONFIG or (key in flat and key not in SAME_IN_BOTH):
         return f"config.{key}"
     return key
+
+
+def _live(path: Path) -> str:
+    """What a run whose summary says "running" is: ``running`` while its process holds the
+    folder's lock, ``killed`` when the lock was left (the process is gone), ``unfinished``
+    when there is no lock to tell (a run from before locks)."""
+    if locks.is_held(path):
+        return "running"
+    return "killed" if (path / locks.FILE).exists() else "unfinished"
 
 
 def _when(path: Path) -> str:

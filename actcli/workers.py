@@ -8,6 +8,7 @@ records them and says whether to stop (Ctrl-C, ``--fail-fast``).
 from __future__ import annotations
 
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -18,6 +19,35 @@ from actcli.errors import ActcliError, quote
 
 Run = Callable[[str, Any, int, bool], list[Any]]  # (folder, unit, threads, figures) -> results
 Done = Callable[[list[Any]], bool]  # record results; True: stop
+
+
+def follow_parent(parent: int) -> None:
+    """In a worker: end when the process that started it ends, however that ends (a
+    SIGKILLed compare left its workers training for minutes). Linux: the kernel sends the
+    worker SIGKILL when its parent dies (PR_SET_PDEATHSIG); elsewhere, and as a check that
+    the parent did not die before that was set, a thread watches the parent's pid."""
+    import signal
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # no prctl here: the thread below still watches
+            pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:  # re-parented: the compare is gone
+                os._exit(1)
+            time.sleep(1.0)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, name="actcli-follow-parent", daemon=True).start()
 
 
 def on_processes(run: Run, folder: str, work: Sequence[Any], threads: int, figures: bool,
@@ -32,7 +62,8 @@ def on_processes(run: Run, folder: str, work: Sequence[Any], threads: int, figur
             if done(run(folder, queue.popleft(), threads, figures)):
                 return True
         return False
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context("spawn"),
+                             initializer=follow_parent, initargs=(os.getpid(),)) as pool:
         pending: set[Future[list[Any]]] = set()
         stopped = False
 

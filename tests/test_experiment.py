@@ -20,7 +20,7 @@ def run(tmp_path, path=CONFIGS / "rice_cooker.yaml", *overrides):
 def test_run_folder_contract(tmp_path):
     result = run(tmp_path, CONFIGS / "rice_cooker.yaml", "train.epochs=300")
     files = sorted(p.name for p in result.path.iterdir())
-    assert files == ["config.yaml", "diagnostics.csv", "fit.png", "learning_curves.png",
+    assert files == [".lock", "config.yaml", "diagnostics.csv", "fit.png", "learning_curves.png",
                      "metrics.csv", "model.pt", "summary.json", "weights.png"]
     summary = json.loads((result.path / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["seed"] == 0

@@ -133,6 +133,10 @@ def test_unfinished_and_failed_runs_show_as_such(root, tmp_path):
     summary = json.loads((runs[0] / "summary.json").read_text())
     summary["status"] = "running"
     (runs[0] / "summary.json").write_text(json.dumps(summary))
+    # its lock was left: the process that wrote "running" is gone
+    found = as_json(copy, "--where", "status!=completed")
+    assert [(r["name"], r["status"]) for r in found] == [("beans-0.05", "killed")]
+    (runs[0] / ".lock").unlink()  # a run from before locks: nothing tells
     found = as_json(copy, "--where", "status!=completed")
     assert [(r["name"], r["status"]) for r in found] == [("beans-0.05", "unfinished")]
 
