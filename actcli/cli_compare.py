@@ -163,8 +163,13 @@ def compare(
                                      tuned_lr=compare_mod.tuned_lrs(folder), target=wanted,
                                      rank_by=rank_by)
         from actcli import report_files
+        from actcli.runs import WriteError
 
-        report_files.write(folder, results, found)
+        try:
+            report_files.write(folder, results, found)
+        except WriteError as err:  # a full disk: the cells written so far are kept
+            raise WriteError(f"{err}; the report is not written: free some space, then "
+                             f"actcli compare --resume {folder}") from None
         _print_report(console, found)
         typer.echo(str(folder / "report.md"))
         if compare_mod.was_interrupted(results):

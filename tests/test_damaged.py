@@ -132,3 +132,43 @@ def test_compare_resume_trains_again_a_cell_whose_summary_is_damaged(tmp_path, i
     assert "completed  model.activation=relu, seed 0" in resumed.stdout
     assert "tanh" not in resumed.stdout.split("compare:")[0]  # the whole cell was kept
     assert json.loads((cell / "summary.json").read_text())["status"] == "completed"
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 300 KiB file system of its own (tmpfs), where this machine lets the test mount one."""
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount)],
+                          capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("cannot mount a small file system here (needs root): "
+                    f"{made.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_is_one_line_and_a_resume_after_freeing_space_finishes(small_disk, invoke):
+    import subprocess
+
+    argv = ["compare", CONFIGS / "beans.yaml", "--out", small_disk, "--activations",
+            "relu,tanh,elu,selu,gelu,silu", "--seeds", "2", "--set", "model.hidden=[8]",
+            "--set", "train.epochs=30"]
+    full = invoke(*argv)
+    assert full.exit_code == 1, full.output
+    last = full.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "No space left on device" in last
+    assert "Traceback" not in full.output and "compare --resume" in last
+    (folder,) = small_disk.iterdir()
+    assert "failed" in full.stdout  # the cells that could not be written say so
+    subprocess.run(["mount", "-o", "remount,size=8m", str(small_disk)], check=True)
+    resumed = invoke("compare", "--resume", folder)
+    assert resumed.exit_code == 0, resumed.output
+    statuses = [json.loads(p.read_text())["status"]
+                for p in (folder / "cells").glob("*/summary.json")]
+    assert statuses == ["completed"] * 12
+    assert (folder / "report.md").exists() and (folder / "summary.csv").exists()
