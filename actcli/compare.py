@@ -217,7 +217,10 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
             tuned[label] = float(f"{tests[label].chosen:.3g}")
         cells = [Cell(c.id, c.label, (*c.overrides[:-1], f"optimizer.lr={tuned[c.label]}",
                                       c.overrides[-1]), c.seed, c.values) for c in cells]
-    stacks = _stacks(cells, checked_all, (execution or Execution()).threads)
+    run = execution or Execution()
+    # a Ray cluster's CPUs, not this machine's, bound how many parts a long stack is cut in
+    cpus = workers_mod.ray_cpus(run.address) if run.backend == "ray" else None
+    stacks = _stacks(cells, checked_all, run.threads, cpus)
     folder = runs.create(out, f"compare-{name or base.name}")
     runs.write_text(folder / "base.yaml", base_doc)
     runs.write_json(folder / "plan.json", {
@@ -237,14 +240,15 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
     return folder, cells
 
 
-def _stacks(cells: Sequence[Cell], configs: Sequence[config_mod.Config], threads: int
-            ) -> list[list[str]]:
+def _stacks(cells: Sequence[Cell], configs: Sequence[config_mod.Config], threads: int,
+            cpus: int | None = None) -> list[list[str]]:
     """The cell ids of each stack: the cells that can train together, a long stack split
     in up to as many parts as this machine has cores for (cores // threads), each part at
     least :data:`fused.SPLIT_SECONDS` of training by :func:`fused.seconds_estimate` (a
     worker costs about 3 s to start). Fixed in the plan: the worker count never changes
-    which cells train together, so it never changes their numbers."""
-    cores = max(1, (os.cpu_count() or 1) // threads)
+    which cells train together, so it never changes their numbers. ``cpus``: the CPUs the
+    units will run on (a Ray cluster's), default this machine's cores."""
+    cores = max(1, (cpus or os.cpu_count() or 1) // threads)
     found = []
     for group in fused.groups(configs):
         estimate = fused.seconds_estimate(configs[group[0]], len(group))
@@ -506,6 +510,13 @@ def _execute(folder: Path, cells: Sequence[Cell], execution: Execution | None,
                                                run.cell_figures, workers, all_done)
     except KeyboardInterrupt:  # Ctrl-C between two cells: keep what finished
         interrupted = True
+    except workers_mod.ClusterLost as err:  # what ran elsewhere is lost: say so, and how on
+        for cell in cells:
+            if cell.id not in results:
+                _mark_interrupted(folder / "cells" / cell.id, f"{err}")
+        raise workers_mod.ClusterLost(
+            f"{err}; the cells it had not finished are marked interrupted; to go on on "
+            f"this machine: actcli compare --resume {folder} --backend processes") from None
     interrupted = interrupted or was_interrupted(list(results.values()))
     for cell in cells:
         if cell.id not in results:
@@ -513,6 +524,17 @@ def _execute(folder: Path, cells: Sequence[Cell], execution: Execution | None,
                       "not run: stopped by --fail-fast" if stopped else "not run")
             results[cell.id] = CellResult(cell, "skipped", {}, 0.0, reason)
     return [results[cell.id] for cell in cells]
+
+
+def _mark_interrupted(cell: Path, reason: str) -> None:
+    """A cell whose summary says running while no process holds it: interrupted."""
+    try:
+        summary = runs.read_summary(cell)
+    except ActcliError:
+        return  # never started here, or unreadable: --resume trains it again anyway
+    if summary["status"] == "running" and not locks.is_held(cell):
+        summary.update(status="interrupted", reason=reason)
+        runs.write_json(cell / runs.SUMMARY, summary)
 
 
 def was_interrupted(results: Sequence[CellResult]) -> bool:

@@ -8,6 +8,7 @@ records them and says whether to stop (Ctrl-C, ``--fail-fast``).
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -15,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from multiprocessing import get_context
 from typing import Any
 
-from actcli.errors import ActcliError, quote
+from actcli.errors import ActcliError, RunError, quote
 
 Run = Callable[[str, Any, int, bool], list[Any]]  # (folder, unit, threads, figures) -> results
 Done = Callable[[list[Any]], bool]  # record results; True: stop
@@ -96,11 +97,67 @@ def on_processes(run: Run, folder: str, work: Sequence[Any], threads: int, figur
         return stopped
 
 
+class ClusterLost(RunError):
+    """The Ray cluster stopped answering while (or before) it ran a compare's units."""
+
+
+PROBE_SECONDS = 3.0  # how long a Ray address may take to answer before it counts as dead
+WAIT_SECONDS = 2.0  # how often a running compare checks that its cluster is still there
+
+
+def _endpoint(address: str | None) -> tuple[str, int] | None:
+    """(host, port) of a ``host:port`` Ray address (its GCS); None for a local Ray,
+    ``auto`` or a ``ray://`` client address, which Ray resolves itself."""
+    if not address or "://" in address or ":" not in address:
+        return None
+    host, _, port = address.rpartition(":")
+    return (host.strip("[]"), int(port)) if port.isdigit() else None
+
+
+def _answers(endpoint: tuple[str, int]) -> bool:
+    try:
+        with socket.create_connection(endpoint, timeout=PROBE_SECONDS):
+            return True
+    except OSError:
+        return False
+
+
+def check_address(address: str | None) -> None:
+    """Refuse, within seconds, a Ray address where nothing answers (Ray itself would
+    retry for a minute, then again on every call)."""
+    endpoint = _endpoint(address)
+    if endpoint is not None and not _answers(endpoint):
+        raise ClusterLost(f"--ray-address {quote(address)}: no Ray cluster answers there; "
+                          "start it (ray start --head), or run on this machine with "
+                          "--backend processes")
+
+
+def ray_cpus(address: str | None) -> int | None:
+    """The CPUs of the Ray cluster at ``address`` (None: no Ray, or a local one: this
+    machine's cores count)."""
+    if address is None:
+        return None
+    check_address(address)
+    try:
+        import ray
+    except ImportError:
+        return None
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    try:
+        return int(ray.cluster_resources().get("CPU", 0)) or None
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
 def on_ray(run: Run, folder: str, work: Sequence[Any], threads: int, figures: bool,
            address: str | None, done: Done) -> bool:
     """Run the units of ``work`` as Ray tasks of ``threads`` CPUs each (``address``: the
     cluster, None: a local Ray); True when ``done`` asked to stop. ``folder`` must be on
     storage every Ray node can write."""
+    check_address(address)
     try:
         import ray
     except ImportError:
@@ -113,17 +170,28 @@ def on_ray(run: Run, folder: str, work: Sequence[Any], threads: int, figures: bo
         except (ConnectionError, RuntimeError, ValueError) as err:
             raise ActcliError(f"--ray-address: cannot reach Ray at {quote(address)}: {err}"
                               ) from None
+    endpoint = _endpoint(address)
+    lost = False
     try:
         # Any: Ray's typing knows remote functions of fixed small arity only
         task: Any = ray.remote(num_cpus=threads)(run)
         pending = [task.remote(folder, unit, threads, figures) for unit in work]
         while pending:
-            finished, pending = ray.wait(pending, num_returns=1)
+            finished, pending = ray.wait(pending, num_returns=1, timeout=WAIT_SECONDS)
+            if not finished:  # nothing done yet: is the cluster still there?
+                if endpoint is not None and not _answers(endpoint):
+                    lost = True
+                    raise ClusterLost(f"the Ray cluster at {address} stopped answering")
+                continue
             if done(ray.get(finished[0])):
                 for ref in pending:
                     ray.cancel(ref)
                 return True
         return False
+    except ray.exceptions.RayError as err:  # a node or the cluster died under a task
+        lost = True
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ClusterLost(f"the Ray cluster failed: {quote(first, 160)}") from None
     finally:
-        if started_here:
+        if started_here and not lost:  # a lost cluster cannot be shut down: Ray would wait
             ray.shutdown()
