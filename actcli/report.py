@@ -1,6 +1,7 @@
 """A compare folder's results: ranking, speed to a target, paired statistics.
 
-Every completed run of a cell is read once (its summary's metrics and its metrics.csv).
+Each cell's files are read once: its summary.json (how many models it trained with) and,
+for a completed run, its metrics.csv.
 Cells are compared with the best one seed by seed, by seed number: a seed missing in
 either cell is left out of that pair. See ``stats`` for the method.
 """
@@ -15,7 +16,7 @@ import numpy as np
 
 from actcli import runs, stats
 from actcli.compare import CellResult
-from actcli.errors import ConfigError, quote
+from actcli.errors import ActcliError, ConfigError, quote
 
 ALPHA = 0.05  # a cell is "worse" than the best when its Holm-corrected p is below this
 TARGET_FRACTION = 0.99  # default target: this share of the best cell's final accuracy
@@ -139,6 +140,8 @@ class Report:
     power_note: str = ""  # said when the seeds are too few for any difference to show
     time_note: str = ""  # said when seconds rank cells that shared a stack's time
     tuned_lr: dict[str, float] = field(default_factory=dict)  # label -> lr (--tune-lr)
+    # cell id -> models it trained with (its summary.json `stack`); None: it did not run
+    stack_sizes: dict[str, int | None] = field(default_factory=dict)
 
 
 def monitored(history: list[dict[str, float]]) -> tuple[str, str]:
@@ -166,8 +169,9 @@ def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, s
     for r in results:
         if r.status != "completed":
             continue
-        row = rows_by_label.setdefault(r.cell.label, Row(r.cell.label, r.cell.shown(varied),
-                                                         {}))
+        row = rows_by_label.get(r.cell.label)
+        if row is None:
+            row = rows_by_label[r.cell.label] = Row(r.cell.label, r.cell.shown(varied), {})
         row.runs[r.cell.seed] = Run(
             r.cell.id, r.cell.seed, float(r.metrics[accuracy_name]), float(r.metrics[loss_name]),
             float(r.seconds), runs.read_rows(folder / "cells" / r.cell.id / "metrics.csv"))
@@ -189,15 +193,24 @@ def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, s
                     [r for r in results if r.status != "completed"], varied,
                     tuned_lr=dict(tuned_lr or {}))
     _compare_with_best(report, direction)
+    report.stack_sizes = {r.cell.id: stack_size(folder, r.cell.id) for r in results}
     stacked = 0 if rank_by != "seconds_to_target" else sum(
-        int(runs.read_summary(folder / "cells" / r.cell.id).get("stack", 1)) > 1
-        for r in results if r.status == "completed")
+        (report.stack_sizes[r.cell.id] or 1) > 1 for r in results if r.status == "completed")
     if stacked:
         report.time_note = (
             f"{stacked} runs trained in stacks: their seconds are shares of their stack's "
             "time, so seconds_to_target ranks their epochs, not what their activations cost; "
             "--no-fuse times every run alone.")
     return report
+
+
+def stack_size(folder: Path, cell_id: str) -> int | None:
+    """How many models trained together with a cell (its summary.json); None when it has
+    no readable summary (it did not run)."""
+    try:
+        return int(runs.read_summary(folder / "cells" / cell_id).get("stack", 1))
+    except ActcliError:  # no folder or no readable summary: the cell did not run
+        return None
 
 
 def _target(rows: list[Row], given: tuple[str, float] | None) -> Target | None:

@@ -12,13 +12,22 @@ import numpy as np
 
 from actcli import plots, runs
 from actcli.compare import CellResult, flow, stacks
-from actcli.report import ALPHA, Report, monitored, target_cell
+from actcli.plots.compare import NAMED
+from actcli.report import ALPHA, Report, monitored, stack_size, target_cell
+
+LISTED = 8  # report.md names at most this many cells of a stack, and this many stacks
 
 
 def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
-    """summary.csv, report.md and the pictures; returns the files written."""
+    """summary.csv, report.md and the pictures; returns the files written.
+
+    Each cell's files are read once: its summary.json and metrics.csv by
+    :func:`report.summarize` (``report`` holds what they say), its diagnostics.csv here.
+    A compare of more than NAMED cells names its best NAMED in each figure and shows the
+    others in grey or by their rank."""
     by_id = {run.cell_id: run for row in report.rows for run in row.runs.values()}
-    sizes = {r.cell.id: _stack_size(folder, r) for r in results}
+    sizes = {r.cell.id: report.stack_sizes[r.cell.id] if r.cell.id in report.stack_sizes
+             else stack_size(folder, r.cell.id) for r in results}
     table = []
     for r in results:
         run = by_id.get(r.cell.id)
@@ -38,23 +47,23 @@ def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
     if curves:
         runs.save_figure(plots.compare_curves(
             curves, report.target.value if report.target and report.target.metric ==
-            "accuracy" else None, colors=colors), folder / "curves.png")
+            "accuracy" else None, colors=colors, named=NAMED), folder / "curves.png")
         files.append("curves.png")
     if report.rows:
         runs.save_figure(plots.compare_bars(
             [r.shown for r in report.rows],
-            [r.mean_std("accuracy") for r in report.rows], report.accuracy_name),
-            folder / "bars.png")
+            [r.mean_std("accuracy") for r in report.rows], report.accuracy_name,
+            named=NAMED), folder / "bars.png")
         files.append("bars.png")
     if report.target is not None and report.rows:
         runs.save_figure(plots.time_to_target(
             [r.shown for r in report.rows],
             [[run.epochs_to_target for run in r.runs.values()] for r in report.rows],
-            report.target.describe()), folder / "to_target.png")
+            report.target.describe(), named=NAMED), folder / "to_target.png")
         files.append("to_target.png")
     flow = _gradient_flow(folder, results, report)
     if flow:
-        runs.save_figure(plots.gradient_flow(flow, colors=colors),
+        runs.save_figure(plots.gradient_flow(flow, colors=colors, named=NAMED),
                          folder / "gradient_flow.png")
         files.append("gradient_flow.png")
     activations = _activations(results)
@@ -70,20 +79,15 @@ def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
 
 
 def _colors(results: list[CellResult], report: Report) -> dict[str, str]:
-    """A colour per cell (as tables show it), in plan order, for every picture of the
-    compare: a cell keeps its colour in curves.png and gradient_flow.png whatever the
+    """A colour per cell (as tables show it) for every picture of the compare: in plan
+    order, so that a cell keeps its colour in curves.png and gradient_flow.png whatever the
     ranking, and when only the activation varies it is its colour in activations.png
-    (which draws the activations in plan order too)."""
+    (which draws the activations in plan order too). Past NAMED cells only the best are
+    drawn in colour: colours go by rank, so that they take the most distinct ones."""
     shown = list(dict.fromkeys(r.cell.shown(report.varied) for r in results))
+    if len(shown) > NAMED:
+        shown = [row.shown for row in report.rows]
     return dict(zip(shown, plots.series_colors(len(shown)), strict=True))
-
-
-def _stack_size(folder: Path, result: CellResult) -> int | None:
-    """How many models trained together with this cell (its summary.json), None if unrun."""
-    try:
-        return int(runs.read_summary(folder / "cells" / result.cell.id).get("stack", 1))
-    except Exception:  # no folder or no readable summary: the cell did not run
-        return None
 
 
 def _training(folder: Path, results: list[CellResult], sizes: dict[str, int | None]) -> str:
@@ -99,12 +103,16 @@ def _training(folder: Path, results: list[CellResult], sizes: dict[str, int | No
     for ids in stacks(folder):
         members = [i for i in ids if sizes.get(i) not in (None, 1)]
         if members:
-            groups.append(f"{len(members)} ({'; '.join(shown[i] for i in members)})")
+            named = "; ".join(shown[i] for i in members[:LISTED])
+            more = f"; and {len(members) - LISTED} more" if len(members) > LISTED else ""
+            groups.append(f"{len(members)} ({named}{more})")
     alone = len(ran) - len(together)
+    listed = ", ".join(groups[:LISTED]) + (
+        f", and {len(groups) - LISTED} more (plan.json)" if len(groups) > LISTED else "")
     return (f"Training. Cells that share a network shape trained together as one stacked "
             f"model (plan.json `stacks`; each cell's summary.json gives `stack`, the number "
             f"of models it trained with): {len(groups)} stack(s) of "
-            f"{', '.join(groups)}" + (f"; {alone} cell(s) alone" if alone else "") +
+            f"{listed}" + (f"; {alone} cell(s) alone" if alone else "") +
             ". A stacked cell's seconds are its share of its stack's wall time "
             "(`stack_seconds` / `stack`), so they compare the cells' epochs, not the cost of "
             "their activations; `--no-fuse` trains every cell alone and times each.")
@@ -208,7 +216,8 @@ def _curves(report: Report) -> dict[str, Any]:
 
 def _gradient_flow(folder: Path, results: list[CellResult], report: Report
                    ) -> dict[str, Any]:
-    """shown label -> mean gradient norm per layer over the logged epochs and seeds."""
+    """shown label -> mean gradient norm per layer over the logged epochs and seeds, best
+    cell first."""
     shown = {row.label: row.shown for row in report.rows}
     by_label: dict[str, list[np.ndarray]] = defaultdict(list)
     for r in results:
@@ -219,8 +228,8 @@ def _gradient_flow(folder: Path, results: list[CellResult], report: Report
         if keys:
             by_label[shown[r.cell.label]].append(
                 np.array([[row[k] for k in keys] for row in rows]).mean(axis=0))
-    return {label: np.mean(v, axis=0) for label, v in by_label.items()
-            if len({len(x) for x in v}) == 1}
+    return {row.shown: np.mean(by_label[row.shown], axis=0) for row in report.rows
+            if row.shown in by_label and len({len(x) for x in by_label[row.shown]}) == 1}
 
 
 def _activations(results: list[CellResult]) -> list[str]:

@@ -57,6 +57,16 @@ def test_sign_flip_by_hand():
     assert stats.sign_flip_p([]) == 1.0
 
 
+def test_sign_flip_at_the_largest_exact_size_matches_scipy():
+    # EXACT_UP_TO seeds: the most a compare's report enumerates (2^16 sign patterns per
+    # cell; seeds_needed asks for 16 seeds once about a thousand cells are compared)
+    values = list(np.random.default_rng(5).normal(0.01, 0.02, size=stats.EXACT_UP_TO))
+    exact = scipy.stats.permutation_test(
+        (np.asarray(values),), np.mean, permutation_type="samples", n_resamples=np.inf).pvalue
+    assert stats.sign_flip_p(values) == pytest.approx(exact, abs=1e-12)
+    assert stats.seeds_needed(999, 0.05) == stats.EXACT_UP_TO
+
+
 def test_sign_flip_beyond_exact_enumeration_is_close_to_exact():
     rng = np.random.default_rng(3)
     values = list(rng.normal(0.2, 1.0, size=18))

@@ -77,18 +77,60 @@ _LEGEND_EM = 8.33 / 72  # inches: the em of fontsize "small" (10 pt * 0.833)
 def _legend_size(labels: Sequence[str], height: float) -> tuple[int, float, float]:
     """(columns, width, height) in inches of a legend of ``labels`` beside axes ``height``
     tall: as many rows as fit the height, more columns beyond; past three columns the
-    figure grows taller instead. The width is an estimate (0.62 em a character) only used
-    to size the figure: constrained layout places the legend itself."""
+    figure grows taller instead. A label of several lines (see :func:`_wrap`) takes as many
+    rows. The width is an estimate (0.62 em a character) only used to size the figure:
+    constrained layout places the legend itself."""
     row = 1.55 * _LEGEND_EM  # a text line and the label spacing
+    lines = sum(label.count("\n") + 1 for label in labels)
     rows = max(int((height - 0.6) / row), 1)
-    columns = max(-(-len(labels) // rows), 1)
+    columns = max(-(-lines // rows), 1)
     if columns > 3:
         columns = 3
-        height = max(height, -(-len(labels) // 3) * row + 0.8)
+        height = max(height, -(-lines // 3) * row + 0.8)
     if not labels:
         return 1, 0.0, height
-    longest = max(len(label) for label in labels)
+    longest = max(len(line) for label in labels for line in label.split("\n"))
     return columns, columns * (4.8 + 0.62 * longest) * _LEGEND_EM + 0.3, height
+
+
+WRAP = 48  # characters: a longer label (a cell of several varied keys) goes on more lines
+WRAP_LINES = 4  # and on at most this many: past them it ends in "…" (figures stay bounded)
+
+
+def _wrap(label: str, width: int = WRAP) -> str:
+    """``label`` on lines of at most ``width`` characters, broken at spaces (after the
+    commas between a cell's keys) where it can be; at most WRAP_LINES of them."""
+    import textwrap
+
+    if len(label) <= width:
+        return label
+    lines = textwrap.wrap(label, width, break_on_hyphens=False) or [label]
+    if len(lines) > WRAP_LINES:
+        lines = [*lines[:WRAP_LINES - 1], lines[WRAP_LINES - 1][:width - 1] + "…"]
+    return "\n".join(lines)
+
+
+def _others(ax: Any, series: Sequence[tuple[Any, Any]], label: str,  # noqa: ANN401 - Axes
+            positive: bool = False) -> None:
+    """Many series as thin grey lines under the named ones, one artist and one legend entry
+    for them all (``series``: (x, y) pairs; with ``positive`` only values > 0, for a log
+    axis). A series of one finite point is a grey dot."""
+    from matplotlib.collections import LineCollection
+
+    segments: list[np.ndarray] = []
+    dots: list[np.ndarray] = []
+    for x, y in series:
+        x, y = np.asarray(x, dtype=float), _finite(y)
+        keep = np.isfinite(x) & np.isfinite(y) & ((y > 0) if positive else True)
+        points = np.column_stack([x[keep], y[keep]])
+        (segments if len(points) > 1 else dots).append(points)
+    ax.add_collection(LineCollection(segments, colors="0.55", linewidths=0.7, alpha=0.3,
+                                     zorder=1.5, label=label))
+    if any(len(d) for d in dots):
+        dot = np.concatenate([d for d in dots if len(d)])
+        ax.plot(dot[:, 0], dot[:, 1], "o", color="0.55", alpha=0.45, markersize=2.5,
+                zorder=1.5, label="_others")
+    ax.autoscale_view()
 
 
 def _legend_beside(fig: Figure, handles: Sequence[Any], labels: Sequence[str],
@@ -171,3 +213,44 @@ def _log_norm(levels: np.ndarray) -> Any:  # noqa: ANN401 - matplotlib.colors.Lo
 def _label_width(count: int) -> float:
     """Inches of x axis per bar: 0.6 up to 20 bars, then 0.3 (the labels still clear)."""
     return 0.6 if count <= 20 else 0.3
+
+
+def _zoom(set_lim: Any, means: np.ndarray, low: np.ndarray,  # noqa: ANN401 - a set_*lim
+          high: np.ndarray) -> None:
+    """The value axis zoomed to the spread of the finite bars (an accuracy's: within
+    [0, 1], plus a margin)."""
+    ok = np.isfinite(means)
+    if ok.any():
+        lowest, highest = float(low[ok].min()), float(high[ok].max())
+        margin = 0.1 * max(highest - lowest, 1e-3)  # the axis is zoomed to the spread
+        set_lim(max(0.0, lowest - margin), min(1.0, highest) + margin)
+
+
+def _category_axis(ax: Any, labels: Sequence[str], vertical: bool) -> None:  # noqa: ANN401
+    """One tick per cell, named: rotated under vertical bars; best at the top beside
+    horizontal ones."""
+    shown = [_wrap(label) for label in labels]
+    if vertical:
+        ax.set_xticks(range(len(labels)))
+        ax.set_xticklabels(shown, rotation=45, ha="right")
+        ax.set_xlim(-0.6, max(len(labels), 1) - 0.4)
+    else:
+        ax.set_yticks(range(len(labels)))
+        ax.set_yticklabels(shown, fontsize="small")
+        ax.set_ylim(max(len(labels), 1) - 0.4, -0.6)  # the best at the top
+
+
+def _bars_height(labels: Sequence[str]) -> float:
+    """Inches: room for the axes and labels rotated under them (wrapped at WRAP)."""
+    longest = max((len(line) for label in labels for line in _wrap(label).split("\n")),
+                  default=0)
+    return max(4.2, 2.6 + 0.06 * longest)
+
+
+def _ranked_figure(named: Sequence[str]) -> tuple[Figure, Any, Any]:
+    """A figure of two panels of bounded size: the named best cells (horizontal bars,
+    their names beside them) and every cell by its rank."""
+    lines = sum(_wrap(label).count("\n") + 1 for label in named)
+    fig = Figure(figsize=(13, max(5.6, 0.19 * lines + 1.6)), layout="constrained")
+    best, ranks = fig.subplots(1, 2, width_ratios=[1, 1.2])
+    return fig, best, ranks
