@@ -60,6 +60,18 @@ def command_line(argv: list[str] | None = None) -> str:
     return shlex.join(args)
 
 
+COMMAND_LIMIT = 500  # characters of a command line a summary.json keeps
+
+
+def shortened(command: str, limit: int = COMMAND_LIMIT) -> str:
+    """``command`` whole when short, else its start and how long it was: a compare's cells
+    each record the compare's command, and a sweep of a thousand values must not repeat it
+    a thousand times (plan.json keeps it whole)."""
+    if len(command) <= limit:
+        return command
+    return f"{command[:limit - 60]} ... ({len(command):,} characters; whole in plan.json)"
+
+
 def collect(device: str | None = None, threads: int | None = None,
             command: str | None = None) -> dict[str, Any]:
     """The provenance a run's summary.json records (``device``: the GPU's name is added
@@ -72,7 +84,7 @@ def collect(device: str | None = None, threads: int | None = None,
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "threads": threads,
-        "command": command if command is not None else command_line(),
+        "command": shortened(command if command is not None else command_line()),
         "cwd": str(Path.cwd()),
     }
     if device is not None and device.startswith("cuda"):

@@ -518,3 +518,23 @@ def test_a_cell_that_names_another_optimizer_drops_the_options_it_lacks(tmp_path
         optimizer = config.load(cell / "config.yaml").optimizer
         assert optimizer.name == name and absent not in optimizer.kwargs
         assert optimizer.kwargs["lr"] == 0.05  # what the options share is kept
+
+
+def test_a_long_sweep_command_is_kept_whole_once_in_the_plan_not_in_every_cell(
+        tmp_path, invoke, monkeypatch):
+    import sys
+
+    lrs = ",".join(f"{0.001 + i * 1e-5:.5f}" for i in range(60))
+    argv = ["compare", str(CONFIGS / "beans.yaml"), "--out", str(tmp_path), "--activations",
+            "relu", "--over", f"optimizer.lr={lrs}", "--set", "model.hidden=[4]",
+            "--set", "train.epochs=1"]
+    monkeypatch.setattr(sys, "argv", ["actcli", *argv])  # the command as a shell gives it
+    result = invoke(*argv)
+    assert result.exit_code == 0, result.output
+    (folder,) = tmp_path.iterdir()
+    plan = json.loads((folder / "plan.json").read_text())
+    assert lrs in plan["command"]
+    cell = next((folder / "cells").iterdir())
+    recorded = json.loads((cell / "summary.json").read_text())["provenance"]["command"]
+    assert recorded.startswith("actcli compare ") and len(recorded) <= 500
+    assert recorded.endswith("characters; whole in plan.json)")
