@@ -7,6 +7,7 @@ nothing of each other; cli.py registers every command on the one Typer app.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +42,10 @@ def user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:  # `actcli runs | head`: the reader has all it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        raise typer.Exit(0) from None
     except OSError as err:  # the last net: a file the system would not read or write
         if os.environ.get("ACTCLI_DEBUG"):
             raise

@@ -25,7 +25,7 @@ from actcli import config as config_mod
 from actcli import model as model_mod
 from actcli.components import losses, optimizers
 from actcli.config import Config
-from actcli.errors import ActcliError
+from actcli.errors import ActcliError, quote
 from actcli.steps import Step, step_for
 from actcli.tasks import TASKS
 from actcli.tasks.base import FitPicture, Split, TaskData
@@ -278,6 +278,7 @@ def _resume(run_dir: Path, summary: dict[str, Any], reporter: Reporter | None) -
                else f"status {status}")
         raise ActcliError(f"{run_dir}: no {CHECKPOINT} to resume from: {how}; train it again")
     config = config_mod.load(run_dir / "config.yaml")
+    runs.check_agree(run_dir, summary, config.task.name, config.name)
     prepared = prepare(config, progress=reporter.download if reporter else None)
     checkpoint = runs.load_state(run_dir / CHECKPOINT, prepared.parts.device)
     summary.pop("reason", None)
@@ -421,8 +422,17 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
     start_epoch, cursor, earlier = 0, None, 0.0
     progress = None
     if checkpoint is not None:
-        progress = checkpoints.restore(checkpoint, parts.net, optimizer, p.scheduler,
-                                       p.generator, parts.device)
+        try:
+            progress = checkpoints.restore(checkpoint, parts.net, optimizer, p.scheduler,
+                                           p.generator, parts.device)
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+            raise ActcliError(f"{folder / CHECKPOINT}: damaged ({type(err).__name__}: "
+                              f"{quote(str(err), 80)}); train the run again") from None
+        if not 0 <= progress.epoch <= config.train.epochs:
+            raise ActcliError(
+                f"{folder / CHECKPOINT}: it stopped at epoch {progress.epoch}, outside the "
+                f"config's 1..{config.train.epochs} (train.epochs): config.yaml was changed "
+                "or the checkpoint is another run's; restore config.yaml, or train again")
         start_epoch, earlier, cursor = progress.epoch, progress.seconds, progress.cursor
     start = time.perf_counter()
     every = config.train.checkpoint_every
@@ -502,8 +512,11 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
     recorded = runs.read_summary(run_dir)
     state_path = run_dir / "model.pt"
     if not state_path.exists():
-        raise ActcliError(f"{run_dir}: no model.pt (run status: {recorded.get('status')})")
-    p = prepare(config_mod.load(run_dir / "config.yaml"))
+        raise ActcliError(f"{run_dir}: no model.pt (run status: "
+                          f"{locks.status(run_dir, recorded.get('status'))})")
+    config = config_mod.load(run_dir / "config.yaml")
+    runs.check_agree(run_dir, recorded, config.task.name, config.name)
+    p = prepare(config)
     runs.load_weights(p.parts.net, state_path, p.parts.device)
     loss, accuracy = measure(p.parts, p.test)
     loss_name, accuracy_name = p.task.final_names

@@ -112,3 +112,15 @@ def is_held(folder: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+def status(folder: Path, recorded: object) -> str:
+    """A run's status as it stands: what summary.json records, except that a "running" run
+    is ``running`` only while its process holds the folder's lock, ``killed`` when the lock
+    was left (the process is gone), ``unfinished`` when there is no lock to tell (a run
+    from before locks)."""
+    if recorded != "running":
+        return str(recorded)
+    if is_held(folder):
+        return "running"
+    return "killed" if (folder / FILE).exists() else "unfinished"

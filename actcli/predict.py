@@ -18,8 +18,8 @@ import torch
 from torch import Tensor
 
 from actcli import config as config_mod
+from actcli import locks, options, runs
 from actcli import model as model_mod
-from actcli import options, runs
 from actcli.errors import ActcliError, ConfigError, quote
 from actcli.tasks import TASKS
 
@@ -45,8 +45,10 @@ def load(run: Path) -> Loaded:
         raise ActcliError(f"{run}: not a run folder (no config.yaml)")
     state_path = run / "model.pt"
     if not state_path.exists():
-        raise ActcliError(f"{run}: no model.pt (run status: {summary.get('status')})")
+        raise ActcliError(f"{run}: no model.pt (run status: "
+                          f"{locks.status(run, summary.get('status'))})")
     config = config_mod.load(run / "config.yaml")
+    runs.check_agree(run, summary, config.task.name, config.name)
     task = TASKS.get(config.task.name).task
     net = model_mod.build(config.model, task.input_shape, task.n_outputs)
     runs.load_weights(net, state_path)

@@ -172,7 +172,7 @@ def read(path: Path, compare: str | None = None) -> RunRecord:
     flat: dict[str, Any] = {"when": _when(path), "run": path.name, "compare": compare}
     metrics = summary.get("metrics") or {}
     status = summary["status"]
-    flat.update(task=summary.get("task"), status=_live(path) if status == "running" else status,
+    flat.update(task=summary.get("task"), status=locks.status(path, status),
                 seconds=summary.get("seconds"), epochs=summary.get("epochs"))
     for key in ("name", "device", "torch", "seed", "stack", "parameters", "reason"):
         if key in summary:
@@ -194,15 +194,6 @@ def _config_key(key: str, flat: dict[str, Any]) -> str:
     return key
 
 
-def _live(path: Path) -> str:
-    """What a run whose summary says "running" is: ``running`` while its process holds the
-    folder's lock, ``killed`` when the lock was left (the process is gone), ``unfinished``
-    when there is no lock to tell (a run from before locks)."""
-    if locks.is_held(path):
-        return "running"
-    return "killed" if (path / locks.FILE).exists() else "unfinished"
-
-
 def _when(path: Path) -> str:
     """When the run started, to the minute: its folder's stamp (YYYYmmdd-HHMMSS), else (a
     compare cell) when its summary was last written."""
@@ -220,8 +211,8 @@ def scan(root: Path, *, cells: bool = True) -> Scan:
     """Every run under ``root``, oldest first, and the folders with a summary.json that
     cannot be read (skipped, with why); folders that are not runs are passed over."""
     if not root.is_dir():
-        raise ActcliError(f"{root}: no such folder (runs are listed from a runs root, "
-                          "e.g. runs/)")
+        what = "is a file, not a folder" if root.exists() else "no such folder"
+        raise ActcliError(f"{root}: {what} (runs are listed from a runs root, e.g. runs/)")
     found = Scan([])
     for path, compare in _folders(root, cells):
         try:

@@ -30,6 +30,8 @@ def create(root: Path, name: str, now: float | None = None) -> Path:
     ``mkdir`` without ``exist_ok`` is atomic: two runs started in the same second get
     different folders, and an existing folder is never reused.
     """
+    if root.exists() and not root.is_dir():
+        raise ActcliError(f"--out: {root} is a file; the runs root is a folder")
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -60,6 +62,8 @@ def writable(path: Path, option: str = "--out") -> Path:
     ConfigError naming ``option``: checked before any work, with a real file, since
     permissions alone do not say it (root in /proc, a read-only mount)."""
     folder = path.parent
+    if path.is_dir():
+        raise ConfigError(f"{option}: {path} is a folder; give a file name")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".probe")
@@ -139,6 +143,17 @@ def read_summary(run: Path) -> dict[str, Any]:
     if problem:
         raise ActcliError(f"{path}: damaged: {problem}")
     return summary
+
+
+def check_agree(run: Path, summary: dict[str, Any], task: str, name: str | None) -> None:
+    """A run's config.yaml and summary.json must describe the same run: a model measured
+    or asked through another task's config would answer for the wrong question."""
+    for key, found in (("task", task), ("name", name)):
+        recorded = summary.get(key)
+        if recorded is not None and found is not None and recorded != found:
+            raise ActcliError(f"{run}: config.yaml says {key} {quote(found)} but summary.json "
+                              f"says {quote(recorded)}; the folder was changed by hand: "
+                              "restore config.yaml, or train the run again")
 
 
 def summary_problem(summary: Any) -> str | None:  # noqa: ANN401 - parsed JSON

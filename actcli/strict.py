@@ -1,5 +1,6 @@
 """The base of every config section: unknown keys rejected, values frozen."""
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -11,7 +12,7 @@ class Strict(BaseModel):
 
     A YAML ``true``/``false`` is never a number: pydantic would read it as 1 or 0
     (``train.epochs: true`` trained one epoch), so a bool given to a field that is not a
-    bool is refused.
+    bool is refused; so is an infinite or NaN number (``.inf``, ``1e400``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
@@ -22,12 +23,17 @@ class Strict(BaseModel):
         if isinstance(data, dict):
             for key, value in data.items():
                 field = cls.model_fields.get(key) if isinstance(key, str) else None
-                if isinstance(value, bool) and field is not None \
-                        and bool not in _members(field.annotation) \
-                        and _numeric(field.annotation):
+                if field is None or not _numeric(field.annotation):
+                    continue
+                if isinstance(value, bool) and bool not in _members(field.annotation):
                     raise PydanticCustomError(
                         "actcli", "expected a number, got {value}",
                         {"key": key, "value": str(value).lower()})
+                if isinstance(value, float) and not math.isfinite(value):
+                    # .inf would pass `gt=0` and be written back as null
+                    raise PydanticCustomError(
+                        "actcli", "must be a finite number, got {value}",
+                        {"key": key, "value": str(value)})
         return data
 
 

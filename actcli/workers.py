@@ -13,6 +13,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any
 
@@ -76,7 +77,11 @@ def on_processes(run: Run, folder: str, work: Sequence[Any], threads: int, figur
             nonlocal pending
             finished, pending = wait(pending, timeout=None if block else 0,
                                      return_when=FIRST_COMPLETED)
-            return any([done(future.result()) for future in finished])  # record all
+            try:
+                return any([done(future.result()) for future in finished])  # record all
+            except BrokenProcessPool:
+                raise WorkerLost("a worker process died (killed, or out of memory?) while "
+                                 "it trained a unit") from None
 
         try:
             fill()
@@ -95,6 +100,10 @@ def on_processes(run: Run, folder: str, work: Sequence[Any], threads: int, figur
             if not future.cancelled():
                 done(future.result())
         return stopped
+
+
+class WorkerLost(RunError):
+    """A spawned worker process ended without a result (killed, out of memory)."""
 
 
 class ClusterLost(RunError):

@@ -116,3 +116,61 @@ def test_train_threads_sets_torchs_threads_and_is_recorded(tmp_path, invoke):
         torch.set_num_threads(before)
     bad = invoke("train", CONFIGS / "beans.yaml", "--threads", "0")
     assert bad.exit_code == 2 and "--threads" in bad.stderr
+
+
+@pytest.mark.parametrize("override, key", [
+    ("optimizer.lr=.inf", "optimizer.lr"), ("optimizer.lr=1e400", "optimizer.lr"),
+    ("model.init={name: xavier_uniform, gain: .inf}", "model.init.gain"),
+    ("task.noise=.inf", "task.noise"), ("model.dropout=.nan", "model.dropout"),
+    ("train.checkpoint_seconds=.inf", "train.checkpoint_seconds"),
+])
+def test_a_number_that_is_not_finite_is_refused(override, key):
+    with pytest.raises(ConfigError, match=f"{key}: must be a finite number, got (inf|nan)"):
+        config.load(CONFIGS / "beans.yaml", [override])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--over", "optimizer.lr=0.1,0.2", "--set", "optimizer.lr=0.5"],
+     "--set optimizer.lr=... and --over optimizer.lr both set optimizer.lr"),
+    (["--activations", "relu,tanh", "--set", "model.activation=gelu"],
+     "--set model.activation=... and --activations both set model.activation"),
+    (["--activations", ""], "--activations: give one or more names"),
+])
+def test_compare_refuses_settings_that_would_be_silently_lost(tmp_path, invoke, argv,
+                                                              message):
+    line = one_line_error(invoke("compare", CONFIGS / "beans.yaml", "--out", tmp_path, *argv))
+    assert message in line and not any(tmp_path.iterdir())
+
+
+def test_a_sweep_may_still_tune_inside_a_component_set_whole(tmp_path, invoke):
+    result = invoke("compare", CONFIGS / "beans.yaml", "--out", tmp_path, "--activations",
+                    "relu", "--set", "optimizer={name: sgd, lr: 0.1}", "--over",
+                    "optimizer.momentum=0.0,0.9", "--set", "model.hidden=[4]",
+                    "--set", "train.epochs=2")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["schema", "--out", "{tmp}"], "is a folder; give a file name"),
+    (["train", str(CONFIGS / "beans.yaml"), "--smoke", "--out", "{file}"],
+     "is a file; the runs root is a folder"),
+    (["runs", "{file}"], "is a file, not a folder"),
+    (["compare", "--resume", "{file}"], "not a compare folder"),
+])
+def test_a_file_where_a_folder_belongs_and_back_is_one_line(tmp_path, invoke, argv, message):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    args = [a.replace("{tmp}", str(tmp_path)).replace("{file}", str(afile)) for a in argv]
+    assert message in one_line_error(invoke(*args))
+
+
+def test_runs_into_a_closed_pipe_ends_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    cfg = config.load(CONFIGS / "beans.yaml", ["train.epochs=2"])
+    for _ in range(3):
+        experiment.run(cfg, tmp_path, figures=False)
+    shell = subprocess.run(f"{sys.executable} -m actcli runs {tmp_path} --format csv | head -1",
+                           shell=True, capture_output=True, text=True, timeout=60)
+    assert shell.stdout.startswith("path,") and shell.stderr == ""

@@ -172,3 +172,55 @@ def test_a_full_disk_is_one_line_and_a_resume_after_freeing_space_finishes(small
                 for p in (folder / "cells").glob("*/summary.json")]
     assert statuses == ["completed"] * 12
     assert (folder / "report.md").exists() and (folder / "summary.csv").exists()
+
+
+@pytest.mark.parametrize("command", ["eval", "predict"])
+def test_a_config_yaml_of_another_task_than_the_summary_is_refused(run, invoke, command):
+    other = config.load(CONFIGS / "beans.yaml", ["name=rice_cooker"])  # beans, same name
+    (run / "config.yaml").write_text(config.dump(other))
+    argv = ["eval", run] if command == "eval" else ["predict", run, "0.5"]
+    line = one_line_error(invoke(*argv))
+    assert "config.yaml says" in line and "summary.json" in line
+
+
+@pytest.mark.parametrize("damage, message", [
+    ({"epoch": "x"}, "checkpoint.pt: damaged"),
+    ({"epoch": 295573}, "outside the config's 1..400"),
+])
+def test_a_checkpoint_that_does_not_belong_is_refused(run, invoke, damage, message):
+    from actcli import config as config_mod
+    from actcli import experiment as experiment_mod
+
+    summary = json.loads((run / "summary.json").read_text())
+    summary["status"] = "interrupted"
+    (run / "summary.json").write_text(json.dumps(summary))
+    cfg = config_mod.load(run / "config.yaml")
+    p = experiment_mod.prepare(cfg)
+    from actcli import checkpoints
+
+    state = checkpoints.state(p.parts.net, p.optimizer, p.scheduler, p.generator,
+                              checkpoints.Progress(10, None, [], {"accuracy": -1.0,
+                                                                  "epoch": 0, "state": None},
+                                                   [], 1.0))
+    state.update(damage)
+    torch.save(state, run / "checkpoint.pt")
+    line = one_line_error(invoke("train", "--resume", run))
+    assert message in line
+
+
+@pytest.mark.parametrize("execution, message", [
+    ({"workers": "x", "threads": -1}, "execution.workers is 'x'"),
+    ({"backend": "dask"}, "execution.backend is 'dask'"),
+    ({"fuse": "yes"}, "execution.fuse is 'yes'"),
+])
+def test_compare_resume_of_a_plan_with_bad_execution_types_is_one_line(tmp_path, invoke,
+                                                                      execution, message):
+    first = invoke("compare", CONFIGS / "beans.yaml", "--out", tmp_path, "--activations",
+                   "relu", "--set", "model.hidden=[4]", "--set", "train.epochs=2")
+    assert first.exit_code == 0
+    (folder,) = tmp_path.iterdir()
+    plan = json.loads((folder / "plan.json").read_text())
+    plan["execution"].update(execution)
+    (folder / "plan.json").write_text(json.dumps(plan))
+    line = one_line_error(invoke("compare", "--resume", folder))
+    assert "plan.json: damaged" in line and message in line

@@ -129,3 +129,38 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+@pytest.mark.slow
+def test_a_killed_worker_ends_the_compare_in_one_line_and_resume_finishes(tmp_path, invoke):
+    process = actcli("compare", str(CONFIGS / "beans.yaml"), "--out", str(tmp_path),
+                     "--no-fuse", "--workers", "2", "--activations", "relu,tanh,elu,selu",
+                     "--set", "model.hidden=[8]", "--set", "train.epochs=8000")
+    try:
+        wait_for("*/cells/*/summary.json", tmp_path)
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while time.monotonic() < deadline and not workers:
+            workers = [pid for pid in _pids() if _ppid(pid) == process.pid
+                       and "resource_tracker" not in _cmdline(pid)]
+            time.sleep(0.1)
+        assert workers, "the compare started no worker process"
+        os.kill(workers[0], signal.SIGKILL)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: a worker process died") and "compare --resume" in last
+    assert "Traceback" not in err
+    (folder,) = tmp_path.iterdir()
+    resumed = invoke("compare", "--resume", folder)
+    assert resumed.exit_code == 0, resumed.output
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""

@@ -9,6 +9,7 @@ against the registry and returns a :class:`Ref` with every option filled in.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -43,6 +44,8 @@ class Param:
             ok = isinstance(value, str)
         if not ok:
             raise ConfigError(f"expected {kind.__name__}, got {quote(value)}", key)
+        if kind is float and not math.isfinite(value):  # type: ignore[arg-type]
+            raise ConfigError(f"must be a finite number, got {quote(value)}", key)
         if self.choices is not None and value not in self.choices:
             hint = suggest(value, self.choices)
             extra = f" (did you mean '{hint}'?)" if hint else ""
