@@ -4,7 +4,9 @@ A compare folder holds ``base.yaml`` (the resolved config every cell starts from
 ``plan.json`` (the cells and their overrides) and ``cells/<id>/``, each an ordinary run
 folder. A cell whose summary says ``completed`` is done; ``--resume`` runs the rest.
 Cells that share a network shape train together as one stacked model (``fused``; plan.json
-``stacks`` lists them; ``--no-fuse`` trains every cell alone). The units of work, stacks
+``stacks`` lists them; ``--no-fuse`` trains every cell alone); a stack not finished yet
+keeps its checkpoint in ``stacks/<its first cell id>.pt``, and a cell alone its own in
+its folder, so that ``--resume`` continues them where they stopped. The units of work, stacks
 or single cells, run in this process (workers = 1), in spawned worker processes or on Ray.
 Every unit trains with the plan's ``threads`` torch threads (1 by default) wherever it runs,
 so its numbers do not depend on the worker count; by default there are cores // threads
@@ -120,8 +122,11 @@ def settle(planned: config_mod.CompareConfig | None, over: Sequence[str],
                           "activations: give one of them")
     if not grid and activations is None and planned is not None:
         grid, where = dict(planned.over), "compare.over"
+    if activations is not None and not [n for n in activations.split(",") if n.strip()]:
+        raise ConfigError("--activations: give one or more names, e.g. relu,tanh (no "
+                          "--activations: the eleven)")
     if activations is not None or not grid:
-        names = activations.split(",") if activations else list(ELEVEN)
+        names = [n.strip() for n in activations.split(",")] if activations else list(ELEVEN)
         grid = {"model.activation": names, **grid}
     for key, values in grid.items():
         option = "--activations" if key == "model.activation" and activations is not None \
@@ -185,6 +190,13 @@ def create(config_path: Path, overrides: Sequence[str], grid: dict[str, list[Any
     its seeds the lr it picks; the plan and the report record which lr each used.
     ``execution``: how the cells are to run, recorded so that ``--resume`` runs them alike.
     """
+    for item in overrides:
+        key = item.partition("=")[0].strip()
+        swept = next((k for k in grid if key == k or key.startswith(f"{k}.")), None)
+        if swept is not None:  # the sweep's value would replace the --set one in every cell
+            where = "--activations" if swept == "model.activation" else f"--over {swept}"
+            raise ConfigError(f"--set {key}=... and {where} both set {key}: every cell would "
+                              "take the sweep's value; give one of them")
     base = config_mod.load(config_path, list(overrides))
     if base.log.tensorboard:
         from actcli import tboard
@@ -285,9 +297,9 @@ def varied_keys(folder: Path) -> list[str]:
 def _read_plan(folder: Path) -> dict[str, Any]:
     try:
         return json.loads((folder / "plan.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise ActcliError(f"{folder}: not a compare folder (no plan.json)") from None
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ActcliError(f"{folder / 'plan.json'}: not valid JSON: {err}") from None
 
 
@@ -300,6 +312,7 @@ def load_plan(folder: Path) -> tuple[list[Cell], Execution]:
         known = {k: v for k, v in data.get("execution", {}).items()
                  if k in Execution.__annotations__}
         execution = Execution(**known)
+        _check_execution(execution)
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise ActcliError(f"{folder / 'plan.json'}: damaged ({type(err).__name__}: "
                           f"{quote(str(err), 60)}); start the compare again") from None
@@ -309,10 +322,38 @@ def load_plan(folder: Path) -> tuple[list[Cell], Execution]:
     return cells, execution
 
 
+def _check_execution(run: Execution) -> None:
+    """plan.json's execution section has the types and ranges a compare needs."""
+    for name in ("workers", "threads"):
+        value = getattr(run, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"execution.{name} is {value!r}, not a whole number >= 1")
+    if run.backend not in ("processes", "ray"):
+        raise ValueError(f"execution.backend is {run.backend!r}")
+    if run.address is not None and not isinstance(run.address, str):
+        raise ValueError(f"execution.address is {run.address!r}")
+    for name in ("cell_figures", "fuse"):
+        if not isinstance(getattr(run, name), bool):
+            raise ValueError(f"execution.{name} is {getattr(run, name)!r}, not true/false")
+
+
 def stacks(folder: Path) -> list[list[str]]:
     """The ids of the cells that can train together, one list per stack (plan.json); a
-    cell in none trains alone (a CNN, batch norm, prelu, periodic checkpoints)."""
+    cell in none trains alone (a CNN, batch norm, prelu; in a plan of an earlier actcli,
+    periodic checkpoints too)."""
     return [list(ids) for ids in _read_plan(folder).get("stacks", [])]
+
+
+STACKS = "stacks"  # a compare folder's stack checkpoints: stacks/<first cell id>.pt
+
+
+def stack_checkpoint(folder: Path, cell_id: str) -> Path | None:
+    """The checkpoint file of the planned stack that holds cell ``cell_id`` (None: the cell
+    is in no stack). One file per stack: its models are saved at one moment, together."""
+    for ids in stacks(folder):
+        if cell_id in ids:
+            return folder / STACKS / f"{ids[0]}.pt"
+    return None
 
 
 @dataclass(frozen=True)
@@ -325,17 +366,66 @@ class Unit:
 
 def units(folder: Path, todo: Sequence[Cell], run: Execution) -> list[Unit]:
     """The units of work: the unfinished cells of each stack of the plan, the other cells
-    alone (every cell alone without ``run.fuse``)."""
+    alone (every cell alone without ``run.fuse``). A stack's checkpoint that cannot
+    continue its cells is refused here, before anything runs (one ActcliError line)."""
     if not run.fuse:
         return [Unit((cell,), False) for cell in todo]
     by_id = {cell.id: cell for cell in todo}
-    found = [[by_id[i] for i in ids if i in by_id] for ids in stacks(folder)]
+    planned = stacks(folder)
+    found = [[by_id[i] for i in ids if i in by_id] for ids in planned]
+    for ids, unit in zip(planned, found, strict=True):
+        if unit and (folder / STACKS / f"{ids[0]}.pt").exists():
+            _resumed_stack(folder, unit)
     found = [unit for unit in found if unit]
     stacked = {cell.id for unit in found for cell in unit}
     alone = [Unit((cell,), False) for cell in todo if cell.id not in stacked]
     # the longest first: the workers end together
     return sorted([Unit(tuple(unit), True) for unit in found] + alone,
                   key=lambda unit: len(unit.cells), reverse=True)
+
+
+@dataclass(frozen=True)
+class _Resumed:
+    """A stack to continue from its checkpoint: every model it holds, in its order."""
+
+    path: Path
+    cells: list[Cell]
+    configs: list[config_mod.Config]
+    passengers: list[int]  # the cells completed already: they train along, unrecorded
+
+
+def _resumed_stack(root: Path, cells: Sequence[Cell]) -> _Resumed | None:
+    """The stack of the unfinished ``cells`` (of one planned stack) continued from its
+    checkpoint: all the models the checkpoint holds (those completed meanwhile train
+    along, so that the stack computes as it did); None when there is no checkpoint. A
+    checkpoint that cannot continue them is one ActcliError line saying what to do."""
+    path = stack_checkpoint(root, cells[0].id)
+    if path is None or not path.exists():
+        return None
+    from actcli import checkpoints
+
+    try:
+        saved = checkpoints.read_stack(path)
+        planned = next(ids for ids in stacks(root) if cells[0].id in ids)
+        by_id = {cell.id: cell for cell in load_plan(root)[0]}
+        other = [name for name in saved.names if name not in planned or name not in by_id]
+        if other:
+            raise ActcliError(f"{path}: it holds {other[0]}, not a cell of this stack")
+        absent = [cell.id for cell in cells if cell.id not in saved.names]
+        if absent:
+            raise ActcliError(f"{path}: it holds no state of cell {absent[0]}")
+        members = [by_id[name] for name in saved.names]
+        todo = {cell.id for cell in cells}
+        passengers = [k for k, cell in enumerate(members) if cell.id not in todo]
+        configs = [_cell_config(root, cell) for cell in members]
+        problem = fused.misfit(saved, configs, saved.names, passengers)
+        if problem is not None:
+            raise ActcliError(f"{path}: {problem}")
+    except ActcliError as err:
+        raise ActcliError(f"{err}; delete it to train the stack's unfinished cells from "
+                          f"zero (actcli compare --resume {root}), or start the compare "
+                          "again") from None
+    return _Resumed(path, members, configs, passengers)
 
 
 @functools.lru_cache(maxsize=4)
@@ -385,9 +475,10 @@ def run_cell(folder: str, cell: Cell, threads: int = 1, figures: bool = False) -
 
 def run_unit(folder: str, unit: Unit, threads: int = 1, figures: bool = False
              ) -> list[CellResult]:
-    """Train a unit of work: a cell alone, or cells as one stack (fused.run; a stack of
-    one for the last unfinished cell of a stack, so that it trains as its stack did);
-    never raises. ``threads`` as in :func:`run_cell`."""
+    """Train a unit of work: a cell alone, or cells as one stack (fused.run: from the
+    stack's checkpoint with every model it holds, so that it computes as it did; without
+    one, from the start as a stack of these cells, a stack of one for the last unfinished
+    cell of a stack); never raises. ``threads`` as in :func:`run_cell`."""
     if not unit.stacked:
         found = []
         for cell in unit.cells:
@@ -400,12 +491,24 @@ def run_unit(folder: str, unit: Unit, threads: int = 1, figures: bool = False
 
 
 def _run_stack(root: Path, cells: Sequence[Cell], figures: bool) -> list[CellResult]:
+    """Train the unfinished ``cells`` of a planned stack: from the stack's checkpoint when it
+    has one (:func:`_resumed_stack`), else from the start as a stack of these cells; the
+    stack checkpoints into ``stacks/`` as it trains."""
     start = time.perf_counter()
     try:
-        configs = [_fresh_cell(root, cell) for cell in cells]
-        results = fused.run(configs, [root / "cells" / cell.id for cell in cells],
-                            command=_read_plan(root).get("command"), figures=figures)
-        return [_cell_result(cell, r) for cell, r in zip(cells, results, strict=True)]
+        resumed = _resumed_stack(root, cells)
+        if resumed is None:
+            members, configs = list(cells), [_fresh_cell(root, cell) for cell in cells]
+            path, passengers = stack_checkpoint(root, cells[0].id), []
+        else:
+            members, configs = resumed.cells, resumed.configs
+            path, passengers = resumed.path, resumed.passengers
+        results = fused.run(configs, [root / "cells" / cell.id for cell in members],
+                            command=_read_plan(root).get("command"), figures=figures,
+                            checkpoint=path, passengers=passengers,
+                            resume=f"actcli compare --resume {root}")
+        return [_cell_result(cell, r) for cell, r in zip(members, results, strict=True)
+                if r is not None]
     except Exception as err:  # a failing stack must not stop the others
         reason = _first_line(err)
         return [_recorded(root, cell, reason, time.perf_counter() - start) for cell in cells]
@@ -425,18 +528,32 @@ def _recorded(root: Path, cell: Cell, reason: str, seconds: float) -> CellResult
 def _run_cell(root: Path, cell: Cell, figures: bool = False) -> CellResult:
     start = time.perf_counter()
     try:
+        target = root / "cells" / cell.id
+        if (target / experiment.CHECKPOINT).exists() and \
+                cell_status(root, cell) in ("interrupted", "running"):
+            try:  # continued from its checkpoint, as train --resume does
+                return _cell_result(cell, experiment.resume(target))
+            except (locks.FolderBusy, runs.WriteError):
+                raise
+            except ActcliError:  # a checkpoint it cannot continue from: trained again
+                pass
         config = _fresh_cell(root, cell)
-        result = experiment.run(config, root / "cells", folder=root / "cells" / cell.id,
+        result = experiment.run(config, root / "cells", folder=target,
                                 command=_read_plan(root).get("command"), figures=figures)
         return _cell_result(cell, result)
     except Exception as err:  # a failing cell must not stop the others
         return CellResult(cell, "failed", {}, time.perf_counter() - start, _first_line(err))
 
 
+def _cell_config(root: Path, cell: Cell) -> config_mod.Config:
+    """The cell's config: base.yaml with its overrides."""
+    return config_mod.validate(_document((root / "base.yaml").read_text(encoding="utf-8"),
+                                         cell.overrides), f"cell {cell.label}")
+
+
 def _fresh_cell(root: Path, cell: Cell) -> config_mod.Config:
     """The cell's config, its folder removed if an unfinished earlier attempt left one."""
-    config = config_mod.validate(_document((root / "base.yaml").read_text(encoding="utf-8"),
-                                           cell.overrides), f"cell {cell.label}")
+    config = _cell_config(root, cell)
     target = root / "cells" / cell.id
     if target.exists():  # an unfinished earlier attempt: start the cell again
         shutil.rmtree(target)
@@ -510,13 +627,16 @@ def _execute(folder: Path, cells: Sequence[Cell], execution: Execution | None,
                                                run.cell_figures, workers, all_done)
     except KeyboardInterrupt:  # Ctrl-C between two cells: keep what finished
         interrupted = True
-    except workers_mod.ClusterLost as err:  # what ran elsewhere is lost: say so, and how on
+    except (workers_mod.ClusterLost, workers_mod.WorkerLost) as err:
+        # what ran elsewhere is lost: say so, and how to go on
         for cell in cells:
             if cell.id not in results:
                 _mark_interrupted(folder / "cells" / cell.id, f"{err}")
-        raise workers_mod.ClusterLost(
-            f"{err}; the cells it had not finished are marked interrupted; to go on on "
-            f"this machine: actcli compare --resume {folder} --backend processes") from None
+        here = " --backend processes" if isinstance(err, workers_mod.ClusterLost) else ""
+        where = " on this machine" if here else ""
+        raise type(err)(
+            f"{err}; the cells it had not finished are marked interrupted; to go on"
+            f"{where}: actcli compare --resume {folder}{here}") from None
     interrupted = interrupted or was_interrupted(list(results.values()))
     for cell in cells:
         if cell.id not in results:

@@ -13,12 +13,16 @@ over memory where the fused kernel makes one; and it costs one call per group, n
 model, on a stack of 33 small networks.
 
 A model that diverges leaves its group's optimizer: its parameters and state are never read
-or written again, so its NaNs cannot reach another model.
+or written again, so its NaNs cannot reach another model. :meth:`StackedOptimizer.state`
+and :meth:`StackedOptimizer.load` are every group's torch ``state_dict`` (a stack's
+checkpoint): loaded into an optimizer built over the same models, with the same models
+frozen, the next step is the one the saved optimizer would have made.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from torch import Tensor
 
@@ -53,6 +57,27 @@ class StackedOptimizer:
         for optimizer, _ in self.groups:
             for group in optimizer.param_groups:
                 group["params"] = [p for p in group["params"] if id(p) not in gone]
+            # their state is never read again; dropped, so that state_dict() holds the
+            # parameters still trained only (it indexes the groups' parameters)
+            for k in models:
+                for t in self.tensors[k]:
+                    optimizer.state.pop(t, None)
+
+    def state(self) -> list[dict[str, Any]]:
+        """Each group's torch ``state_dict`` (tensors not copied: save them at once)."""
+        return [optimizer.state_dict() for optimizer, _ in self.groups]
+
+    def load(self, states: Sequence[dict[str, Any]]) -> None:
+        """Restore what :meth:`state` gave, into an optimizer over the same models with the
+        same models frozen. ValueError when the states do not fit it."""
+        if len(states) != len(self.groups):
+            raise ValueError(f"{len(states)} optimizer states, not {len(self.groups)} (one "
+                             "per set of options)")
+        for (optimizer, _), saved in zip(self.groups, states, strict=True):
+            try:
+                optimizer.load_state_dict(saved)
+            except (KeyError, TypeError) as err:
+                raise ValueError(f"an optimizer state of another shape ({err})") from None
 
     def step(self, lr_scale: float = 1.0) -> None:
         """One update of every model not frozen, each learning rate times ``lr_scale``

@@ -231,23 +231,31 @@ ModelEpoch = Callable[[int, int, float, "dict[str, float] | None"], None]  # mod
 def run_fit(engine: Engine, x: Tensor, y: Tensor, *, epochs: int, batch_size: int | None,
             orders: Orders, evaluate: Callable[[], Sequence[dict[str, float]]],
             log_every: int | None = None, on_epoch: ModelEpoch | None = None,
-            start_epoch: int = 0, stop: Stop | None = None, cursor: Cursor | None = None
-            ) -> list[FitResult]:
+            start_epoch: int = 0, stop: Stop | None = None, cursor: Cursor | None = None,
+            alive: Tensor | None = None) -> list[FitResult]:
     """Train epochs ``start_epoch + 1 .. epochs``; log ``evaluate()`` (one row per model)
     every few epochs; one result per model.
 
     A model stops, with status ``diverged``, at the step where its loss or a gradient is not
     finite; all stop with status ``interrupted`` (and a cursor) after the step where
-    ``stop()`` is true.
+    ``stop()`` is true. ``alive`` [K] bool (default: every model): the models that still
+    train, updated in place as models stop (a stack continued from its cursor passes its
+    own); the result of a model not alive at the start says nothing about it.
     """
     every = log_epochs(epochs, log_every)
     results = [FitResult("completed", start_epoch) for _ in range(engine.k)]
-    alive = torch.ones(engine.k, dtype=torch.bool, device=x.device)
+    if alive is None:
+        alive = torch.ones(engine.k, dtype=torch.bool, device=x.device)
     for epoch in range(start_epoch + 1, epochs + 1):
+        before = alive.clone() if engine.k > 1 else None  # who stops in a part of an epoch
         outcome = run_epoch(engine, x, y, batch_size, orders, alive, epoch=epoch, stop=stop,
                             cursor=cursor if cursor is not None and cursor.epoch == epoch
                             else None)
         if isinstance(outcome, Cursor):
+            if before is not None:  # stopped in the epoch's part done, before the stop
+                for i in (before & ~alive).nonzero().flatten().tolist():
+                    results[i].status = "diverged"
+                    results[i].reason = f"loss or gradient not finite at epoch {epoch}"
             return _interrupted(results, alive, f"stopped during epoch {epoch}", outcome)
         for i in outcome.diverged:
             results[i].status = "diverged"

@@ -321,3 +321,49 @@ def test_a_killed_run_resumes_from_its_time_checkpoint(tmp_path, invoke):
     resumed = invoke("train", "--resume", killed, "--quiet")
     assert resumed.exit_code == 0, resumed.output
     assert (killed / "metrics.csv").read_text() == (done / "metrics.csv").read_text()
+
+
+def test_a_compare_cell_alone_resumes_from_its_own_checkpoint(tmp_path, monkeypatch):
+    """A cell that trains alone (here: --no-fuse) and was interrupted continues from its
+    checkpoint.pt on compare --resume, to the numbers of the cell never interrupted."""
+    from actcli import checkpoints, compare
+
+    overrides = ["model.hidden=[8]", "model.dropout=0.2", "train.batch_size=100",
+                 "train.epochs=12"]
+    grid = {"model.activation": ["relu", "tanh"]}
+    alone = compare.Execution(fuse=False)
+    straight, cells = compare.create(CONFIGS / "beans.yaml", overrides, grid, 1, tmp_path / "a")
+    assert {r.status for r in compare.execute(straight, cells, alone)} == {"completed"}
+    folder, cells = compare.create(CONFIGS / "beans.yaml", overrides, grid, 1, tmp_path / "b")
+    real = checkpoints.StopRequests
+
+    class StopSoon(real):  # as if Ctrl-C came during the 30th step (epoch 4)
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+
+        def __call__(self):
+            self.calls += 1
+            return self.calls >= 30
+
+    monkeypatch.setattr(checkpoints, "StopRequests", StopSoon)
+    stopped = compare.execute(folder, cells, alone)
+    assert stopped[0].status == "interrupted"
+    assert (folder / "cells" / cells[0].id / "checkpoint.pt").exists()
+    monkeypatch.setattr(checkpoints, "StopRequests", real)
+    resumed = []
+    resume = experiment.resume
+
+    def spy(run_dir, **kwargs):
+        resumed.append(run_dir.name)
+        return resume(run_dir, **kwargs)
+
+    monkeypatch.setattr(experiment, "resume", spy)
+    again = compare.execute(folder, cells, alone)
+    assert [r.status for r in again] == ["completed"] * 2
+    assert resumed == [cells[0].id]  # the other cell, not started, trained from zero
+    for cell in cells:
+        a, b = straight / "cells" / cell.id, folder / "cells" / cell.id
+        assert (a / "metrics.csv").read_text() == (b / "metrics.csv").read_text()
+        assert json.loads((a / "summary.json").read_text())["metrics"] == \
+            json.loads((b / "summary.json").read_text())["metrics"]

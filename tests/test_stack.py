@@ -231,12 +231,13 @@ def test_which_configs_share_a_stack():
                  "optimizer={name: sgd, lr: 0.1, momentum: 0.9}", "name=other",
                  "log.tensorboard=true"):
         assert _key(same) == base, same
+    # periodic checkpoints join a stack too (the stack checkpoints as a run alone does)
+    assert _key("train.checkpoint_every=10") not in (None, base)
     for other in ("model.hidden=[8,8]", "train.batch_size=64", "train.epochs=10",
                   "loss=mse", "task.noise=0.05", "task.count=500",
                   "train.lr_schedule=cosine", "train.log_every=5"):
         assert _key(other) not in (None, base), other
-    for alone_ in ("model.batch_norm=true", "model.activation=prelu",
-                   "train.checkpoint_every=10"):
+    for alone_ in ("model.batch_norm=true", "model.activation=prelu"):
         assert _key(alone_) is None, alone_
     cnn = config.load(None, ["task.name=fashion_mnist", "model.kind=cnn", "model.channels=[4]",
                              "loss=cross_entropy", "model.output=softmax"])
