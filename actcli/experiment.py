@@ -272,6 +272,10 @@ def _resume(run_dir: Path, summary: dict[str, Any], reporter: Reporter | None) -
     status = summary.get("status")
     if status == "completed":
         raise ActcliError(f"{run_dir}: the run has completed; nothing to resume")
+    if not (run_dir / CHECKPOINT).exists() and run_dir.parent.name == "cells" \
+            and (run_dir.parent.parent / "plan.json").exists():
+        raise ActcliError(f"{run_dir}: a cell of a compare (its checkpoints are the "
+                          f"compare's): actcli compare --resume {run_dir.parent.parent}")
     if not (run_dir / CHECKPOINT).exists():
         how = ("its process was killed before its first checkpoint (train.checkpoint_seconds "
                "sets how often one is written)" if status == "running"
@@ -308,6 +312,12 @@ class Tracker:
         self.record = outputs.Record(self.history, self.diagnosed, picture_before=before,
                                      weights_before=weights_before)
         self.board = tboard.Board(folder) if p.config.log.tensorboard else None
+
+    def continue_from(self, progress: checkpoints.Progress) -> None:
+        """Take up what a checkpoint recorded (a resume): history, diagnostics, best."""
+        self.history[:] = progress.history
+        self.diagnosed[:] = progress.diagnostics
+        self.best = progress.best
 
     def monitor(self) -> dict[str, float]:
         """The held-out figures logged with an epoch: validation split if any, else test."""
@@ -420,27 +430,18 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
     config, parts, optimizer = p.config, p.parts, p.optimizer
     assert p.step is not None and optimizer is not None  # prepared to train alone
     start_epoch, cursor, earlier = 0, None, 0.0
-    progress = None
-    if checkpoint is not None:
-        try:
-            progress = checkpoints.restore(checkpoint, parts.net, optimizer, p.scheduler,
-                                           p.generator, parts.device)
-        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
-            raise ActcliError(f"{folder / CHECKPOINT}: damaged ({type(err).__name__}: "
-                              f"{quote(str(err), 80)}); train the run again") from None
-        if not 0 <= progress.epoch <= config.train.epochs:
-            raise ActcliError(
-                f"{folder / CHECKPOINT}: it stopped at epoch {progress.epoch}, outside the "
-                f"config's 1..{config.train.epochs} (train.epochs): config.yaml was changed "
-                "or the checkpoint is another run's; restore config.yaml, or train again")
-        start_epoch, earlier, cursor = progress.epoch, progress.seconds, progress.cursor
-    start = time.perf_counter()
     every = config.train.checkpoint_every
     every_seconds = config.train.checkpoint_seconds
-    due = [time.monotonic() + every_seconds] if every_seconds is not None else []
     with checkpoints.StopRequests() as stop:
-        tracker = Tracker(p, folder, summary, figures=figures, animate_every=animate_every,
-                          progress=progress)
+        # the tracker first, from the network as its seed built it: fit.png's "before
+        # training" curve and weights.png are the untrained network's on a resume too
+        tracker = Tracker(p, folder, summary, figures=figures, animate_every=animate_every)
+        if checkpoint is not None:
+            progress = _restore(p, folder, checkpoint)
+            tracker.continue_from(progress)
+            start_epoch, earlier, cursor = progress.epoch, progress.seconds, progress.cursor
+        start = time.perf_counter()
+        due = [time.monotonic() + every_seconds] if every_seconds is not None else []
 
         def save(epoch: int, at: Cursor | None) -> None:
             """checkpoint.pt (and metrics.csv) as of now: a killed run resumes from here."""
@@ -501,6 +502,25 @@ def _train(p: Prepared, folder: Path, summary: dict[str, Any], reporter: Reporte
                 reason = f"{reason}; resume with: actcli train --resume {folder}"
             return tracker.finish(status, reason, epochs, seconds, first_error, stop,
                                   reporter.drawing if reporter is not None else None)
+
+
+def _restore(p: Prepared, folder: Path, checkpoint: dict[str, Any]) -> checkpoints.Progress:
+    """Load a run alone's checkpoint into its freshly built parts, or one line saying why
+    it cannot be."""
+    assert p.optimizer is not None  # prepared to train alone
+    try:
+        progress = checkpoints.restore(checkpoint, p.parts.net, p.optimizer, p.scheduler,
+                                       p.generator, p.parts.device)
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+        raise ActcliError(f"{folder / CHECKPOINT}: damaged ({type(err).__name__}: "
+                          f"{quote(str(err), 80)}); train the run again") from None
+    epochs = p.config.train.epochs
+    if not 0 <= progress.epoch <= epochs:
+        raise ActcliError(
+            f"{folder / CHECKPOINT}: it stopped at epoch {progress.epoch}, outside the "
+            f"config's 1..{epochs} (train.epochs): config.yaml was changed or the "
+            "checkpoint is another run's; restore config.yaml, or train again")
+    return progress
 
 
 def evaluate_run(run_dir: Path) -> dict[str, Any]:

@@ -426,8 +426,14 @@ def _train(prepared: Sequence[Prepared], engine: StackEngine, orders: Orders,
                                                  "checkpoint") if kept else "trains it again")
                 tracker.summary["stack_seconds"] = round(seconds, 3)
                 # the stack's time is shared: each model is given its share of it
-                done.append(tracker.finish(status, reason, int(epochs), seconds / engine.k,
-                                           stop=stop))
+                try:
+                    done.append(tracker.finish(status, reason, int(epochs),
+                                               seconds / engine.k, stop=stop))
+                except Exception as err:  # this model's folder (a full disk): its own
+                    # failure, with its own file named; the other models still write theirs
+                    why = f"{type(err).__name__}: {err}".splitlines()[0]
+                    done.append(RunResult(tracker.folder, "failed", {}, seconds / engine.k,
+                                          int(epochs), why))
             if keeper is not None and crash is None and not paused:  # the stack has ended
                 keeper.path.unlink(missing_ok=True)
     if crash is not None:
@@ -442,7 +448,9 @@ def _outcome(result: FitResult, stopped: tuple[str, int] | None, crash: BaseExce
         return "diverged", stopped[0], stopped[1]
     if crash is not None:
         status = "interrupted" if isinstance(crash, KeyboardInterrupt) else "failed"
+        # the whole stack stopped: its models share the reason (which may name another
+        # model's file, so it says it is the stack's)
         reason = "interrupted twice" if status == "interrupted" else \
-            f"{type(crash).__name__}: {crash}"
+            f"the stack failed: {type(crash).__name__}: {crash}"
         return status, reason, int(tracker.history[-1]["epoch"]) if tracker.history else 0
     return result.status, result.reason, result.epochs

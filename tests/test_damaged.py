@@ -224,3 +224,16 @@ def test_compare_resume_of_a_plan_with_bad_execution_types_is_one_line(tmp_path,
     (folder / "plan.json").write_text(json.dumps(plan))
     line = one_line_error(invoke("compare", "--resume", folder))
     assert "plan.json: damaged" in line and message in line
+
+
+def test_train_resume_of_a_compare_cell_points_at_compare_resume(tmp_path, invoke):
+    made = invoke("compare", CONFIGS / "beans.yaml", "--out", tmp_path, "--activations",
+                  "relu", "--set", "model.hidden=[4]", "--set", "train.epochs=2")
+    assert made.exit_code == 0
+    (folder,) = tmp_path.iterdir()
+    (cell,) = (folder / "cells").iterdir()
+    summary = json.loads((cell / "summary.json").read_text())
+    summary["status"] = "interrupted"
+    (cell / "summary.json").write_text(json.dumps(summary))
+    line = one_line_error(invoke("train", "--resume", cell))
+    assert line.endswith(f"actcli compare --resume {folder}")

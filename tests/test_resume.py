@@ -367,3 +367,12 @@ def test_a_compare_cell_alone_resumes_from_its_own_checkpoint(tmp_path, monkeypa
         assert (a / "metrics.csv").read_text() == (b / "metrics.csv").read_text()
         assert json.loads((a / "summary.json").read_text())["metrics"] == \
             json.loads((b / "summary.json").read_text())["metrics"]
+
+
+def test_a_resumed_run_draws_the_same_pictures_as_one_never_stopped(tmp_path):
+    cfg = config.load(CONFIGS / "beans.yaml", BEANS)
+    straight = experiment.run(cfg, tmp_path / "a")
+    stopped = experiment.run(cfg, tmp_path / "b", reporter=SignalAt(13))
+    resumed = experiment.resume(stopped.path)
+    for name in ("fit.png", "weights.png", "learning_curves.png"):
+        assert (resumed.path / name).read_bytes() == (straight.path / name).read_bytes(), name
