@@ -431,14 +431,28 @@ def test_a_stacked_cells_model_pt_holds_its_own_tensors_only(tmp_path, invoke):
                    "--set", "model.hidden=[8]", "--set", "train.epochs=1")
     assert alone.exit_code == 0, alone.output
     (run,) = (tmp_path / "alone").iterdir()
-    lrs = ",".join(f"{i / 1000:g}" for i in range(1, 31))
+    lrs = ",".join(f"{i / 10000:g}" for i in range(1, 101))
     swept = invoke("compare", CONFIGS / "beans.yaml", "--out", tmp_path / "sweep",
                    "--activations", "relu", "--over", f"optimizer.lr={lrs}",
                    "--set", "model.hidden=[8]", "--set", "train.epochs=1")
     assert swept.exit_code == 0, swept.output
     (folder,) = (tmp_path / "sweep").iterdir()
     cells = sorted((folder / "cells").iterdir())
-    assert len(cells) == 30
-    assert json.loads((cells[0] / "summary.json").read_text())["stack"] == 30
+    assert len(cells) == 100
+    assert json.loads((cells[0] / "summary.json").read_text())["stack"] == 100
     size = (run / "model.pt").stat().st_size
     assert {(cell / "model.pt").stat().st_size for cell in cells} == {size}
+
+
+def test_a_long_stack_is_cut_by_the_cpus_it_will_run_on():
+    from actcli import compare
+
+    cfg = config.load(CONFIGS / "compare_fashion_mnist.yaml")
+    cells = compare.plan({"model.activation": list(compare.ELEVEN)}, 3)
+    configs = [config.validate(compare._document(config.dump(cfg), c.overrides))
+               for c in cells]
+    assert len(cells) == 33
+    here = compare._stacks(cells, configs, threads=1, cpus=2)
+    cluster = compare._stacks(cells, configs, threads=1, cpus=4)
+    assert len(here) == 2 and len(cluster) == 4  # a Ray cluster's CPUs, not this machine's
+    assert sorted(i for part in cluster for i in part) == sorted(c.id for c in cells)
