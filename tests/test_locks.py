@@ -7,31 +7,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from test_resume import actcli, wait_for
 
 from actcli import locks, runlist
 
 from helpers import CONFIGS
-
-
-def actcli(*args: str) -> subprocess.Popen:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.Popen([sys.executable, "-m", "actcli", *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def wait_for(pattern: str, root: Path, timeout: float = 60.0) -> Path:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = sorted(root.glob(pattern))
-        if found:
-            return found[0]
-        time.sleep(0.05)
-    raise AssertionError(f"{pattern} did not appear under {root}")
 
 
 def test_a_lock_is_exclusive_names_its_holder_and_goes_with_its_holder(tmp_path):
@@ -95,13 +79,7 @@ def test_workers_end_when_their_compare_is_killed(tmp_path):
                      "--no-fuse", "--workers", "2", "--activations", "relu,tanh,elu,selu",
                      "--set", "model.hidden=[8]", "--set", "train.epochs=20000")
     try:
-        wait_for("*/cells/*/summary.json", tmp_path)
-        deadline = time.monotonic() + 60
-        children: list[int] = []
-        while time.monotonic() < deadline and not children:
-            children = [pid for pid in _pids() if _ppid(pid) == process.pid]
-            time.sleep(0.1)
-        assert children, "the compare started no worker process"
+        children = _children_once_training(process, tmp_path)
     finally:
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=60)
@@ -109,6 +87,18 @@ def test_workers_end_when_their_compare_is_killed(tmp_path):
     while time.monotonic() < deadline and any(_alive(pid) for pid in children):
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in children)
+
+
+def _children_once_training(process: subprocess.Popen, root: Path) -> list[int]:
+    """The compare's child processes, once a cell has started training under ``root``."""
+    wait_for("*/cells/*/summary.json", root)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        children = [pid for pid in _pids() if _ppid(pid) == process.pid]
+        if children:
+            return children
+        time.sleep(0.1)
+    raise AssertionError("the compare started no worker process")
 
 
 def _pids() -> list[int]:
@@ -137,13 +127,8 @@ def test_a_killed_worker_ends_the_compare_in_one_line_and_resume_finishes(tmp_pa
                      "--no-fuse", "--workers", "2", "--activations", "relu,tanh,elu,selu",
                      "--set", "model.hidden=[8]", "--set", "train.epochs=8000")
     try:
-        wait_for("*/cells/*/summary.json", tmp_path)
-        deadline = time.monotonic() + 60
-        workers: list[int] = []
-        while time.monotonic() < deadline and not workers:
-            workers = [pid for pid in _pids() if _ppid(pid) == process.pid
-                       and "resource_tracker" not in _cmdline(pid)]
-            time.sleep(0.1)
+        workers = [pid for pid in _children_once_training(process, tmp_path)
+                   if "resource_tracker" not in _cmdline(pid)]
         assert workers, "the compare started no worker process"
         os.kill(workers[0], signal.SIGKILL)
         _, err = process.communicate(timeout=120)
