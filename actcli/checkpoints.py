@@ -236,7 +236,7 @@ def stack_misfit(saved: StackState, names: Sequence[str], configs: Sequence[dict
     return None
 
 
-def _first_difference(a: Any, b: Any, key: str = "") -> str | None:  # noqa: ANN401 - data
+def _first_difference(a: Any, b: Any, key: str = "") -> str | None:  # data
     """The first key where two config documents differ, as "key: a -> b", or None."""
     if isinstance(a, dict) and isinstance(b, dict):
         for name in [*a, *(k for k in b if k not in a)]:

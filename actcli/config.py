@@ -49,7 +49,7 @@ else:
     ]
 
 
-def _default_task() -> Any:  # noqa: ANN401 - raw data, validated into the task's options
+def _default_task() -> Any:  # raw data, validated into the task's options
     return {"name": "rice_cooker"}
 
 
@@ -330,9 +330,9 @@ def written_keys(path: str | Path | None, overrides: Sequence[str] = ()) -> set[
             *(item.partition("=")[0].strip() for item in overrides)}
 
 
-def _same_component(value: Any, default: Any) -> bool:  # noqa: ANN401
+def _same_component(value: Any, default: Any) -> bool:
     """``relu`` and ``{name: relu}`` name the same default component."""
-    def name(v: Any) -> Any:  # noqa: ANN401
+    def name(v: Any) -> Any:
         return v.get("name") if isinstance(v, dict) and len(v) == 1 else v
     return name(value) == name(default)
 

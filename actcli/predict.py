@@ -91,7 +91,7 @@ def ask(loaded: Loaded, values: Sequence[str]) -> list[Answer]:
             for n, p in zip(numbers, probability, strict=True)]
 
 
-def _recorded(loaded: Loaded, key: str, kind: Any) -> Any:  # noqa: ANN401 - JSON value
+def _recorded(loaded: Loaded, key: str, kind: Any) -> Any:  # JSON value
     """summary.json's ``data.KEY``, which turns an input into what the model was trained
     on; a run without it is refused: any stand-in would answer for other inputs."""
     value = loaded.data.get(key)

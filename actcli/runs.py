@@ -156,7 +156,7 @@ def check_agree(run: Path, summary: dict[str, Any], task: str, name: str | None)
                               "restore config.yaml, or train the run again")
 
 
-def summary_problem(summary: Any) -> str | None:  # noqa: ANN401 - parsed JSON
+def summary_problem(summary: Any) -> str | None:  # parsed JSON
     """What is wrong with a parsed summary.json, or None when readers can trust it."""
     if not isinstance(summary, dict):
         return f"expected a JSON object, got {type(summary).__name__}"
@@ -202,12 +202,12 @@ def picture_path(out: Path, default_name: str, option: str = "--out") -> Path:
     return writable(path, option)
 
 
-def render_png(figure: Any, buffer: io.BytesIO, dpi: int = 120) -> None:  # noqa: ANN401
+def render_png(figure: Any, buffer: io.BytesIO, dpi: int = 120) -> None:
     """A matplotlib Figure as PNG bytes into ``buffer``."""
     figure.savefig(buffer, format="png", dpi=dpi)
 
 
-def save_figure(figure: Any, path: Path, dpi: int = 120) -> Path:  # noqa: ANN401
+def save_figure(figure: Any, path: Path, dpi: int = 120) -> Path:
     """Save a matplotlib Figure as PNG, atomically."""
     buffer = io.BytesIO()
     render_png(figure, buffer, dpi)
@@ -215,7 +215,7 @@ def save_figure(figure: Any, path: Path, dpi: int = 120) -> Path:  # noqa: ANN40
     return path
 
 
-def load_state(path: Path, device: Any = "cpu") -> dict[str, Any]:  # noqa: ANN401
+def load_state(path: Path, device: Any = "cpu") -> dict[str, Any]:
     """``torch.load(path, weights_only=True)``, or one ActcliError line saying why not
     (never torch's advice to load without ``weights_only``: that would run the file)."""
     import pickle
@@ -239,7 +239,7 @@ def load_state(path: Path, device: Any = "cpu") -> dict[str, Any]:  # noqa: ANN4
     return state
 
 
-def load_weights(net: Any, path: Path, device: Any = "cpu") -> None:  # noqa: ANN401
+def load_weights(net: Any, path: Path, device: Any = "cpu") -> None:
     """Load the state_dict in ``path`` into ``net`` (an nn.Module), or one ActcliError line:
     unreadable, or weights of another network than the run's config builds."""
     state = load_state(path, device)

@@ -19,7 +19,7 @@ class Strict(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_bool_as_number(cls, data: Any) -> Any:  # noqa: ANN401 - raw config data
+    def _no_bool_as_number(cls, data: Any) -> Any:  # raw config data
         if isinstance(data, dict):
             for key, value in data.items():
                 field = cls.model_fields.get(key) if isinstance(key, str) else None
@@ -37,7 +37,7 @@ class Strict(BaseModel):
         return data
 
 
-def _members(annotation: Any) -> tuple[Any, ...]:  # noqa: ANN401
+def _members(annotation: Any) -> tuple[Any, ...]:
     """The types of an annotation, a union's members each."""
     from typing import get_args
 
@@ -45,5 +45,5 @@ def _members(annotation: Any) -> tuple[Any, ...]:  # noqa: ANN401
     return args if args else (annotation,)
 
 
-def _numeric(annotation: Any) -> bool:  # noqa: ANN401
+def _numeric(annotation: Any) -> bool:
     return any(t in (int, float) for t in _members(annotation))

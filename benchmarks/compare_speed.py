@@ -34,7 +34,7 @@ from actcli import compare, experiment, fused, shipped
 from actcli import config as config_mod
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fmnist_epoch import epoch_flops, matmul_flops_per_second  # noqa: E402
+from fmnist_epoch import epoch_flops, matmul_flops_per_second
 
 
 def workloads(fmnist_epochs: int, skip_fmnist: bool) -> list[tuple[str, Path, list[str],

@@ -56,7 +56,7 @@ class FakeRay:
     """Just enough of Ray's API for on_ray: tasks that never finish, on a 'cluster' whose
     address is a loopback listener this test closes (no Ray server is started)."""
 
-    class exceptions:  # noqa: N801 - the attribute path ray.exceptions.RayError
+    class exceptions:  # the attribute path ray.exceptions.RayError
         class RayError(Exception):
             pass
 

@@ -60,7 +60,7 @@ def _marker(count: int) -> str | None:
     return "o" if count <= FEW_POINTS else None
 
 
-def _epoch_axis(ax: Any, epochs: np.ndarray) -> None:  # noqa: ANN401 - matplotlib Axes
+def _epoch_axis(ax: Any, epochs: np.ndarray) -> None:  # matplotlib Axes
     """Whole-number ticks on an epoch axis; one epoch gets an axis one epoch wide."""
     from matplotlib.ticker import MaxNLocator
 
@@ -110,7 +110,7 @@ def _wrap(label: str, width: int = WRAP) -> str:
     return "\n".join(lines)
 
 
-def _others(ax: Any, series: Sequence[tuple[Any, Any]], label: str,  # noqa: ANN401 - Axes
+def _others(ax: Any, series: Sequence[tuple[Any, Any]], label: str,  # Axes
             positive: bool = False) -> None:
     """Many series as thin grey lines under the named ones, one artist and one legend entry
     for them all (``series``: (x, y) pairs; with ``positive`` only values > 0, for a log
@@ -141,7 +141,7 @@ def _legend_beside(fig: Figure, handles: Sequence[Any], labels: Sequence[str],
                    fontsize="small")
 
 
-def _handles_labels(ax: Any) -> tuple[list[Any], list[str]]:  # noqa: ANN401 - Axes
+def _handles_labels(ax: Any) -> tuple[list[Any], list[str]]:  # Axes
     handles, labels = ax.get_legend_handles_labels()
     return list(handles), list(labels)
 
@@ -169,7 +169,7 @@ def log_ticks(lo: float, hi: float, most: int = 8) -> list[float]:
     return ticks[::step]
 
 
-def _log_axis_ticks(axis: Any, values: np.ndarray) -> None:  # noqa: ANN401 - an Axis
+def _log_axis_ticks(axis: Any, values: np.ndarray) -> None:  # an Axis
     """:func:`log_ticks` over ``values`` on a log ``axis``, plain numbers, no minor labels
     (matplotlib's own labels a span under a decade with one or two 'a x 10^b')."""
     from matplotlib.ticker import NullFormatter
@@ -179,7 +179,7 @@ def _log_axis_ticks(axis: Any, values: np.ndarray) -> None:  # noqa: ANN401 - an
     axis.set_minor_formatter(NullFormatter())
 
 
-def _log_colorbar(fig: Figure, shown: Any, ax: Any, label: str,  # noqa: ANN401
+def _log_colorbar(fig: Figure, shown: Any, ax: Any, label: str,
                   levels: np.ndarray) -> None:
     """A colour bar for log-spaced contour ``levels``, with several plain-number ticks."""
     bar = fig.colorbar(shown, ax=ax, label=label)
@@ -204,7 +204,7 @@ def _path_colors(count: int) -> list[str]:
         for k in range(count - len(named))]
 
 
-def _log_norm(levels: np.ndarray) -> Any:  # noqa: ANN401 - matplotlib.colors.LogNorm
+def _log_norm(levels: np.ndarray) -> Any:  # matplotlib.colors.LogNorm
     from matplotlib.colors import LogNorm
 
     return LogNorm(vmin=levels[0], vmax=levels[-1])
@@ -215,7 +215,7 @@ def _label_width(count: int) -> float:
     return 0.6 if count <= 20 else 0.3
 
 
-def _zoom(set_lim: Any, means: np.ndarray, low: np.ndarray,  # noqa: ANN401 - a set_*lim
+def _zoom(set_lim: Any, means: np.ndarray, low: np.ndarray,  # a set_*lim
           high: np.ndarray) -> None:
     """The value axis zoomed to the spread of the finite bars (an accuracy's: within
     [0, 1], plus a margin)."""
@@ -226,7 +226,7 @@ def _zoom(set_lim: Any, means: np.ndarray, low: np.ndarray,  # noqa: ANN401 - a 
         set_lim(max(0.0, lowest - margin), min(1.0, highest) + margin)
 
 
-def _category_axis(ax: Any, labels: Sequence[str], vertical: bool) -> None:  # noqa: ANN401
+def _category_axis(ax: Any, labels: Sequence[str], vertical: bool) -> None:
     """One tick per cell, named: rotated under vertical bars; best at the top beside
     horizontal ones."""
     shown = [_wrap(label) for label in labels]

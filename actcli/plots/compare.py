@@ -125,7 +125,7 @@ def time_to_target(labels: Sequence[str], epochs: Sequence[Sequence[float | None
     return fig
 
 
-def _target_bars(ax: Any, labels: Sequence[str], epochs: Sequence[Sequence[float | None]],  # noqa: ANN401 - Axes
+def _target_bars(ax: Any, labels: Sequence[str], epochs: Sequence[Sequence[float | None]],  # Axes
                  reached: Sequence[Sequence[float]], vertical: bool) -> None:
     """A bar per cell at the mean epochs of its seeds that reached the target, a dot per
     seed, 'never' (or how many never) where seeds did not; vertical or horizontal bars."""
@@ -189,7 +189,7 @@ def compare_bars(labels: Sequence[str], values: Sequence[tuple[float, float]],
     return fig
 
 
-def _metric_bars(ax: Any, labels: Sequence[str], means: np.ndarray, low: np.ndarray,  # noqa: ANN401 - Axes
+def _metric_bars(ax: Any, labels: Sequence[str], means: np.ndarray, low: np.ndarray,  # Axes
                  high: np.ndarray, vertical: bool) -> None:
     """A bar per cell with its clipped error bar, the value axis zoomed to their spread,
     'no result' where a mean is not a number; vertical or horizontal bars."""
