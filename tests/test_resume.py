@@ -19,7 +19,7 @@ from actcli.components import optimizers
 from actcli.steps import AutogradStep
 from actcli.training import Cursor, fit
 
-from helpers import CONFIGS
+from helpers import CONFIGS, stop_requested_at
 
 # beans with a hidden layer, dropout (global RNG), mini-batches (batch order) and a cosine
 # schedule: everything a resume has to restore
@@ -335,18 +335,7 @@ def test_a_compare_cell_alone_resumes_from_its_own_checkpoint(tmp_path, monkeypa
     straight, cells = compare.create(CONFIGS / "beans.yaml", overrides, grid, 1, tmp_path / "a")
     assert {r.status for r in compare.execute(straight, cells, alone)} == {"completed"}
     folder, cells = compare.create(CONFIGS / "beans.yaml", overrides, grid, 1, tmp_path / "b")
-    real = checkpoints.StopRequests
-
-    class StopSoon(real):  # as if Ctrl-C came during the 30th step (epoch 4)
-        def __init__(self):
-            super().__init__()
-            self.calls = 0
-
-        def __call__(self):
-            self.calls += 1
-            return self.calls >= 30
-
-    monkeypatch.setattr(checkpoints, "StopRequests", StopSoon)
+    real = stop_requested_at(monkeypatch, 30)  # as if Ctrl-C came during the 30th step (epoch 4)
     stopped = compare.execute(folder, cells, alone)
     assert stopped[0].status == "interrupted"
     assert (folder / "cells" / cells[0].id / "checkpoint.pt").exists()

@@ -16,7 +16,7 @@ from actcli.stack import StackedMLP
 from actcli.stack_optim import StackedOptimizer
 from actcli.steps import AutogradStep
 
-from helpers import CONFIGS
+from helpers import CONFIGS, stop_requested_at
 
 HIDDEN = [spec.name for spec in ACTIVATIONS if spec.hidden and spec.name != "prelu"]
 N_IN = 6
@@ -290,18 +290,7 @@ def test_an_interrupted_fused_compare_resumes_every_unfinished_cell(tmp_path, mo
     grid = {"model.activation": ["relu", "tanh"]}
     fast = ["train.epochs=400", "model.hidden=[4]"]
     folder, cells = compare.create(CONFIGS / "beans.yaml", fast, grid, 2, tmp_path)
-    real = checkpoints.StopRequests
-
-    class StopSoon(real):  # as if Ctrl-C came during the 50th step
-        def __init__(self):
-            super().__init__()
-            self.calls = 0
-
-        def __call__(self):
-            self.calls += 1
-            return self.calls >= 50
-
-    monkeypatch.setattr(checkpoints, "StopRequests", StopSoon)
+    real = stop_requested_at(monkeypatch, 50)  # as if Ctrl-C came during the 50th step
     stopped = compare.execute(folder, cells)
     assert [r.status for r in stopped] == ["interrupted"] * 4
     assert compare.was_interrupted(stopped)
