@@ -1,7 +1,7 @@
 """The base of every config section: unknown keys rejected, values frozen."""
 
 import math
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
@@ -19,7 +19,7 @@ class Strict(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_bool_as_number(cls, data: Any) -> Any:  # raw config data
+    def _numbers_are_finite_numbers(cls, data: Any) -> Any:  # raw config data
         if isinstance(data, dict):
             for key, value in data.items():
                 field = cls.model_fields.get(key) if isinstance(key, str) else None
@@ -39,8 +39,6 @@ class Strict(BaseModel):
 
 def _members(annotation: Any) -> tuple[Any, ...]:
     """The types of an annotation, a union's members each."""
-    from typing import get_args
-
     args = get_args(annotation)
     return args if args else (annotation,)
 
