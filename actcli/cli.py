@@ -21,6 +21,7 @@ from actcli.cli_shared import (
     SetOption,
     config_argument,
     config_path,
+    print_notes,
     stdout,
     user_errors,
 )
@@ -135,8 +136,7 @@ def train(
         config = config_path(config)
         notes: list[str] = []
         cfg = config_mod.load(config, overrides, notes)
-        for note in notes:
-            typer.echo(f"note: {note}", err=True)
+        print_notes(notes)
         if smoke:
             cfg = config_mod.smoke(cfg)
         if print_config:

@@ -13,6 +13,7 @@ from actcli.cli_shared import (
     SetOption,
     config_argument,
     config_path,
+    print_notes,
     stdout,
     user_errors,
 )
@@ -134,8 +135,7 @@ def compare(
             set_ = [*(set_ or []), *(["log.tensorboard=true"] if tensorboard else [])]
             set_notes: list[str] = []
             planned = config_mod.load(config, set_, set_notes).compare
-            for note in set_notes:
-                typer.echo(f"note: {note}", err=True)
+            print_notes(set_notes)
             settings = compare_mod.settle(planned, over or [], activations, seeds, workers,
                                           threads)
             execution = compare_mod.Execution(settings.workers, settings.threads,
@@ -145,8 +145,7 @@ def compare(
             folder, cells = compare_mod.create(config, set_, settings.grid,
                                                settings.seeds, out, tune_lr=tune_lr,
                                                execution=execution, notes=notes)
-            for note in notes:
-                typer.echo(f"note: {note}", err=True)
+            print_notes(notes)
         console = stdout()
         console.print(f"compare folder: {folder} ({len(cells)} runs)", markup=False)
 

@@ -31,6 +31,12 @@ def stdout() -> Console:
     return Console(highlight=False)
 
 
+def print_notes(notes: list[str]) -> None:
+    """What the library noted beside its result (options dropped by a rename), on stderr."""
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """ActcliError -> one line on stderr and its exit code; never a traceback."""

@@ -151,6 +151,16 @@ class Prepared:
     test: Split
     val: Split | None
 
+    @property
+    def held_out(self) -> Split:
+        """What each logged epoch measures, on the device: validation, else test."""
+        return self.val if self.val is not None else self.test
+
+    @property
+    def probe(self) -> tuple[Tensor, Tensor]:
+        """The fixed batch diagnostics are measured on (the first training samples)."""
+        return self.train.x[:diagnostics.PROBE], self.train.y[:diagnostics.PROBE]
+
 
 def check_memory(config: Config, models: int = 1) -> None:
     """Refuse, before allocating, training that cannot fit in the device's memory (one
@@ -246,8 +256,12 @@ def start(prepared: Prepared, out: Path, folder: Path | None = None,
         "provenance": provenance.collect(str(prepared.parts.device), torch.get_num_threads(),
                                          command=command),
     }
-    runs.write_text(folder / "config.yaml", config_mod.dump(config))
-    runs.write_json(folder / runs.SUMMARY, summary)
+    try:
+        runs.write_text(folder / "config.yaml", config_mod.dump(config))
+        runs.write_json(folder / runs.SUMMARY, summary)
+    except BaseException:
+        lock.release()  # nobody will train here: the folder must not look busy
+        raise
     return folder, summary, lock
 
 
@@ -322,14 +336,13 @@ class Tracker:
     def monitor(self) -> dict[str, float]:
         """The held-out figures logged with an epoch: validation split if any, else test."""
         p = self.p
-        _, loss_name, accuracy_name = p.data.monitored
-        split = p.val if p.val is not None else p.test  # on the device
-        loss, accuracy = measure(p.parts, split)
+        loss_name, accuracy_name = p.data.monitored
+        loss, accuracy = measure(p.parts, p.held_out)
         return {loss_name: loss, accuracy_name: accuracy}
 
     def probe(self) -> tuple[Tensor, Tensor]:
         """The fixed batch diagnostics are measured on."""
-        return self.p.train.x[:diagnostics.PROBE], self.p.train.y[:diagnostics.PROBE]
+        return self.p.probe
 
     def diagnose(self) -> dict[str, float]:
         parts = self.p.parts

@@ -37,7 +37,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from actcli import checkpoints, devices, diagnostics, experiment, locks, outputs, runs, tboard
+from actcli import checkpoints, devices, experiment, locks, outputs, runs, tboard
 from actcli.components import losses
 from actcli.config import Config, to_dict
 from actcli.errors import ActcliError
@@ -284,8 +284,7 @@ def _clear(folder: Path) -> None:
     if not folder.exists():
         return
     if locks.is_held(folder):
-        raise locks.FolderBusy(f"{folder}: in use by {locks.describe(locks.holder(folder))}; "
-                               "wait for it to finish, or stop it first")
+        raise locks.busy(folder)
     shutil.rmtree(folder)
 
 
@@ -338,9 +337,9 @@ def _train(prepared: Sequence[Prepared], engine: StackEngine, orders: Orders,
            saved: checkpoints.StackState | None, resume: str) -> list[RunResult | None]:
     first = prepared[0]
     config = first.config
-    held_out = first.val if first.val is not None else first.test  # on the device
-    names = first.data.monitored[1:]
-    probe_x, probe_y = first.train.x[:diagnostics.PROBE], first.train.y[:diagnostics.PROBE]
+    held_out = first.held_out
+    names = first.data.monitored
+    probe_x, probe_y = first.probe
     diagnosed: list[dict[str, float]] = []  # every model's diagnostics, this logged epoch
     device = first.train.x.device
     alive = torch.ones(engine.k, dtype=torch.bool, device=device)

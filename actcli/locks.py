@@ -59,8 +59,7 @@ class FolderLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise FolderBusy(f"{self.folder}: in use by {describe(holder(self.folder))}; "
-                             "wait for it to finish, or stop it first") from None
+            raise busy(self.folder) from None
         except OSError:  # a file system without locks (some network mounts): go on unlocked
             os.close(fd)
             return
@@ -76,6 +75,12 @@ class FolderLock:
             fd, self._fd = self._fd, None
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+
+def busy(folder: Path) -> FolderBusy:
+    """The error for a folder another live process holds, naming that process."""
+    return FolderBusy(f"{folder}: in use by {describe(holder(folder))}; wait for it to "
+                      "finish, or stop it first")
 
 
 def holder(folder: Path) -> dict[str, Any]:

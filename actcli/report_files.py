@@ -13,7 +13,7 @@ import numpy as np
 from actcli import plots, runs
 from actcli.compare import CellResult, flow, stacks
 from actcli.plots.compare import NAMED
-from actcli.report import ALPHA, Report, monitored, stack_size, target_cell
+from actcli.report import ALPHA, Report, monitored, target_cell
 
 LISTED = 8  # report.md names at most this many cells of a stack, and this many stacks
 
@@ -26,8 +26,7 @@ def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
     A compare of more than NAMED cells names its best NAMED in each figure and shows the
     others in grey or by their rank."""
     by_id = {run.cell_id: run for row in report.rows for run in row.runs.values()}
-    sizes = {r.cell.id: report.stack_sizes[r.cell.id] if r.cell.id in report.stack_sizes
-             else stack_size(folder, r.cell.id) for r in results}
+    sizes = report.stack_sizes  # summarize read them from the same results
     table = []
     for r in results:
         run = by_id.get(r.cell.id)

@@ -51,15 +51,15 @@ class TaskData:
         return self.test is not self.train
 
     @property
-    def monitored(self) -> tuple[Split, str, str]:
-        """What each logged epoch measures, and its metrics.csv names (loss, accuracy):
-        the validation split, else the test split, else (nothing held out) the training
-        set itself, named so."""
+    def monitored(self) -> tuple[str, str]:
+        """metrics.csv's names (loss, accuracy) for what each logged epoch measures: the
+        validation split, else the test split, else (nothing held out) the training set
+        itself, named so."""
         if self.val is not None:
-            return self.val, "val_loss", "val_accuracy"
+            return "val_loss", "val_accuracy"
         if self.held_out:
-            return self.test, "test_loss", "accuracy"
-        return self.train, "train_set_loss", "accuracy"
+            return "test_loss", "accuracy"
+        return "train_set_loss", "accuracy"
 
 
 @dataclass(frozen=True)
