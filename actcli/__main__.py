@@ -1,3 +1,3 @@
-from actcli.cli import main
+from actcli.cli.main import main
 
 main()

@@ -30,8 +30,10 @@ from pathlib import Path
 
 import torch
 
-from actcli import compare, experiment, fused, shipped
 from actcli import config as config_mod
+from actcli.config import shipped
+from actcli.sweep import compare
+from actcli.training import experiment, fused
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fmnist_epoch import epoch_flops, matmul_flops_per_second

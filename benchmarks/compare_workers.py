@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from actcli import compare
 from actcli import config as config_mod
+from actcli.sweep import compare
 
 
 def main() -> None:

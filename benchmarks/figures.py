@@ -16,8 +16,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from actcli import curves as curves_mod
-from actcli import plots, runs, surfaces
+from actcli import folders, plots
+from actcli.inspection import curves as curves_mod
+from actcli.inspection import surfaces
 
 
 def main() -> None:
@@ -61,7 +62,7 @@ def main() -> None:
             start = time.perf_counter()
             figure = build()
             buffer = io.BytesIO()
-            runs.render_png(figure, buffer)
+            folders.render_png(figure, buffer)
             best = min(best, time.perf_counter() - start)
         rows.append((name, best))
     slowest = max(seconds for _, seconds in rows)

@@ -6,8 +6,8 @@
     then a float tensor in [0, 1] and normalises it (as torchvision's ToTensor + Normalize),
     fed by a DataLoader (batch 128, shuffled, in-process).
 (b) actcli: the whole set as one tensor, batches as row gathers of a permutation
-    (actcli.training.train_epoch), same model, optimizer and batch size; once with plain
-    autograd (actcli.steps.AutogradStep) and once with the step actcli trains this model
+    (actcli.engine.loop.train_epoch), same model, optimizer and batch size; once with plain
+    autograd (actcli.engine.autograd.AutogradStep) and once with the step actcli trains this model
     with (DenseStep for an MLP: the matrix products written out).
 (c) limit: the epoch's matmul FLOPs divided by this CPU's sustained matmul FLOP/s, measured
     here on large square float32 matrix products.
@@ -30,12 +30,12 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from actcli import config as config_mod
-from actcli import experiment
 from actcli.components import optimizers
-from actcli.steps import AutogradStep
+from actcli.engine.autograd import AutogradStep
+from actcli.engine.loop import train_epoch
 from actcli.tasks import fmnist_data
 from actcli.tasks.fashion_mnist import read_split
-from actcli.training import train_epoch
+from actcli.training import experiment
 
 
 class TextbookDataset(Dataset):

@@ -21,7 +21,8 @@ from pathlib import Path
 import torch
 
 from actcli import config as config_mod
-from actcli import experiment, provenance
+from actcli import provenance
+from actcli.training import experiment
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

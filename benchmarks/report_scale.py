@@ -29,8 +29,8 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from actcli import compare, report, report_files
-from actcli.compare import CellResult
+from actcli.sweep import compare, report, report_files
+from actcli.sweep.compare import CellResult
 
 EPOCHS = 20
 KEYS = ("model.activation", "optimizer.lr")

@@ -5,7 +5,7 @@
 Trains one beans smoke run, copies its summary.json and config.yaml into N run folders
 (each with its own learning rate), then times, in one process: reading every folder with
 json + PyYAML's pure-Python SafeLoader (the baseline a plain script would write),
-`runlist.collect` (what `actcli runs` reads), and the whole `actcli runs` table rendered
+`listing.collect` (what `actcli runs` reads), and the whole `actcli runs` table rendered
 to a string. Prints runs/s, seconds and the ratio to the baseline.
 """
 
@@ -23,7 +23,8 @@ import yaml
 from rich.console import Console
 
 from actcli import config as config_mod
-from actcli import experiment, runlist
+from actcli.inspection import listing
+from actcli.training import experiment
 
 
 def main() -> None:
@@ -49,20 +50,20 @@ def main() -> None:
                 yaml.load((folder / "config.yaml").read_text(), Loader=yaml.SafeLoader)
 
         def collect() -> None:
-            runlist.collect(root)
+            listing.collect(root)
 
         def table() -> None:
-            from actcli.cli_runs import _table
+            from actcli.cli.runs import _table
 
-            found = runlist.select(runlist.collect(root), ["optimizer.lr>0.01"], "-accuracy")
-            import actcli.cli_runs as cli_runs
+            found = listing.select(listing.collect(root), ["optimizer.lr>0.01"], "-accuracy")
+            import actcli.cli.runs as cli_runs
 
             cli_runs.stdout = lambda: Console(file=io.StringIO(), width=120)
             _table(found, root, [])
 
         rows = []
         for name, job in (("json + pure-Python YAML (baseline)", baseline),
-                          ("runlist.collect", collect),
+                          ("listing.collect", collect),
                           ("actcli runs --where --sort, table", table)):
             best = min(_timed(job) for _ in range(3))
             rows.append((name, best))

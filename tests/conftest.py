@@ -17,7 +17,7 @@ def invoke():
     """Run the CLI in-process: invoke("train", "x.yaml") -> Result (stdout, stderr apart)."""
     from typer.testing import CliRunner
 
-    from actcli.cli import app
+    from actcli.cli.main import app
 
     runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
 

@@ -17,7 +17,7 @@ def stop_requested_at(monkeypatch, call: int) -> type:
     """Make every run's StopRequests report a stop from its ``call``-th check on (the
     loop checks after each step), as if Ctrl-C came then; return the real class, to put
     back."""
-    from actcli import checkpoints
+    from actcli.engine import checkpoints
 
     real = checkpoints.StopRequests
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actcli import config
-from actcli.advice import warnings_for
+from actcli.inspection.advice import warnings_for
 
 from helpers import CONFIGS
 

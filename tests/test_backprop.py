@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actcli import backprop
 from actcli.errors import ConfigError
+from actcli.inspection import backprop
 
 # worked out by hand in the classic step-by-step example (9 significant digits)
 FORWARD = {"h1": (0.3775, 0.593269992), "h2": (0.3925, 0.596884378),
@@ -66,7 +66,7 @@ def test_cli_prints_the_tables(invoke):
 def test_the_tables_fit_the_terminal_without_wrapping_a_number(columns):
     from typer.testing import CliRunner
 
-    from actcli.cli import app
+    from actcli.cli.main import app
 
     result = CliRunner(env={"COLUMNS": str(columns), "NO_COLOR": "1", "TERM": "dumb"}).invoke(
         app, ["backprop"])
@@ -87,7 +87,7 @@ def test_the_tables_fit_the_terminal_without_wrapping_a_number(columns):
 def test_at_80_columns_the_gradients_go_on_in_a_second_table():
     from typer.testing import CliRunner
 
-    from actcli.cli import app
+    from actcli.cli.main import app
 
     result = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}).invoke(
         app, ["backprop"])

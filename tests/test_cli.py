@@ -239,7 +239,8 @@ def test_plot_points_must_be_numbers(invoke, tmp_path):
 
 
 def test_plot_analytic_draws_the_formula_over_autograd(tmp_path):
-    from actcli import curves, plots
+    from actcli import plots
+    from actcli.inspection import curves
 
     curve = curves.evaluate("gelu", -3, 3)
     assert abs(curve.dy - curve.dy_analytic).max() < 1e-12
@@ -277,7 +278,8 @@ def test_free_memory_of_the_cpu_is_read_from_the_system():
 
 
 def test_the_memory_estimate_counts_the_optimizer_state(monkeypatch):
-    from actcli import config, devices, experiment
+    from actcli import config, devices
+    from actcli.training import experiment
 
     # beans, hidden [10]: (1 + 1) * 10 + (10 + 1) = 31 parameters, 800 training samples a
     # full batch, 3 * (10 + 1) activations a sample; float32:
@@ -315,21 +317,21 @@ def test_one_out_rule_for_every_picture(invoke, tmp_path, command):
 @pytest.fixture(scope="module")
 def rice_run(tmp_path_factory):
     from actcli import config as config_mod
-    from actcli import experiment
+    from actcli.training import experiment
 
     cfg = config_mod.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=50"])
     return experiment.run(cfg, tmp_path_factory.mktemp("rice")).path
 
 
 def _predict_app():
-    """predict registered as cli.py registers it, with cli_runs.PREDICT_SETTINGS."""
+    """predict registered as cli.py registers it, with runs_commands.PREDICT_SETTINGS."""
     import typer
 
-    from actcli import cli_runs
+    from actcli.cli import runs as runs_commands
 
     app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]})
-    app.command(context_settings=cli_runs.PREDICT_SETTINGS)(cli_runs.predict)
-    app.command()(cli_runs.runs)  # a second command: `predict` stays a subcommand
+    app.command(context_settings=runs_commands.PREDICT_SETTINGS)(runs_commands.predict)
+    app.command()(runs_commands.runs)  # a second command: `predict` stays a subcommand
     return app
 
 

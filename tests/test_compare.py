@@ -8,8 +8,9 @@ import shutil
 
 import pytest
 
-from actcli import compare, config, report, report_files
+from actcli import config
 from actcli.errors import ConfigError
+from actcli.sweep import compare, report, report_files
 
 from helpers import CONFIGS
 
@@ -291,7 +292,7 @@ def test_shipped_compare_configs_plan_the_eleven():
 
 def test_lr_range_test_picks_the_minimum_over_ten():
     from actcli import config
-    from actcli.lr_finder import find_lr
+    from actcli.inspection.lr_finder import find_lr
 
     found = find_lr(config.load(CONFIGS / "beans.yaml", ["model.hidden=[8]"]), steps=80,
                     high=100.0)
@@ -371,7 +372,7 @@ def test_ctrl_c_keeps_finished_cells_and_resume_completes(tmp_path, invoke):
 
 
 def test_tune_lr_starts_each_range_test_from_seed_0(tmp_path, monkeypatch):
-    from actcli import lr_finder
+    from actcli.inspection import lr_finder
 
     seen = []
     real = lr_finder.find_lr
@@ -429,7 +430,7 @@ def test_resume_runs_as_the_plan_says_unless_told_otherwise(invoke, tmp_path, mo
 def test_the_compare_table_fits_80_columns(tmp_path):
     from typer.testing import CliRunner
 
-    from actcli.cli import app
+    from actcli.cli.main import app
 
     result = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}).invoke(
         app, ["compare", str(CONFIGS / "beans.yaml"), "--activations", "leaky_relu,hardswish",

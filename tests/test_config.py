@@ -287,7 +287,7 @@ def test_naming_another_component_drops_the_options_it_lacks_and_says_so(tmp_pat
 
 
 def test_a_config_too_large_is_refused_before_it_is_parsed(tmp_path):
-    from actcli import yamlio
+    from actcli.config import yamlio
 
     big = tmp_path / "big.yaml"
     big.write_text("task: beans\njunk: [" + "1, " * (yamlio.MAX_BYTES // 3) + "1]\n")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from actcli import catalog
 from actcli.console import Grid, ProgressReporter, fit, grid
+from actcli.inspection import catalog
 
 from helpers import CONFIGS
 
@@ -39,7 +39,7 @@ def words_of(columns, rows) -> set[str]:
 def invoke_at(width: int, *args: object):
     from typer.testing import CliRunner
 
-    from actcli.cli import app
+    from actcli.cli.main import app
 
     return CliRunner(env={"COLUMNS": str(width), "NO_COLOR": "1", "TERM": "dumb"}).invoke(
         app, [str(a) for a in args])

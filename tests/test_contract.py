@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from actcli import config, experiment
+from actcli import config
 from actcli.errors import ConfigError
+from actcli.training import experiment
 
 from helpers import CONFIGS
 

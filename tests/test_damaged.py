@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from actcli import config, experiment
+from actcli import config
+from actcli.training import experiment
 
 from helpers import CONFIGS
 
@@ -189,14 +190,14 @@ def test_a_config_yaml_of_another_task_than_the_summary_is_refused(run, invoke, 
 ])
 def test_a_checkpoint_that_does_not_belong_is_refused(run, invoke, damage, message):
     from actcli import config as config_mod
-    from actcli import experiment as experiment_mod
+    from actcli.training import experiment as experiment_mod
 
     summary = json.loads((run / "summary.json").read_text())
     summary["status"] = "interrupted"
     (run / "summary.json").write_text(json.dumps(summary))
     cfg = config_mod.load(run / "config.yaml")
     p = experiment_mod.prepare(cfg)
-    from actcli import checkpoints
+    from actcli.engine import checkpoints
 
     state = checkpoints.state(p.parts.net, p.optimizer, p.scheduler, p.generator,
                               checkpoints.Progress(10, None, [], {"accuracy": -1.0,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from actcli import config, model
+from actcli import config
 from actcli.components import losses
-from actcli.diagnostics import measure
+from actcli.engine import model
+from actcli.engine.diagnostics import measure
 
 from helpers import CONFIGS
 
@@ -62,7 +63,7 @@ def test_measuring_leaves_gradients_and_randomness_alone():
 
 
 def test_every_run_writes_diagnostics(tmp_path):
-    from actcli import experiment
+    from actcli.training import experiment
 
     result = experiment.run(config.load(CONFIGS / "beans.yaml", [
         "model.hidden=[4, 3]", "model.activation=[relu, sigmoid]", "train.epochs=20"]), tmp_path)

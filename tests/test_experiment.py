@@ -8,7 +8,8 @@ import json
 import pytest
 import torch
 
-from actcli import config, experiment
+from actcli import config
+from actcli.training import experiment
 
 from helpers import CONFIGS
 
@@ -181,7 +182,7 @@ def test_a_run_that_crashes_mid_training_is_failed_with_its_own_error(invoke, tm
 
 def test_an_error_while_writing_the_folder_does_not_hide_the_crash(invoke, tmp_path,
                                                                    monkeypatch):
-    from actcli import outputs
+    from actcli.training import outputs
 
     _crash_at(monkeypatch, 10)
 

@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 import torch
 
-from actcli import config, experiment
+from actcli import config
 from actcli.errors import DataError
 from actcli.tasks import fmnist_data, idx
 from actcli.tasks.fashion_mnist import TASK
+from actcli.training import experiment
 
 from helpers import CONFIGS, ROOT
 

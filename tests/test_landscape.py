@@ -7,7 +7,7 @@ import pytest
 
 from actcli import config
 from actcli.errors import ConfigError
-from actcli.landscape import compute
+from actcli.inspection.landscape import compute
 from actcli.tasks import TASKS
 
 from helpers import CONFIGS

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from test_resume import actcli, wait_for
 
-from actcli import locks, runlist
+from actcli import locks
+from actcli.inspection import listing
 
 from helpers import CONFIGS
 
@@ -46,13 +47,13 @@ def test_a_second_process_on_a_live_run_is_refused_and_a_killed_run_is_shown_kil
         line = refused.stderr.strip()
         assert line.startswith(f"error: {run}: in use by actcli train (pid {process.pid} on ")
         assert len(line.splitlines()) == 1
-        (listed,) = runlist.collect(tmp_path)
+        (listed,) = listing.collect(tmp_path)
         assert listed.flat["status"] == "running"
     finally:
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=60)
     assert json.loads((run / "summary.json").read_text())["status"] == "running"
-    (listed,) = runlist.collect(tmp_path)
+    (listed,) = listing.collect(tmp_path)
     assert listed.flat["status"] == "killed"  # the summary says running; nobody holds it
     shown = invoke("runs", tmp_path)
     assert shown.exit_code == 0 and "killed" in shown.stdout

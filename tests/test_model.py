@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from actcli import config, model
+from actcli import config
+from actcli.engine import model
 
 
 def build(*overrides, n_in=1, n_out=1):

@@ -13,7 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex, to_rgb
 from PIL import Image
 
-from actcli import plots, runs
+from actcli import folders, plots
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -24,7 +24,7 @@ def test_learning_curves_has_loss_and_accuracy_panels(tmp_path):
     fig = plots.learning_curves(history, "t")
     assert [ax.get_title() for ax in fig.axes] == ["loss", "accuracy"]
     assert len(fig.axes[0].lines) == 2
-    path = runs.save_figure(fig, tmp_path / "c.png")
+    path = folders.save_figure(fig, tmp_path / "c.png")
     assert path.read_bytes()[:8] == PNG
 
 
@@ -347,7 +347,7 @@ EDGE_CASES = {
 @pytest.mark.parametrize("build", EDGE_CASES.values(), ids=EDGE_CASES.keys())
 def test_edge_cases_draw_without_warnings(build):
     # warnings are errors (pyproject): a matplotlib warning fails here
-    runs.render_png(build(), io.BytesIO())
+    folders.render_png(build(), io.BytesIO())
 
 
 def test_weight_histograms_leave_out_and_count_non_finite_weights():

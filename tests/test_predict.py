@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from actcli import config as config_mod
-from actcli import experiment, predict
+from actcli.inspection import predict
+from actcli.training import experiment
 
 from helpers import CONFIGS
 from test_fashion_mnist import REAL, fake_dataset

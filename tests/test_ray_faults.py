@@ -96,7 +96,7 @@ class FakeRay:
 @pytest.mark.parametrize("how", ["stops answering", "task error"])
 def test_a_lost_ray_cluster_is_one_line_with_its_cells_marked_interrupted(
         tmp_path, invoke, monkeypatch, how):
-    from actcli import compare
+    from actcli.sweep import compare
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

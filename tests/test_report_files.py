@@ -8,8 +8,9 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
 
-from actcli import report, report_files, runs
-from actcli.compare import Cell, CellResult
+from actcli import folders
+from actcli.sweep import report, report_files
+from actcli.sweep.compare import Cell, CellResult
 
 ELEVEN = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish",
           "softplus", "hardswish"]
@@ -29,10 +30,10 @@ def compare(tmp_path, monkeypatch):
             folder.mkdir(parents=True)
             # seeds 0, 1 at 1.0, seed 2 lower: mean + std passes 1 early on
             accuracy = [1.0 if seed < 2 else 0.6 + 0.02 * e for e in range(1, 11)]
-            runs.write_csv(folder / "metrics.csv", [
+            folders.write_csv(folder / "metrics.csv", [
                 {"epoch": e, "train_loss": 1 / e, "test_loss": 1.1 / e + 0.01 * i,
                  "accuracy": a} for e, a in zip(range(1, 11), accuracy, strict=True)])
-            runs.write_csv(folder / "diagnostics.csv", [
+            folders.write_csv(folder / "diagnostics.csv", [
                 {"epoch": e, "grad_norm/0": 0.01 * (i + 1), "grad_norm/1": 0.001 * (i + 1)}
                 for e in range(1, 11)])
             results.append(CellResult(cell, "completed",
@@ -46,7 +47,7 @@ def compare(tmp_path, monkeypatch):
         figures[path.name] = figure
         return path
 
-    monkeypatch.setattr(runs, "save_figure", keep)
+    monkeypatch.setattr(folders, "save_figure", keep)
     report_files.write(tmp_path, results, found)
     return figures, found
 

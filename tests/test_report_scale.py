@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from actcli import compare, plots, report, report_files, runs
-from actcli.compare import CellResult
+from actcli import folders, plots
 from actcli.plots.compare import NAMED
+from actcli.sweep import compare, report, report_files
+from actcli.sweep.compare import CellResult
 
 MAX_PIXELS = 3000  # on each side, at the dpi the report saves at
 EPOCHS = 12
@@ -86,7 +87,7 @@ class Written:
         self.folder = folder
         self.results = build(folder, count)
         self.figures = {}
-        real = runs.save_figure
+        real = folders.save_figure
 
         def keep(figure, path, dpi=120):
             real(figure, path, dpi)
@@ -96,7 +97,7 @@ class Written:
 
         with warnings.catch_warnings(record=True) as caught, pytest.MonkeyPatch.context() as mp:
             warnings.simplefilter("always")
-            mp.setattr(runs, "save_figure", keep)
+            mp.setattr(folders, "save_figure", keep)
             self.report = report.summarize(folder, self.results, ("loss", "accuracy"), KEYS)
             self.files = report_files.write(folder, self.results, self.report)
         self.warnings = [f"{w.category.__name__}: {w.message}" for w in caught
@@ -293,7 +294,7 @@ def test_many_cells_at_their_edges_draw_bounded_without_warnings(make):
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        runs.render_png(fig, buffer)
+        folders.render_png(fig, buffer)
     width, height = struct.unpack(">II", buffer.getvalue()[16:24])
     assert width <= MAX_PIXELS and height <= MAX_PIXELS
     fig.canvas.draw()  # laid out again at the figure's own dpi, where it is measured

@@ -14,10 +14,12 @@ import pytest
 import torch
 from torch import nn
 
-from actcli import config, experiment, model
+from actcli import config
 from actcli.components import optimizers
-from actcli.steps import AutogradStep
-from actcli.training import Cursor, fit
+from actcli.engine import model
+from actcli.engine.autograd import AutogradStep
+from actcli.engine.loop import Cursor, fit
+from actcli.training import experiment
 
 from helpers import CONFIGS, stop_requested_at
 
@@ -282,13 +284,13 @@ def test_checkpoints_by_time_change_no_number(tmp_path, monkeypatch):
                                        [*BEANS, "train.checkpoint_seconds=null"]),
                            tmp_path / "a", figures=False)
     saved: list[Path] = []
-    write = experiment.runs.save_state
+    write = experiment.folders.save_state
 
     def counting(state, path):
         saved.append(path)
         write(state, path)
 
-    monkeypatch.setattr(experiment.runs, "save_state", counting)
+    monkeypatch.setattr(experiment.folders, "save_state", counting)
     always = experiment.run(config.load(CONFIGS / "beans.yaml",
                                         [*BEANS, "train.checkpoint_seconds=1e-9"]),
                             tmp_path / "b", figures=False)
@@ -326,7 +328,8 @@ def test_a_killed_run_resumes_from_its_time_checkpoint(tmp_path, invoke):
 def test_a_compare_cell_alone_resumes_from_its_own_checkpoint(tmp_path, monkeypatch):
     """A cell that trains alone (here: --no-fuse) and was interrupted continues from its
     checkpoint.pt on compare --resume, to the numbers of the cell never interrupted."""
-    from actcli import checkpoints, compare
+    from actcli.engine import checkpoints
+    from actcli.sweep import compare
 
     overrides = ["model.hidden=[8]", "model.dropout=0.2", "train.batch_size=100",
                  "train.epochs=12"]

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from actcli import runlist
+from actcli.inspection import listing
 
 from helpers import CONFIGS, write
 
@@ -18,7 +18,7 @@ def root(tmp_path_factory):
     """Three beans runs, one rice cooker run, a compare of two cells, and noise."""
     from typer.testing import CliRunner
 
-    from actcli.cli import app
+    from actcli.cli.main import app
 
     runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
     root = tmp_path_factory.mktemp("runs")
@@ -51,7 +51,7 @@ def root(tmp_path_factory):
 def invoke(*args):
     from typer.testing import CliRunner
 
-    from actcli.cli import app
+    from actcli.cli.main import app
 
     return CliRunner(env={"COLUMNS": "250", "NO_COLOR": "1", "TERM": "dumb"}).invoke(
         app, ["runs", *[str(a) for a in args]])
@@ -165,8 +165,8 @@ def test_diff_shows_only_what_changed(root):
     text = result.stdout
     assert "optimizer.lr" in text and "0.05" in text and "0.1" in text
     assert "model.hidden" not in text and "task.count" not in text
-    record_a, record_b = runlist.load_run(a), runlist.load_run(b)
-    changed, metrics = runlist.diff(record_a, record_b)
+    record_a, record_b = listing.load_run(a), listing.load_run(b)
+    changed, metrics = listing.diff(record_a, record_b)
     assert ("optimizer.lr", "0.05", "0.1") in changed and ("name", "beans-0.05", "beans-0.1") \
         in changed
     by_name = {m[0]: m for m in metrics}
@@ -176,18 +176,18 @@ def test_diff_shows_only_what_changed(root):
 
 def test_diff_works_on_compare_cells(root):
     cells = sorted(root.glob("*compare-beans/cells/*"))
-    changed, _ = runlist.diff(runlist.load_run(cells[0]), runlist.load_run(cells[1]))
+    changed, _ = listing.diff(listing.load_run(cells[0]), listing.load_run(cells[1]))
     assert [c[0] for c in changed] == ["model.activation"]
 
 
 def test_matches_compares_numbers_as_numbers_and_text_as_text():
-    record = runlist.RunRecord(CONFIGS, {"a": 10, "b": "relu", "c": [8, 8], "d": True})
-    assert runlist.matches(record, "a", ">", "9") and not runlist.matches(record, "a", "<", "9")
-    assert runlist.matches(record, "a", "=", "1e1")
-    assert runlist.matches(record, "b", "=", "relu") and runlist.matches(record, "b", "!=", "x")
-    assert runlist.matches(record, "c", "=", "[8, 8]") and runlist.matches(record, "d", "=", "true")
-    assert runlist.matches(record, "missing", "!=", "x")
-    assert not runlist.matches(record, "missing", "=", "x")
+    record = listing.RunRecord(CONFIGS, {"a": 10, "b": "relu", "c": [8, 8], "d": True})
+    assert listing.matches(record, "a", ">", "9") and not listing.matches(record, "a", "<", "9")
+    assert listing.matches(record, "a", "=", "1e1")
+    assert listing.matches(record, "b", "=", "relu") and listing.matches(record, "b", "!=", "x")
+    assert listing.matches(record, "c", "=", "[8, 8]") and listing.matches(record, "d", "=", "true")
+    assert listing.matches(record, "missing", "!=", "x")
+    assert not listing.matches(record, "missing", "=", "x")
 
 
 @pytest.mark.parametrize("rows", [[["a", "0.5"], ["long value", "1"]], [], [["±é", "x"]]])
@@ -250,7 +250,7 @@ def test_corrupt_folders_are_skipped_and_counted(root, tmp_path):
                                  "string\n")
     assert [r["run"] for r in as_json(listed)] == [good.name]
     assert "1 run(s) under" in invoke(listed).stdout
-    scanned = runlist.scan(listed)
+    scanned = listing.scan(listed)
     assert [why for _, why in scanned.skipped] == [why for _, _, why in CORRUPT]
 
 
@@ -290,7 +290,7 @@ def test_config_keys_and_metrics_never_share_a_name(mixed):
     found = as_json(listed, "--where", "config.loss=cross_entropy")
     assert [r["run"] for r in found] == [fashion.name]
     # the same names for a run listed alone
-    alone = runlist.load_run(fashion)
+    alone = listing.load_run(fashion)
     assert alone.flat["config.loss"] == "cross_entropy" and "loss" not in alone.flat
     header = next(line for line in invoke(listed).stdout.splitlines() if "┃ when" in line)
     cells = [c.strip() for c in header.split("┃")]
@@ -308,7 +308,7 @@ def test_diff_compares_the_loss_function_with_the_loss_function(mixed):
     config_device = next(r for r in rows if r[0] == "config.device")
     assert config_device == ["config.device", "auto", "cpu"]
     loss = next(r for r in rows if r[0] == "loss")  # the final loss: a number, and none
-    assert loss[1] == f"{runlist.load_run(beans).flat['loss']:.4g}" and loss[2:] == ["-", "-"]
+    assert loss[1] == f"{listing.load_run(beans).flat['loss']:.4g}" and loss[2:] == ["-", "-"]
     assert ["test_loss", "-", "0.3092", "-"] in rows
 
 
@@ -342,14 +342,14 @@ def test_show_rejects_a_key_no_run_has(root, key, message):
 
 
 def test_varied_keys_come_model_optimizer_loss_train_then_task(root):
-    records = runlist.collect(root, cells=False)
-    varied = runlist.differing(records)
+    records = listing.collect(root, cells=False)
+    varied = listing.differing(records)
     groups = [next(i for i, p in enumerate(("model", "optimizer", "config.loss", "train"))
                    if k == p or k.startswith(p + ".")) if not k.startswith("task")
               and k != "name" else 4 + k.startswith("task") for k in varied]
     assert groups == sorted(groups) and varied[-1].startswith("task.")
     assert "optimizer.lr" in varied and "task.count" in varied
-    columns = runlist.columns(records)
+    columns = listing.columns(records)
     assert columns.count("task") == 1
     assert columns.index("optimizer.lr") < columns.index("task.count")
 
@@ -357,7 +357,7 @@ def test_varied_keys_come_model_optimizer_loss_train_then_task(root):
 def test_at_80_columns_the_table_cuts_no_value_and_says_what_it_left_out(root):
     from typer.testing import CliRunner
 
-    from actcli.cli import app
+    from actcli.cli.main import app
 
     result = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}).invoke(
         app, ["runs", str(root), "--no-cells", "--where", "task=beans"])
@@ -369,7 +369,7 @@ def test_at_80_columns_the_table_cuts_no_value_and_says_what_it_left_out(root):
     assert "optimizer.lr" in header  # what differs between them, before the task's keys
     note = " ".join(result.stdout[result.stdout.index("left out to fit 80 columns: "):].split())
     assert "seconds" in note and "when" in note and "(--show KEY adds one back" in note
-    shown = runlist.columns(runlist.select(runlist.collect(root, cells=False),
+    shown = listing.columns(listing.select(listing.collect(root, cells=False),
                                            ["task=beans"]))
     left = note.removeprefix("left out to fit 80 columns: ").split(" (--show")[0]
     named = [k.strip() for k in left.split(",")]

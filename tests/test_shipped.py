@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from actcli import names, shipped
+from actcli.cli import completion
+from actcli.config import shipped
 from actcli.errors import ConfigError
 
 from helpers import CONFIGS, ROOT
@@ -103,21 +104,21 @@ def test_completion_names_match_the_registries():
     from actcli.components.initializers import INITIALIZERS
     from actcli.components.losses import LOSSES
     from actcli.components.optimizers import OPTIMIZERS
-    from actcli.surfaces import SURFACES
+    from actcli.inspection.surfaces import SURFACES
     from actcli.tasks import TASKS
 
-    assert names.ACTIVATIONS == tuple(ACTIVATIONS.names())
-    assert names.LOSSES == tuple(LOSSES.names())
-    assert names.INITS == tuple(INITIALIZERS.names())
-    assert names.OPTIMIZERS == tuple(OPTIMIZERS.names())
-    assert names.TASKS == tuple(TASKS.names())
-    assert names.SURFACES == tuple(SURFACES.names())
-    from actcli.catalog import KINDS
+    assert completion.ACTIVATIONS == tuple(ACTIVATIONS.names())
+    assert completion.LOSSES == tuple(LOSSES.names())
+    assert completion.INITS == tuple(INITIALIZERS.names())
+    assert completion.OPTIMIZERS == tuple(OPTIMIZERS.names())
+    assert completion.TASKS == tuple(TASKS.names())
+    assert completion.SURFACES == tuple(SURFACES.names())
+    from actcli.inspection.catalog import KINDS
 
-    assert names.LIST_KINDS == KINDS
-    for key in names.KEYS:  # every key it offers is one --set takes
+    assert completion.LIST_KINDS == KINDS
+    for key in completion.KEYS:  # every key it offers is one --set takes
         value = {"model.hidden": "[4]", "model.channels": "[4]", "task.name": "beans",
-                 "task": "beans"}.get(key, names.VALUES.get(key, ("1",))[0])
+                 "task": "beans"}.get(key, completion.VALUES.get(key, ("1",))[0])
         task = "fashion_mnist" if key.split(".")[-1] in (
             "data_dir", "download", "val_size", "normalize", "limit_train", "limit_test") \
             else "beans" if key in ("task.count", "task.noise") else "rice_cooker"
@@ -136,10 +137,10 @@ def test_completion_names_match_the_registries():
 
 
 def test_complete_set_offers_keys_then_values():
-    assert "model.activation=" in names.complete_set("model.act")
-    assert names.complete_set("model.activation=re") == ["model.activation=relu",
+    assert "model.activation=" in completion.complete_set("model.act")
+    assert completion.complete_set("model.activation=re") == ["model.activation=relu",
                                                          "model.activation=relu6"]
-    assert names.complete_set("optimizer=ad") == ["optimizer=adam", "optimizer=adamw"]
+    assert completion.complete_set("optimizer=ad") == ["optimizer=adam", "optimizer=adamw"]
 
 
 def complete(words: str, cword: int, cwd: Path) -> subprocess.CompletedProcess:

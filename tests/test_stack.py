@@ -9,12 +9,15 @@ import json
 import pytest
 import torch
 
-from actcli import compare, config, diagnostics, experiment, fused, model
+from actcli import config
 from actcli.components import losses, optimizers
 from actcli.components.activations import ACTIVATIONS
-from actcli.stack import StackedMLP
-from actcli.stack_optim import StackedOptimizer
-from actcli.steps import AutogradStep
+from actcli.engine import diagnostics, model
+from actcli.engine.autograd import AutogradStep
+from actcli.engine.stack import StackedMLP
+from actcli.engine.stack_optim import StackedOptimizer
+from actcli.sweep import compare, stacking
+from actcli.training import experiment, fused
 
 from helpers import CONFIGS, stop_requested_at
 
@@ -220,7 +223,7 @@ def test_the_initial_weights_are_those_of_the_run_alone():
 
 
 def _key(*overrides: str):
-    return fused.stack_key(config.load(CONFIGS / "compare_beans.yaml", list(overrides)))
+    return stacking.stack_key(config.load(CONFIGS / "compare_beans.yaml", list(overrides)))
 
 
 def test_which_configs_share_a_stack():
@@ -241,7 +244,7 @@ def test_which_configs_share_a_stack():
         assert _key(alone_) is None, alone_
     cnn = config.load(None, ["task.name=fashion_mnist", "model.kind=cnn", "model.channels=[4]",
                              "loss=cross_entropy", "model.output=softmax"])
-    assert fused.stack_key(cnn) is None
+    assert stacking.stack_key(cnn) is None
 
 
 def test_a_compare_plans_its_stacks_and_cells_say_their_size(tmp_path):
@@ -256,7 +259,7 @@ def test_a_compare_plans_its_stacks_and_cells_say_their_size(tmp_path):
     for cell in cells:
         summary = json.loads((folder / "cells" / cell.id / "summary.json").read_text())
         assert summary["stack"] == (1 if cell.id in prelu else 4)
-    from actcli import report, report_files
+    from actcli.sweep import report, report_files
 
     found = report.summarize(folder, results, ("loss", "accuracy"), list(grid))
     report_files.write(folder, results, found)
@@ -285,7 +288,7 @@ def test_a_long_stack_is_split_in_the_plan_not_by_the_worker_count(tmp_path, mon
 
 
 def test_an_interrupted_fused_compare_resumes_every_unfinished_cell(tmp_path, monkeypatch):
-    from actcli import checkpoints
+    from actcli.engine import checkpoints
 
     grid = {"model.activation": ["relu", "tanh"]}
     fast = ["train.epochs=400", "model.hidden=[4]"]
@@ -434,7 +437,7 @@ def test_a_stacked_cells_model_pt_holds_its_own_tensors_only(tmp_path, invoke):
 
 
 def test_a_long_stack_is_cut_by_the_cpus_it_will_run_on():
-    from actcli import compare
+    from actcli.sweep import compare
 
     cfg = config.load(CONFIGS / "compare_fashion_mnist.yaml")
     cells = compare.plan({"model.activation": list(compare.ELEVEN)}, 3)

@@ -16,8 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from actcli import checkpoints, compare, config, fused
-from actcli.fused import StackEngine
+from actcli import config
+from actcli.engine import checkpoints
+from actcli.sweep import compare
+from actcli.training import fused
+from actcli.training.fused import StackEngine
 
 from helpers import CONFIGS
 

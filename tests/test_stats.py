@@ -9,7 +9,7 @@ import pytest
 import scipy.special
 import scipy.stats
 
-from actcli import stats
+from actcli.sweep import stats
 
 SAMPLES = [
     [0.012, 0.020, -0.004],

@@ -8,11 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from actcli import config, model
+from actcli import config
 from actcli.components import Ref, losses, optimizers
 from actcli.components.activations import ACTIVATIONS
-from actcli.steps import AutogradStep, DenseStep, dense_layers, step_for
-from actcli.training import train_epoch
+from actcli.engine import model
+from actcli.engine.autograd import AutogradStep, DenseStep, dense_layers, step_for
+from actcli.engine.loop import train_epoch
 
 HIDDEN = [spec.name for spec in ACTIVATIONS if spec.hidden and spec.name != "prelu"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from actcli import config
-from actcli.summary import summarize
+from actcli.inspection.summary import summarize
 
 from helpers import CONFIGS
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from actcli import surfaces
 from actcli.errors import ConfigError
+from actcli.inspection import surfaces
 
 from helpers import CONFIGS
 

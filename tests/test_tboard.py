@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from actcli import runs
+from actcli import folders
 
 from helpers import CONFIGS
 
@@ -42,7 +42,7 @@ def hparams_of(found) -> dict:
 def run(tmp_path_factory) -> Path:
     from typer.testing import CliRunner
 
-    from actcli.cli import app
+    from actcli.cli.main import app
 
     out = tmp_path_factory.mktemp("tb")
     result = CliRunner().invoke(app, ["train", str(CONFIGS / "beans.yaml"), "--smoke",
@@ -54,7 +54,7 @@ def run(tmp_path_factory) -> Path:
 
 def test_every_logged_metric_at_the_epochs_of_metrics_csv(run):
     found = accumulator(run)
-    rows = runs.read_rows(run / "metrics.csv")
+    rows = folders.read_rows(run / "metrics.csv")
     for key in ("train_loss", "test_loss", "accuracy"):
         events = found.Scalars(key)
         assert [e.step for e in events] == [int(r["epoch"]) for r in rows]
@@ -109,7 +109,7 @@ def test_a_real_tensorboard_server_lists_a_compares_cells(tmp_path):
         pytest.skip("the tensorboard command is not installed beside this Python")
     from typer.testing import CliRunner
 
-    from actcli.cli import app
+    from actcli.cli.main import app
 
     result = CliRunner().invoke(app, [
         "compare", str(CONFIGS / "beans.yaml"), "--set", "model.hidden=[2]", "--set",
@@ -143,7 +143,7 @@ def test_a_real_tensorboard_server_lists_a_compares_cells(tmp_path):
 
 
 def test_hyperparameters_are_keyed_like_actcli_runs():
-    from actcli.tboard import hparams_of
+    from actcli.training.tboard import hparams_of
 
     found = hparams_of({"model": {"activation": {"name": "softplus", "beta": 1.0},
                                   "hidden": [8, 8]}, "loss": "bce", "log": {"x": 1},

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from actcli.steps import AutogradStep
-from actcli.training import fit, log_epochs, train_epoch
+from actcli.engine.autograd import AutogradStep
+from actcli.engine.loop import fit, log_epochs, train_epoch
 
 
 def problem(seed=0, n=64):

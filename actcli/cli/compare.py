@@ -1,0 +1,229 @@
+"""`actcli compare`: put activations or any config values side by side over seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from actcli.cli.shared import (
+    EXIT_INTERRUPTED,
+    OutOption,
+    SetOption,
+    config_argument,
+    config_path,
+    print_notes,
+    stdout,
+    user_errors,
+)
+from actcli.errors import ActcliError
+
+
+def compare(
+    config: Annotated[Path | None, config_argument(
+        "YAML config every cell starts from, or a shipped config's name (default: "
+        "compare_beans, the eleven activations on beans).")] = None,
+    activations: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated activations (default: the config's "
+                     "compare.over, else the eleven).")] = None,
+    over: Annotated[
+        list[str] | None,
+        typer.Option("--over", help="KEY=v1,v2 to vary (repeatable: a grid)."),
+    ] = None,
+    seeds: Annotated[
+        int | None, typer.Option(help="Seeds 0..N-1 for every cell (default: the config's "
+                                 "compare.seeds, else 1; compare_beans has 3).")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes training cells side by side (default: cores / "
+                     "threads)."),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="Torch threads per cell (default: the config's compare.threads, "
+                     "else 1); a cell's numbers depend on it, never on --workers."),
+    ] = None,
+    set_: SetOption = None,
+    out: OutOption = Path("runs"),
+    resume: Annotated[
+        Path | None, typer.Option(help="Run only the missing cells of this compare folder.")
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(help="accuracy=V or loss=V: report the epochs and seconds each cell "
+                     "takes to reach it (default: 99% of the best cell's final accuracy)."),
+    ] = None,
+    rank_by: Annotated[
+        str, typer.Option(help="accuracy | loss | epochs_to_target | seconds_to_target")
+    ] = "accuracy",
+    tensorboard: Annotated[bool, typer.Option(
+        "--tensorboard", help="Every cell also writes TensorBoard event files: "
+        "tensorboard --logdir COMPARE_FOLDER.")] = False,
+    cell_figures: Annotated[bool, typer.Option(
+        "--cell-figures", help="Also draw each cell's own PNGs (learning curves, fit, "
+        "weights); the compare's own figures are always drawn.")] = False,
+    no_fuse: Annotated[bool, typer.Option(
+        "--no-fuse", help="Train every cell alone (by default cells that share a network "
+        "shape train together as one stacked model).")] = False,
+    fail_fast: Annotated[bool, typer.Option(help="Stop at the first failing cell.")] = False,
+    tune_lr: Annotated[
+        bool, typer.Option(help="Give each cell the lr its own range test picks.")
+    ] = False,
+    backend: Annotated[
+        str | None,
+        typer.Option(help="processes (this machine, the default) | ray (a Ray cluster)"),
+    ] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster address; none = a local Ray.")
+    ] = None,
+) -> None:
+    """Put activations (or any config values) side by side over seeds; write a report.
+
+    Examples:
+
+      actcli compare                          (compare_beans: the eleven on beans, 3 seeds)
+
+      actcli compare compare_fashion_mnist
+
+      actcli compare configs/beans.yaml --set model.hidden=[8] --activations relu,tanh,sigmoid
+
+      actcli compare configs/compare_beans.yaml --rank-by epochs_to_target
+
+      actcli compare configs/compare_fashion_mnist.yaml --target accuracy=0.89
+
+      actcli compare configs/beans.yaml --over model.init=zeros,xavier_uniform,kaiming_normal
+
+      actcli compare configs/beans.yaml --over optimizer.lr=0.01,0.1 --over model.hidden=[4],[8]
+
+      actcli compare configs/compare_beans.yaml --activations relu,sigmoid --tune-lr
+
+      actcli compare configs/compare_beans.yaml --backend ray --ray-address auto
+
+      actcli compare --resume runs/20261122-140000-compare-beans
+    """
+    with user_errors():
+        from actcli import config as config_mod
+        from actcli.sweep import compare as compare_mod
+        from actcli.sweep import report as report_mod
+        from actcli.tasks import TASKS
+
+        wanted = report_mod.parse_target(target)  # bad options fail before anything runs
+        report_mod.check_rank_by(rank_by)
+
+        if resume is not None:
+            if (config is not None or activations or over or set_ or seeds is not None
+                    or tensorboard):
+                raise ActcliError("--resume runs a compare as it was planned: give no CONFIG, "
+                                  "--activations, --over, --seeds, --set or --tensorboard "
+                                  "with it")
+            folder, (cells, planned_run) = resume, compare_mod.load_plan(resume)
+            # the plan's workers, threads and backend, unless the command line says otherwise
+            execution = compare_mod.Execution(
+                workers if workers is not None else planned_run.workers,
+                threads if threads is not None else planned_run.threads,
+                backend or planned_run.backend,
+                ray_address if ray_address is not None else planned_run.address,
+                cell_figures or planned_run.cell_figures, planned_run.fuse and not no_fuse)
+        else:
+            from actcli.config import shipped
+
+            config = config_path(config if config is not None else
+                                 Path(shipped.DEFAULT_COMPARE))
+            set_ = [*(set_ or []), *(["log.tensorboard=true"] if tensorboard else [])]
+            set_notes: list[str] = []
+            planned = config_mod.load(config, set_, set_notes).compare
+            print_notes(set_notes)
+            settings = compare_mod.settle(planned, over or [], activations, seeds, workers,
+                                          threads)
+            execution = compare_mod.Execution(settings.workers, settings.threads,
+                                              backend or "processes", ray_address, cell_figures,
+                                              not no_fuse)
+            notes: list[str] = []
+            folder, cells = compare_mod.create(config, set_, settings.grid,
+                                               settings.seeds, out, tune_lr=tune_lr,
+                                               execution=execution, notes=notes)
+            print_notes(notes)
+        console = stdout()
+        console.print(f"compare folder: {folder} ({len(cells)} runs)", markup=False)
+
+        def done(result: compare_mod.CellResult) -> None:
+            extra = f" ({result.error})" if result.error else ""
+            console.print(f"  {result.status:<10} {result.cell.label}, seed {result.cell.seed}"
+                          f"{extra}", markup=False, highlight=False)
+
+        results = compare_mod.execute(folder, cells, execution, fail_fast=fail_fast,
+                                      on_done=done)
+        base = config_mod.load(folder / "base.yaml")
+        found = report_mod.summarize(folder, results, TASKS.get(base.task.name).task.final_names,
+                                     compare_mod.varied_keys(folder),
+                                     tuned_lr=compare_mod.tuned_lrs(folder), target=wanted,
+                                     rank_by=rank_by)
+        from actcli.folders import WriteError
+        from actcli.sweep import report_files
+
+        try:
+            report_files.write(folder, results, found)
+        except WriteError as err:  # a full disk: the cells written so far are kept
+            raise WriteError(f"{err}; the report is not written: free some space, then "
+                             f"actcli compare --resume {folder}") from None
+        _print_report(console, found)
+        typer.echo(str(folder / "report.md"))
+        if compare_mod.was_interrupted(results):
+            typer.echo(f"interrupted; resume with: actcli compare --resume {folder}", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED)
+        if found.failures:
+            from actcli.errors import RunError
+
+            raise RunError(f"{len(found.failures)} of {len(results)} runs did not complete "
+                           f"(listed in {folder / 'report.md'}); rerun them with: actcli "
+                           f"compare --resume {folder}")
+
+
+def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, report.Report
+    """The ranking in as many columns as the terminal has: no value wraps; the loss, the
+    seconds and then digits give way first (report.md keeps everything)."""
+    from actcli.console import fit, grid, without
+    from actcli.sweep import report as report_mod
+
+    def verdict(row) -> str:  # noqa: ANN001 - report.Row
+        if row.p_holm is None:
+            return row.verdict
+        short = {"no clear difference": "unclear", "too few seeds": "few seeds"}
+        return f"{short.get(row.verdict, row.verdict)} p={row.p_holm:.2g}"
+
+    def table(digits: int, drop: tuple[str, ...] = ()):
+        columns = ["#", "cell", found.accuracy_name, found.loss_name, "to target", "s/run",
+                   "vs best"]
+        rows = [[str(i), row.shown, f"{row.mean_std('accuracy')[0]:.{digits}f} ± "
+                 f"{row.mean_std('accuracy')[1]:.{digits}f}",
+                 f"{row.mean_std('loss')[0]:.{digits}f} ± {row.mean_std('loss')[1]:.{digits}f}",
+                 report_mod.target_cell(row), _seconds(row.mean_std("seconds")[0]), verdict(row)]
+                for i, row in enumerate(found.rows, 1)]
+        if found.tuned_lr:
+            columns.append("lr")
+            for cells, row in zip(rows, found.rows, strict=True):
+                cells.append(f"{found.tuned_lr[row.label]:g}")
+        columns, rows = without(columns, rows, drop)
+        seeds = max((row.seeds for row in found.rows), default=0)
+        return grid(f"compare: best first by {found.rank_by}, {seeds} seed(s)", columns, rows)
+
+    loss, seconds = found.loss_name, "s/run"
+    console.print(fit(console.width, [
+        lambda: table(4), lambda: table(4, (loss,)), lambda: table(4, (loss, seconds)),
+        lambda: table(3, (loss, seconds)), lambda: table(2, (loss, seconds, "#"))]))
+    if found.target is not None:
+        console.print(f"target: {found.target.describe()}", markup=False, highlight=False)
+    if found.power_note:
+        console.print(found.power_note, markup=False, highlight=False)
+    if found.time_note:
+        console.print(found.time_note, markup=False, highlight=False)
+    for r in found.failures:
+        console.print(f"not completed: {r.cell.label}, seed {r.cell.seed}: {r.status}"
+                      f"{': ' + r.error if r.error else ''}", markup=False, highlight=False)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}" if value >= 1 else f"{value:.2f}"

@@ -1,0 +1,374 @@
+"""The command line. Each command parses, calls one library function and prints.
+
+Heavy modules (torch, matplotlib, the registries) are imported inside the commands, so
+``actcli --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from actcli import __version__
+from actcli.cli import compare as compare_commands
+from actcli.cli import completion
+from actcli.cli import inside as inside_commands
+from actcli.cli import runs as runs_commands
+from actcli.cli.shared import (
+    EXIT_INTERRUPTED,
+    OutOption,
+    SetOption,
+    config_argument,
+    config_path,
+    print_notes,
+    stdout,
+    user_errors,
+)
+from actcli.errors import ActcliError
+
+app = typer.Typer(
+    name="actcli",
+    help="Train and compare activations, losses, initializers and optimizers.\n\n"
+    "Examples:\n\n"
+    "  actcli train configs/rice_cooker.yaml\n\n"
+    "  actcli plot relu gelu silu --grad --range -4 4\n\n"
+    "  actcli list activations",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"actcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Train and compare activations, losses, initializers and optimizers."""
+
+
+@app.command()
+def train(
+    config: Annotated[Path | None, config_argument()] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Continue an interrupted run in its folder (no CONFIG then)."),
+    ] = None,
+    set_: SetOption = None,
+    out: OutOption = Path("runs"),
+    name: Annotated[str | None, typer.Option(help="Run name (folder suffix).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Training seed (train.seed).")] = None,
+    device: Annotated[
+        str | None, typer.Option(help="auto | cpu | cuda | cuda:N | mps")
+    ] = None,
+    smoke: Annotated[bool, typer.Option(help="Tiny run in seconds (what CI runs).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+    print_config: Annotated[
+        bool, typer.Option(help="Print the resolved config and train nothing.")
+    ] = False,
+    tensorboard: Annotated[bool, typer.Option(
+        "--tensorboard", help='Also write TensorBoard event files (log.tensorboard; pip '
+        'install "actcli[tensorboard]").')] = False,
+    animate: Annotated[
+        int | None,
+        typer.Option("--animate", help="1-D tasks: save fit.gif, one frame every N epochs.",
+                     min=1),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, help="Torch threads (default: torch's, one per "
+                     "core); fewer on a shared machine. The numbers depend on it: the run "
+                     "records it, and a resume uses it again unless told otherwise."),
+    ] = None,
+) -> None:
+    """Train one config; write config, metrics, model and plots to OUT/<stamp>-<name>/.
+
+    Examples:
+
+      actcli train configs/rice_cooker.yaml
+
+      actcli train rice_cooker                 (a shipped config, from anywhere)
+
+      actcli train fashion_mnist --smoke
+
+      actcli train configs/beans.yaml --set optimizer.lr=0.1 --seed 3
+
+      actcli train configs/rice_cooker.yaml --smoke --quiet
+
+      actcli train configs/rice_cooker.yaml --print-config
+
+      actcli train --resume runs/20261122-134501-fashion_mnist
+
+      actcli train configs/rice_cooker.yaml --animate 50
+
+      actcli train configs/beans.yaml --tensorboard
+
+      actcli train fashion_mnist --threads 1
+    """
+    with user_errors():
+        from actcli import config as config_mod
+
+        if resume is not None:
+            if (config is not None or set_ or name or seed is not None or device or smoke
+                    or animate or tensorboard):
+                raise ActcliError("--resume continues a run as it was configured: give no "
+                                  "CONFIG, --set, --name, --seed, --device, --smoke, "
+                                  "--tensorboard or --animate with it")
+            _run(None, out, quiet, resume, threads=threads)
+            return
+        if config is None:
+            raise ActcliError("give a CONFIG file (or --resume RUN_DIR)")
+
+        overrides = list(set_ or [])
+        overrides += [f"name={name}"] if name is not None else []
+        overrides += [f"train.seed={seed}"] if seed is not None else []
+        overrides += [f"device={device}"] if device is not None else []
+        overrides += ["log.tensorboard=true"] if tensorboard else []
+        config = config_path(config)
+        notes: list[str] = []
+        cfg = config_mod.load(config, overrides, notes)
+        print_notes(notes)
+        if smoke:
+            cfg = config_mod.smoke(cfg)
+        if print_config:
+            typer.echo(config_mod.dump(cfg), nl=False)
+            return
+        from actcli.inspection import advice
+
+        for line in advice.warnings_for(cfg, config_mod.written_keys(config, overrides)):
+            typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
+        _run(cfg, out, quiet, animate=animate, threads=threads)
+
+
+def _run(cfg, out: Path, quiet: bool, resume: Path | None = None,  # noqa: ANN001
+         animate: int | None = None, threads: int | None = None) -> None:
+    """Train ``cfg`` (a Config) or resume the run in ``resume``; print the outcome."""
+    import torch
+
+    from actcli.training import experiment
+
+    if threads is None and resume is not None:  # the threads the run was trained with
+        threads = experiment.recorded_threads(resume)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    from actcli.console import ProgressReporter, key_values
+    from actcli.errors import RunError
+
+    console = stdout()
+    label = cfg.name if cfg is not None else str(resume.name if resume else "")
+    reporter = None if quiet else ProgressReporter(console, label)
+    try:
+        if resume is not None:
+            if not resume.is_dir():
+                raise ActcliError(f"--resume: {resume} is not a run folder")
+            result = experiment.resume(resume, reporter=reporter)
+        else:
+            result = experiment.run(cfg, out, reporter=reporter, animate_every=animate)
+    except (ActcliError, KeyboardInterrupt):
+        raise
+    except Exception as err:  # a crash while training: one line, status "failed" recorded
+        if os.environ.get("ACTCLI_DEBUG"):
+            raise
+        raise RunError(f"run failed: {type(err).__name__}: {err} "
+                       "(set ACTCLI_DEBUG=1 for the traceback)") from None
+    if not quiet:
+        console.print(key_values(f"{label}: {result.status}", {
+            "run folder": str(result.path), **result.metrics,
+            "epochs": result.epochs, "seconds": round(result.seconds, 2),
+        }))
+    else:
+        typer.echo(str(result.path))
+    if result.status == "interrupted":
+        typer.echo(f"interrupted: {result.reason}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if result.stopped:  # Ctrl-C after training: the run is whole, some pictures may not be
+        left_out = (f"; not drawn: {', '.join(result.figures_skipped)}"
+                    if result.figures_skipped else "")
+        typer.echo(f"interrupted while writing the run folder: the run is {result.status} "
+                   f"(model.pt, metrics and summary.json written){left_out}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if result.status == "diverged":
+        lr = _lr_of(result.path)
+        raise RunError(f"run diverged ({result.reason}); try a smaller learning rate, "
+                       f"e.g. --set optimizer.lr={lr / 10:g}")
+
+
+def _lr_of(run: Path) -> float:
+    from actcli import config as config_mod
+
+    return float(config_mod.load(run / "config.yaml").optimizer.kwargs["lr"])
+
+
+@app.command("eval")
+def eval_(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder made by actcli train.")],
+) -> None:
+    """Re-load a run's saved model (weights only) and re-compute its final metrics (on the
+    test split, or on the training data where the task holds nothing out).
+
+    Examples:
+
+      actcli eval runs/20261122-134501-fashion_mnist
+    """
+    with user_errors():
+        from actcli.console import format_value, grid
+        from actcli.training import experiment
+
+        if not run_dir.is_dir():
+            raise ActcliError(f"{run_dir}: not a folder")
+        found = experiment.evaluate_run(run_dir)
+        rows = [(name, format_value(value), format_value(found["recorded"].get(name)))
+                for name, value in found["measured"].items()]
+        stdout().print(grid(f"{run_dir}: measured on {found['measured_on']}",
+                            ("metric", "measured now", "recorded"), rows))
+
+
+@app.command()
+def plot(
+    names: Annotated[list[str], typer.Argument(
+        help="Activation names (actcli list activations).",
+        autocompletion=completion.complete_activation)],
+    grad: Annotated[bool, typer.Option("--grad", help="Add the derivatives beside.")] = False,
+    range_: Annotated[
+        tuple[float, float], typer.Option("--range", help="x range: LO HI.")
+    ] = (-5.0, 5.0),
+    out: Annotated[Path, typer.Option("--out", help="PNG file, or a folder for it.")] = Path(
+        "runs"
+    ),
+    analytic: Annotated[
+        bool, typer.Option("--analytic", help="Also draw the textbook derivative (dashed).")
+    ] = False,
+    points: Annotated[
+        str | None,
+        typer.Option("--points", help="Print f(x) and f'(x) at these x, e.g. -1,0,2.5."),
+    ] = None,
+) -> None:
+    """Draw activation curves (and derivatives) into a PNG; print its path.
+
+    Examples:
+
+      actcli plot sigmoid --grad
+
+      actcli plot relu gelu silu --grad --range -4 4 --out acts.png
+
+      actcli plot tanh --analytic --points -2,0,0.5
+
+      actcli plot softmax
+    """
+    with user_errors():
+        from actcli.inspection import curves
+
+        if points is not None:
+            from actcli.console import grid
+
+            rows = curves.at_points(list(names), curves.parse_points(points))
+            stdout().print(grid("values", ("name", "x", "f(x)", "f'(x) autograd",
+                                            "f'(x) formula"), rows))
+        drawn = curves.draw(list(names), grad=grad, lo=range_[0], hi=range_[1], out=out,
+                            analytic=analytic)
+        if grad or analytic:
+            for name, gap in drawn.max_gap.items():
+                typer.echo(f"{name}: max |autograd - formula| derivative gap {gap:.2g}")
+        typer.echo(str(drawn.path))
+
+
+@app.command("list")
+def list_(
+    kind: Annotated[
+        str, typer.Argument(help="activations | losses | inits | optimizers | tasks | surfaces "
+                            "| configs", autocompletion=completion.complete_kind)
+    ] = "activations",
+) -> None:
+    """List the components of one kind with formulas and options.
+
+    Examples:
+
+      actcli list activations
+
+      actcli list losses
+    """
+    with user_errors():
+        from actcli.console import grid
+        from actcli.inspection import catalog
+
+        found = catalog.table(kind)
+        stdout().print(grid(found.title, found.columns, found.rows, prose=True))
+
+
+@app.command()
+def init(
+    name: Annotated[str, typer.Argument(help="A shipped config (actcli list configs).",
+                                        autocompletion=completion.complete_config)],
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Where the copy goes (default ./NAME.yaml; a folder: NAME.yaml in it).")
+    ] = None,
+) -> None:
+    """Copy a shipped config here for editing, with the schema beside it for editors.
+
+    Examples:
+
+      actcli init beans
+
+      actcli init rice_cooker --out my_kettle.yaml
+
+      actcli init compare_beans --out experiments/
+    """
+    with user_errors():
+        from actcli.config import shipped
+
+        copy, schema_written = shipped.init(name, out)
+        typer.echo(str(copy))
+        if schema_written is not None:
+            typer.echo(str(schema_written))
+
+
+@app.command()
+def schema(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the config's JSON Schema (for editors: yaml-language-server).
+
+    Examples:
+
+      actcli schema --out schema/actcli.schema.json
+    """
+    with user_errors():
+        import json
+
+        from actcli import config as config_mod
+        from actcli import folders
+
+        text = json.dumps(config_mod.json_schema(), indent=2) + "\n"
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            folders.write_text(folders.writable(out), text)
+            typer.echo(str(out))
+
+
+# every command of the other modules, registered here in one place
+app.command()(compare_commands.compare)
+app.command()(inside_commands.summary)
+app.command()(inside_commands.landscape)
+app.command()(inside_commands.backprop)
+app.command()(runs_commands.runs)
+app.command(context_settings=runs_commands.PREDICT_SETTINGS)(runs_commands.predict)
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(app())

@@ -1,0 +1,1 @@
+"""Sweeps: a compare planned, executed on workers, and reported."""

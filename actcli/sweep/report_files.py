@@ -1,0 +1,242 @@
+"""A compare's report files: summary.csv, report.md and the compare's own pictures."""
+
+from __future__ import annotations
+
+import io
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from actcli import folders, plots
+from actcli.plots.compare import NAMED
+from actcli.sweep.compare import CellResult, flow, stacks
+from actcli.sweep.report import ALPHA, Report, monitored, target_cell
+
+LISTED = 8  # report.md names at most this many cells of a stack, and this many stacks
+
+
+def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
+    """summary.csv, report.md and the pictures; returns the files written.
+
+    Each cell's files are read once: its summary.json and metrics.csv by
+    :func:`report.summarize` (``report`` holds what they say), its diagnostics.csv here.
+    A compare of more than NAMED cells names its best NAMED in each figure and shows the
+    others in grey or by their rank."""
+    by_id = {run.cell_id: run for row in report.rows for run in row.runs.values()}
+    sizes = report.stack_sizes  # summarize read them from the same results
+    table = []
+    for r in results:
+        run = by_id.get(r.cell.id)
+        table.append({
+            "cell": r.cell.id, "label": r.cell.label, "seed": r.cell.seed, "status": r.status,
+            report.accuracy_name: r.metrics.get(report.accuracy_name),
+            report.loss_name: r.metrics.get(report.loss_name), "seconds": r.seconds,
+            "epochs_to_target": run.epochs_to_target if run else None,
+            "seconds_to_target": _round(run.seconds_to_target) if run else None,
+            "stack": sizes[r.cell.id], "error": r.error,
+            **{f"set:{k}": csv_value(v) for k, v in r.cell.values.items()},
+        })
+    folders.write_csv(folder / "summary.csv", table)
+    files = ["summary.csv"]
+    colors = _colors(results, report)
+    curves = _curves(report)
+    if curves:
+        folders.save_figure(plots.compare_curves(
+            curves, report.target.value if report.target and report.target.metric ==
+            "accuracy" else None, colors=colors, named=NAMED), folder / "curves.png")
+        files.append("curves.png")
+    if report.rows:
+        folders.save_figure(plots.compare_bars(
+            [r.shown for r in report.rows],
+            [r.mean_std("accuracy") for r in report.rows], report.accuracy_name,
+            named=NAMED), folder / "bars.png")
+        files.append("bars.png")
+    if report.target is not None and report.rows:
+        folders.save_figure(plots.time_to_target(
+            [r.shown for r in report.rows],
+            [[run.epochs_to_target for run in r.runs.values()] for r in report.rows],
+            report.target.describe(), named=NAMED), folder / "to_target.png")
+        files.append("to_target.png")
+    flow = _gradient_flow(folder, results, report)
+    if flow:
+        folders.save_figure(plots.gradient_flow(flow, colors=colors, named=NAMED),
+                         folder / "gradient_flow.png")
+        files.append("gradient_flow.png")
+    activations = _activations(results)
+    if activations:
+        from actcli.inspection import curves as curves_mod
+
+        shown = [curves_mod.evaluate(name, -4, 4) for name in activations]
+        folders.save_figure(plots.activation_curves(shown, grad=True), folder / "activations.png")
+        files.append("activations.png")
+    folders.write_text(folder / "report.md",
+                    markdown(report, files, _training(folder, results, sizes)))
+    return [*files, "report.md"]
+
+
+def _colors(results: list[CellResult], report: Report) -> dict[str, str]:
+    """A colour per cell (as tables show it) for every picture of the compare: in plan
+    order, so that a cell keeps its colour in curves.png and gradient_flow.png whatever the
+    ranking, and when only the activation varies it is its colour in activations.png
+    (which draws the activations in plan order too). Past NAMED cells only the best are
+    drawn in colour: colours go by rank, so that they take the most distinct ones."""
+    shown = list(dict.fromkeys(r.cell.shown(report.varied) for r in results))
+    if len(shown) > NAMED:
+        shown = [row.shown for row in report.rows]
+    return dict(zip(shown, plots.series_colors(len(shown)), strict=True))
+
+
+def _training(folder: Path, results: list[CellResult], sizes: dict[str, int | None]) -> str:
+    """Which cells trained together (``sizes``: each cell's stack, None if it did not
+    run), in one paragraph for report.md."""
+    ran = [r for r in results if sizes[r.cell.id] is not None]
+    together = [r for r in ran if (sizes[r.cell.id] or 1) > 1]
+    if not together:
+        return (f"Training. Every cell trained alone ({len(ran)} runs)."
+                if ran else "")
+    shown = {r.cell.id: f"{r.cell.label}, seed {r.cell.seed}" for r in results}
+    groups = []
+    for ids in stacks(folder):
+        members = [i for i in ids if sizes.get(i) not in (None, 1)]
+        if members:
+            named = "; ".join(shown[i] for i in members[:LISTED])
+            more = f"; and {len(members) - LISTED} more" if len(members) > LISTED else ""
+            groups.append(f"{len(members)} ({named}{more})")
+    alone = len(ran) - len(together)
+    listed = ", ".join(groups[:LISTED]) + (
+        f", and {len(groups) - LISTED} more (plan.json)" if len(groups) > LISTED else "")
+    return (f"Training. Cells that share a network shape trained together as one stacked "
+            f"model (plan.json `stacks`; each cell's summary.json gives `stack`, the number "
+            f"of models it trained with): {len(groups)} stack(s) of "
+            f"{listed}" + (f"; {alone} cell(s) alone" if alone else "") +
+            ". A stacked cell's seconds are its share of its stack's wall time "
+            "(`stack_seconds` / `stack`), so they compare the cells' epochs, not the cost of "
+            "their activations; `--no-fuse` trains every cell alone and times each.")
+
+
+def csv_value(value: Any) -> Any:
+    """A varied value as one CSV cell: scalars as they are, lists and mappings as YAML."""
+    return value if isinstance(value, str | int | float | bool) else flow(value)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _pm(mean_std: tuple[float, float], digits: int = 4) -> str:
+    return f"{mean_std[0]:.{digits}f} ± {mean_std[1]:.{digits}f}"
+
+
+def markdown(report: Report, pictures: list[str], training: str = "") -> str:
+    out = io.StringIO()
+    out.write("# actcli compare\n\n")
+    if report.varied:
+        out.write(f"Varied: {', '.join(f'`{k}`' for k in report.varied)}. Ranked by "
+                  f"`{report.rank_by}`.\n\n")
+    if report.target is not None:
+        out.write(f"Target: {report.target.describe()}.\n\n")
+    acc, loss = report.accuracy_name, report.loss_name
+    lr_head = " lr (range test) |" if report.tuned_lr else ""
+    out.write(f"| rank | cell | seeds | {acc} (mean ± std) | {loss} (mean ± std) | "
+              f"epochs to target | s to target | s/run | best − this [95% CI] | pairs | "
+              f"p | p (Holm) | verdict |{lr_head}\n"
+              f"|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+              f"{'---|' if lr_head else ''}\n")
+    for i, row in enumerate(report.rows, 1):
+        diff = "-" if row.difference is None else _interval(row.difference)
+        p = "-" if row.p_value is None else f"{row.p_value:.3g}"
+        holm = "-" if row.p_holm is None else f"{row.p_holm:.3g}"
+        pairs = "-" if i == 1 else str(row.pairs)
+        out.write(f"| {i} | {row.shown} | {row.seeds} | {_pm(row.mean_std('accuracy'))} | "
+                  f"{_pm(row.mean_std('loss'))} | {target_cell(row)} | "
+                  f"{target_cell(row, epochs=False)} | {row.mean_std('seconds')[0]:.1f} | "
+                  f"{diff} | {pairs} | {p} | {holm} | {row.verdict} |"
+                  f"{f' {report.tuned_lr[row.label]:g} |' if report.tuned_lr else ''}\n")
+    out.write("\n")
+    if report.tuned_lr:
+        out.write("Each cell ran at its own learning rate: a range test from its seed-0 "
+                  "network picked the lr at the smoothed-loss minimum divided by 10 "
+                  "(lr_range_test.png).\n\n")
+    out.write(
+        f"Method. Each cell is compared with the best one seed by seed: runs with the same "
+        f"seed number share their data and initialisation stream, so each pair gives one "
+        f"difference of `{report.rank_by}` (best − this, signed so that positive means the "
+        f"best is better; a seed missing in either cell is left out, `pairs` counts those "
+        f"used). The table gives the mean difference with its Student-t 95% confidence "
+        f"interval, the two-sided p of an exact sign-flip test (the share of the 2^n ways of "
+        f"flipping the signs of the n differences whose sum is at least as far from zero as "
+        f"the observed one: valid at any n, and equal differences give 2/2^n, never 0), and "
+        f"that p after Holm's correction over the {report.compared} cells compared. A cell "
+        f"is `worse` when its corrected p is below {ALPHA}; `too few seeds` when no result "
+        f"of that many pairs could reach it. Epochs to target: the first logged epoch at "
+        f"which the run met the target (mean over the seeds that did, with how many did); "
+        f"seconds to target: the run's training seconds times that share of its epochs.\n\n")
+    if training:
+        out.write(f"{training}\n\n")
+    if report.time_note:
+        out.write(f"**{report.time_note}**\n\n")
+    if report.power_note:
+        out.write(f"**{report.power_note}**\n\n")
+    for picture in pictures:
+        if picture.endswith(".png"):
+            out.write(f"![{picture}]({picture})\n\n")
+    if report.failures:
+        out.write("## Not completed\n\n")
+        for r in report.failures:
+            out.write(f"- {r.cell.label}, seed {r.cell.seed}: {r.status}"
+                      f"{': ' + r.error if r.error else ''}\n")
+    return out.getvalue()
+
+
+def _interval(difference: tuple[float, float, float]) -> str:
+    mean, low, high = difference
+    if math.isnan(low):
+        return f"{mean:+.4g}"
+    return f"{mean:+.4g} [{low:+.4g}, {high:+.4g}]"
+
+
+def _curves(report: Report) -> dict[str, Any]:
+    """shown label -> (epochs, mean, std, key) of the monitored accuracy over the seeds."""
+    found = {}
+    for row in report.rows:
+        histories = [run.history for run in row.runs.values() if run.history]
+        if not histories:
+            continue
+        key = monitored(histories[0])[0]
+        length = min(len(h) for h in histories)
+        values = np.array([[r[key] for r in h[:length]] for h in histories])
+        epochs = np.array([r["epoch"] for r in histories[0][:length]])
+        found[row.shown] = (epochs, values.mean(axis=0), values.std(axis=0), key)
+    return found
+
+
+def _gradient_flow(folder: Path, results: list[CellResult], report: Report
+                   ) -> dict[str, Any]:
+    """shown label -> mean gradient norm per layer over the logged epochs and seeds, best
+    cell first."""
+    shown = {row.label: row.shown for row in report.rows}
+    by_label: dict[str, list[np.ndarray]] = defaultdict(list)
+    for r in results:
+        if r.status != "completed":
+            continue
+        rows = folders.read_rows(folder / "cells" / r.cell.id / "diagnostics.csv")
+        keys = [k for k in rows[0] if k.startswith("grad_norm/")] if rows else []
+        if keys:
+            by_label[shown[r.cell.label]].append(
+                np.array([[row[k] for k in keys] for row in rows]).mean(axis=0))
+    return {row.shown: np.mean(by_label[row.shown], axis=0) for row in report.rows
+            if row.shown in by_label and len({len(x) for x in by_label[row.shown]}) == 1}
+
+
+def _activations(results: list[CellResult]) -> list[str]:
+    """The activations a compare varies (by name), in plan order."""
+    names: list[str] = []
+    for r in results:
+        value = r.cell.values.get("model.activation")
+        name = value.get("name") if isinstance(value, dict) else value
+        if isinstance(name, str) and name not in names:
+            names.append(name)
+    return names

@@ -1,0 +1,4 @@
+"""One run: from a prepared config to its run folder.
+
+The drivers, the tracker, what the folder holds, TensorBoard.
+"""
