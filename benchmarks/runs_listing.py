@@ -24,7 +24,7 @@ from rich.console import Console
 
 from actcli import config as config_mod
 from actcli.inspection import listing
-from actcli.training import experiment
+from actcli.training import driver
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "runs"
         cfg = config_mod.smoke(config_mod.load("configs/beans.yaml"))
-        first = experiment.run(cfg, Path(tmp) / "seed").path
+        first = driver.run(cfg, Path(tmp) / "seed").path
         summary = json.loads((first / "summary.json").read_text())
         text = (first / "config.yaml").read_text()
         for i in range(args.runs):
@@ -55,7 +55,8 @@ def main() -> None:
         def table() -> None:
             from actcli.cli.runs import _table
 
-            found = listing.select(listing.collect(root), ["optimizer.lr>0.01"], "-accuracy")
+            found = listing.select(listing.collect(root), [("optimizer.lr", ">", "0.01")],
+                                           ("accuracy", True))
             import actcli.cli.runs as cli_runs
 
             cli_runs.stdout = lambda: Console(file=io.StringIO(), width=120)

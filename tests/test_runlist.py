@@ -370,7 +370,7 @@ def test_at_80_columns_the_table_cuts_no_value_and_says_what_it_left_out(root):
     note = " ".join(result.stdout[result.stdout.index("left out to fit 80 columns: "):].split())
     assert "seconds" in note and "when" in note and "(--show KEY adds one back" in note
     shown = listing.columns(listing.select(listing.collect(root, cells=False),
-                                           ["task=beans"]))
+                                           [("task", "=", "beans")]))
     left = note.removeprefix("left out to fit 80 columns: ").split(" (--show")[0]
     named = [k.strip() for k in left.split(",")]
     cells = [c.strip() for c in header.split("┃") if c.strip()]

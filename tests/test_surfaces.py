@@ -11,8 +11,11 @@ import torch
 
 from actcli.errors import ConfigError
 from actcli.inspection import surfaces
+from actcli.inspection.surfaces import OptimizerChoice
 
 from helpers import CONFIGS
+
+SGD, ADAM = OptimizerChoice("sgd"), OptimizerChoice("adam")
 
 
 @pytest.mark.parametrize("spec", list(surfaces.SURFACES), ids=lambda s: s.name)
@@ -45,7 +48,7 @@ def test_gradient_is_autograd_of_the_formula_against_the_hand_derivative():
 
 
 def test_saddle_plain_sgd_stays_on_the_ridge_adam_leaves():
-    found = surfaces.search("saddle", optimizers=["sgd", "adam"], starts=[(1.0, 1e-6)],
+    found = surfaces.search("saddle", optimizers=[SGD, ADAM], starts=[(1.0, 1e-6)],
                             lr=0.01, steps=100)
     sgd, adam = found.paths
     # y grows by (1 + 2 lr) a step: 1e-6 * 1.02^100 = 7.2e-6
@@ -55,14 +58,14 @@ def test_saddle_plain_sgd_stays_on_the_ridge_adam_leaves():
 
 def test_himmelblau_starts_decide_which_minimum():
     corners = [(-4.0, -4.0), (-4.0, 4.0), (4.0, -4.0), (4.0, 4.0)]
-    found = surfaces.search("himmelblau", optimizers=["sgd"], starts=corners, lr=0.01,
+    found = surfaces.search("himmelblau", optimizers=[SGD], starts=corners, lr=0.01,
                             steps=500)
     ends = {p.nearest for p in found.paths}
     assert len(ends) >= 3 and all(end.startswith("minimum") for end in ends)
 
 
 def test_rosenbrock_momentum_gets_nearer_than_sgd():
-    found = surfaces.search("rosenbrock", optimizers=["sgd", "momentum"],
+    found = surfaces.search("rosenbrock", optimizers=[SGD, OptimizerChoice("momentum")],
                             starts=[(-1.5, 2.0)], lr=0.001, steps=2000)
     sgd, momentum = found.paths
     distance = [math.hypot(p.end[0] - 1, p.end[1] - 1) for p in (sgd, momentum)]
@@ -70,8 +73,8 @@ def test_rosenbrock_momentum_gets_nearer_than_sgd():
 
 
 def test_a_path_is_torchs_own_optimizer_on_the_formula():
-    found = surfaces.search("bowl", optimizers=["sgd:momentum=0.5"], starts=[(1.0, -2.0)],
-                            lr=0.1, steps=5)
+    found = surfaces.search("bowl", optimizers=[OptimizerChoice("sgd", {"momentum": 0.5})],
+                            starts=[(1.0, -2.0)], lr=0.1, steps=5)
     p = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
     opt = torch.optim.SGD([p], lr=0.1, momentum=0.5)
     for _ in range(5):
@@ -82,7 +85,8 @@ def test_a_path_is_torchs_own_optimizer_on_the_formula():
 
 
 def test_convergence_step_and_a_diverging_path():
-    found = surfaces.search("bowl", optimizers=["sgd", "sgd:lr=1.5"], starts=[(1.0, 1.0)],
+    too_fast = OptimizerChoice("sgd", {"lr": 1.5}, "sgd:lr=1.5")
+    found = surfaces.search("bowl", optimizers=[SGD, too_fast], starts=[(1.0, 1.0)],
                             lr=0.1, steps=200)
     sgd, wild = found.paths
     # |grad| = 2 sqrt(2) * 0.8^k < 1e-4 first at k = 46
@@ -130,18 +134,34 @@ def test_list_surfaces(invoke):
         assert name in result.stdout
 
 
-def test_parse_optimizer_aliases_and_options():
-    label, ref = surfaces.parse_optimizer("momentum", 0.1)
+def test_optimizer_ref_expands_aliases_and_takes_the_search_lr_unless_given():
+    ref = surfaces.optimizer_ref(OptimizerChoice("momentum"), 0.1)
     assert ref.name == "sgd" and ref.kwargs["momentum"] == 0.9 and ref.kwargs["lr"] == 0.1
-    _, ref = surfaces.parse_optimizer("adam:lr=0.5:beta1=0.8", 0.1)
+    ref = surfaces.optimizer_ref(OptimizerChoice("nesterov"), 0.1)
+    assert ref.kwargs["nesterov"] is True and ref.kwargs["momentum"] == 0.9
+    ref = surfaces.optimizer_ref(OptimizerChoice("adam", {"lr": 0.5, "beta1": 0.8}), 0.1)
     assert ref.kwargs["lr"] == 0.5 and ref.kwargs["beta1"] == 0.8
-    with pytest.raises(ConfigError, match="adam has no option 'bet1'"):
-        surfaces.parse_optimizer("adam:bet1=0.8", 0.1)
+    with pytest.raises(ConfigError, match="--optimizers: adam has no option 'bet1'"):
+        surfaces.optimizer_ref(OptimizerChoice("adam", {"bet1": 0.8}), 0.1)
+    with pytest.raises(ConfigError, match=r"unknown optimizer 'adamm'.*\(or momentum, nesterov\)"):
+        surfaces.optimizer_ref(OptimizerChoice("adamm"), 0.1)
+
+
+def test_a_choice_is_labelled_by_its_name_unless_given():
+    assert OptimizerChoice("adam").label == "adam"
+    assert OptimizerChoice("sgd", {"lr": 1.5}, "sgd:lr=1.5").label == "sgd:lr=1.5"
+    found = surfaces.search("bowl", starts=[(1.0, 1.0)], steps=3, points=11)
+    assert [p.optimizer for p in found.paths] == ["sgd", "momentum", "adam"]
+
+
+def test_search_needs_an_optimizer():
+    with pytest.raises(ConfigError, match="--optimizers: name at least one optimizer"):
+        surfaces.search("bowl", optimizers=[], steps=3)
 
 
 def test_table_groups_paths_by_start_and_each_row_names_it():
     corners = [(-4.0, -4.0), (4.0, 4.0)]
-    found = surfaces.search("himmelblau", optimizers=["sgd", "adam"], starts=corners,
+    found = surfaces.search("himmelblau", optimizers=[SGD, ADAM], starts=corners,
                             steps=20)
     groups = surfaces.by_start(found)
     assert [start for start, _ in groups] == corners
@@ -153,13 +173,13 @@ def test_table_groups_paths_by_start_and_each_row_names_it():
         column = surfaces.COLUMNS.index("start")
         assert [row[column] for row in cells] == [surfaces.point_text(start, 3)] * 2
     assert surfaces.point_text((-4.0, 1e-6), 3) == "(-4, 1e-06)"
-    one = surfaces.search("bowl", optimizers=["sgd", "adam"], starts=[(1.0, 1.0)], steps=5)
+    one = surfaces.search("bowl", optimizers=[SGD, ADAM], starts=[(1.0, 1.0)], steps=5)
     assert [start for start, _ in surfaces.by_start(one)] == [(1.0, 1.0)]
 
 
 def test_table_cells_of_a_diverged_path():
-    found = surfaces.search("bowl", optimizers=["sgd:lr=1000.0"], starts=[(1.0, 1.0)],
-                            steps=200)
+    found = surfaces.search("bowl", optimizers=[OptimizerChoice("sgd", {"lr": 1000.0})],
+                            starts=[(1.0, 1.0)], steps=200)
     (row,) = surfaces.table_cells(found.paths, 3)
     record = dict(zip(surfaces.COLUMNS, row, strict=True))
     assert record["end"] == "diverged" and record["|grad|<1e-4 at"] == "never"

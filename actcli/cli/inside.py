@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from actcli.cli import completion
+from actcli.cli import completion, parsing
 from actcli.cli.shared import SetOption, config_argument, config_path, stdout, user_errors
 from actcli.errors import ActcliError, quote
 
@@ -120,8 +120,8 @@ def _surface(name: str, start: list[str] | None, optimizers: str, steps: int | N
 
     if format_ not in ("table", "json"):
         raise ActcliError(f"--format: {quote(format_)} is not allowed; valid: table, json")
-    found = surfaces.search(name, optimizers=optimizers.split(","),
-                            starts=[surfaces.parse_point(p) for p in start or []], lr=lr,
+    found = surfaces.search(name, optimizers=parsing.optimizers(optimizers),
+                            starts=[parsing.start_point(p) for p in start or []], lr=lr,
                             steps=steps or 100)
     files = surfaces.draw(found, out, animate)
     if format_ == "json":
@@ -153,12 +153,6 @@ def _surface(name: str, start: list[str] | None, optimizers: str, steps: int | N
         typer.echo(str(file))
 
 
-def _numbers(option: str, text: str | None, example: str) -> tuple[float, ...] | None:
-    from actcli import options
-
-    return None if text is None else tuple(options.numbers(option, text, example))
-
-
 def backprop(
     inputs: Annotated[str | None, typer.Option(help="i1,i2 (default 0.05,0.10)")] = None,
     targets: Annotated[str | None, typer.Option(help="t1,t2 (default 0.01,0.99)")] = None,
@@ -183,13 +177,14 @@ def backprop(
         from actcli.console import fit, grid, width_of
         from actcli.inspection import backprop as bp
 
-        given = {"inputs": _numbers("--inputs", inputs, "0.05,0.10"),
-                 "targets": _numbers("--targets", targets, "0.01,0.99"),
-                 "hidden_weights": _numbers("--hidden-weights", hidden_weights,
-                                            "0.15,0.20,0.25,0.30"),
-                 "output_weights": _numbers("--output-weights", output_weights,
-                                            "0.40,0.45,0.50,0.55"),
-                 "biases": _numbers("--biases", biases, "0.35,0.60")}
+        numbers = parsing.optional_numbers
+        given = {"inputs": numbers("--inputs", inputs, "0.05,0.10"),
+                 "targets": numbers("--targets", targets, "0.01,0.99"),
+                 "hidden_weights": numbers("--hidden-weights", hidden_weights,
+                                           "0.15,0.20,0.25,0.30"),
+                 "output_weights": numbers("--output-weights", output_weights,
+                                           "0.40,0.45,0.50,0.55"),
+                 "biases": numbers("--biases", biases, "0.35,0.60")}
         found = bp.compute(**{k: v for k, v in given.items() if v is not None}, lr=lr)
         console = stdout()
         console.print(grid("forward pass (out = sigmoid(net))", ("unit", "net", "out"),

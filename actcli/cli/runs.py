@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from actcli.cli import parsing
 from actcli.cli.shared import stdout, user_errors
 from actcli.errors import ActcliError, ConfigError, quote
 
@@ -74,7 +75,8 @@ def runs(
         root = Path(items[0]) if items else Path("runs")
         scanned = listing.scan(root, cells=cells)
         listing.check_shown(scanned.records, list(show or []))
-        found = listing.select(scanned.records, list(where or []), sort, last)
+        found = listing.select(scanned.records, [parsing.where(w) for w in where or []],
+                               parsing.sort_key(sort), last)
         if scanned.skipped:
             typer.echo(scanned.skipped_note(), err=True)
         if format_ == "json":
@@ -181,7 +183,7 @@ def predict(
         from actcli.console import grid
         from actcli.inspection import predict as predict_mod
 
-        _no_unknown_options([str(run), *(inputs or [])])
+        parsing.check_predict_arguments([str(run), *(inputs or [])])
         loaded = predict_mod.load(run)
         console = stdout()
         if image is not None:
@@ -193,20 +195,10 @@ def predict(
             console.print(grid("", ("class", "probability"),
                                [(name, f"{p:.4f}") for name, p in found]))
             return
-        answers = predict_mod.ask(loaded, list(inputs or []))
+        predict_mod.check_takes_numbers(loaded)
+        answers = predict_mod.ask(loaded, parsing.inputs(inputs or [], loaded.task.x_label))
         console.print(grid(f"{loaded.config.name}: P(class 1 = "
                            f"{loaded.task.classes[1]})",
                            (loaded.task.x_label, "probability", "class"),
                            [(f"{a.x:g}", f"{a.probability:.4f}", a.label) for a in answers]))
 
-
-def _no_unknown_options(given: list[str]) -> None:
-    """An error for an argument that is an unknown option rather than a number: with
-    PREDICT_SETTINGS they arrive as arguments (-40 is a temperature, --imag a typo)."""
-    for text in given:
-        if text.startswith("-") and len(text) > 1:
-            try:
-                float(text)
-            except ValueError:
-                raise ConfigError(f"no such option: {text} (options: --image, --help; "
-                                  "a negative input is a number such as -40)") from None

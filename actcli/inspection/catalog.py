@@ -22,7 +22,7 @@ class Table:
     rows: Sequence[tuple[str, ...]]
 
 
-def _options(params: Mapping[str, Param]) -> str:
+def _defaults(params: Mapping[str, Param]) -> str:
     return ", ".join(f"{k}={p.default}" for k, p in params.items()) or "-"
 
 
@@ -48,33 +48,33 @@ def table(kind: str) -> Table:
         from actcli.components.activations import ACTIVATIONS
 
         return Table("activations", ("name", "f(x)", "f'(x)", "range", "options", "notes"),
-                     [(s.name, s.formula, s.derivative, s.output_range, _options(s.params),
+                     [(s.name, s.formula, s.derivative, s.output_range, _defaults(s.params),
                        s.notes) for s in ACTIVATIONS])
     if kind == "losses":
         from actcli.components.losses import LOSSES
 
         return Table("losses", ("name", "formula", "reads", "outputs", "options", "notes"),
-                     [(s.name, s.formula, s.reads, ", ".join(s.outputs), _options(s.params),
+                     [(s.name, s.formula, s.reads, ", ".join(s.outputs), _defaults(s.params),
                        s.notes) for s in LOSSES])
     if kind == "inits":
         from actcli.components.initializers import INITIALIZERS
 
         return Table("initializers", ("name", "draws", "bias", "options", "what"),
-                     [(s.name, s.formula, s.bias, _options(s.params), s.doc)
+                     [(s.name, s.formula, s.bias, _defaults(s.params), s.doc)
                       for s in INITIALIZERS])
     if kind == "optimizers":
         from actcli.components.optimizers import OPTIMIZERS
 
         return Table("optimizers", ("name", "update", "options", "what"),
-                     [(s.name, s.formula, _options(s.params), s.doc) for s in OPTIMIZERS])
+                     [(s.name, s.formula, _defaults(s.params), s.doc) for s in OPTIMIZERS])
     if kind == "tasks":
         from actcli.tasks import TASKS
 
         rows = []
         for spec in TASKS:
             fields = spec.task.options.model_fields
-            options = ", ".join(f"{k}={f.default}" for k, f in fields.items() if k != "name")
-            rows.append((spec.name, spec.doc, str(spec.task.n_outputs), options))
+            defaults = ", ".join(f"{k}={f.default}" for k, f in fields.items() if k != "name")
+            rows.append((spec.name, spec.doc, str(spec.task.n_outputs), defaults))
         return Table("tasks", ("name", "what", "outputs", "options"), rows)
     if kind == "configs":
         from actcli.config import shipped

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from actcli import folders, options, plots
+from actcli import folders, plots
 from actcli.components import activations
 from actcli.errors import ConfigError
 
@@ -76,11 +76,6 @@ def at_points(names: list[str], points: list[float]) -> list[tuple[str, ...]]:
             rows.append((spec.name, f"{xi:g}", f"{float(y[i]):.10g}", f"{float(dy[i]):.10g}",
                          f"{float(analytic[i]):.10g}"))
     return rows
-
-
-def parse_points(text: str) -> list[float]:
-    """``"-1,0,2.5"`` -> [-1.0, 0.0, 2.5]; ConfigError naming the bad item."""
-    return options.numbers("--points", text, "-1,0,2.5")
 
 
 def draw(names: list[str], *, grad: bool, lo: float, hi: float, out: Path,

@@ -32,7 +32,6 @@ from actcli.errors import ActcliError, ConfigError, quote, suggest
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader where PyYAML has it
 _STAMP = re.compile(r"^(\d{8})-(\d{6})")
-_CONDITION = re.compile(r"^\s*([^<>=!\s][^<>=!]*?)\s*(<=|>=|!=|=|<|>)\s*(.*)$")
 SHOWN = ("when", "run", "task", "status")  # the fixed columns of the table, then the rest
 UNDER_CONFIG = ("loss", "device")  # config keys always listed as config.KEY (see above)
 SAME_IN_BOTH = ("name", "task")  # config keys the summary records as they are
@@ -228,16 +227,6 @@ def collect(root: Path, *, cells: bool = True) -> list[RunRecord]:
     return scan(root, cells=cells).records
 
 
-def parse_where(text: str) -> tuple[str, str, str]:
-    """``KEY=VALUE`` (also ``!=``, ``<``, ``>``, ``<=``, ``>=``) -> (key, op, value)."""
-    found = _CONDITION.match(text)
-    if not found:
-        raise ConfigError(f"--where {quote(text)}: expected KEY=VALUE (or !=, <, >, <=, >=), "
-                          "e.g. model.activation=relu or accuracy>=0.9")
-    key, op, value = found.groups()
-    return key, op, value.strip()
-
-
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
@@ -281,13 +270,15 @@ def matches(record: RunRecord, key: str, op: str, wanted: str) -> bool:
             ">=": left >= right}[op]
 
 
-def select(records: list[RunRecord], where: Sequence[str] = (), sort: str | None = None,
-           last: int | None = None) -> list[RunRecord]:
-    """Filter (every condition must hold), sort (``-KEY`` descending; runs without the key
-    last) and keep the ``last`` N most recent."""
+Condition = tuple[str, str, str]  # (key, operator: = != < > <= >=, value as text)
+
+
+def select(records: list[RunRecord], where: Sequence[Condition] = (),
+           sort: tuple[str, bool] | None = None, last: int | None = None) -> list[RunRecord]:
+    """Filter (every condition must hold), sort by ``sort`` = (key, descending) (runs
+    without the key last) and keep the ``last`` N most recent."""
     known = {key for r in records for key in r.flat}
-    for condition in where:
-        key, op, value = parse_where(condition)
+    for key, op, value in where:
         if records:
             check_key("--where", key, known)
         records = [r for r in records if matches(r, key, op, value)]
@@ -296,7 +287,7 @@ def select(records: list[RunRecord], where: Sequence[str] = (), sort: str | None
             raise ConfigError(f"--last: must be >= 1, got {last}")
         records = records[-last:]
     if sort:
-        key = sort.removeprefix("-")
+        key, descending = sort
         if records:
             check_key("--sort", key, known)
         present = [r for r in records if r.flat.get(key) is not None]
@@ -306,7 +297,7 @@ def select(records: list[RunRecord], where: Sequence[str] = (), sort: str | None
         def order(r: RunRecord) -> tuple[float, str]:
             return (_number(r.flat[key]) or 0.0, "") if numeric else (0.0, _text(r.flat[key]))
 
-        present.sort(key=order, reverse=sort.startswith("-"))
+        present.sort(key=order, reverse=descending)
         records = present + absent
     return records
 

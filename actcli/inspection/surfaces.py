@@ -9,7 +9,7 @@ registry entry: its formula, the domain a picture shows, its known minima and sa
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -20,7 +20,7 @@ from torch import Tensor
 
 from actcli.components import Param, Ref, Registry, parse_ref
 from actcli.components import optimizers as optimizers_mod
-from actcli.errors import ConfigError, quote
+from actcli.errors import ConfigError
 
 Point = tuple[float, float]
 CONVERGED = 1e-4  # |gradient| below this counts as having arrived
@@ -133,29 +133,36 @@ ALIASES = {"momentum": {"name": "sgd", "momentum": 0.9},
            "nesterov": {"name": "sgd", "momentum": 0.9, "nesterov": True}}
 
 
-def parse_optimizer(text: str, lr: float) -> tuple[str, Ref]:
-    """``adam``, ``momentum``, or ``sgd:momentum=0.5:nesterov=true`` -> (label, Ref), at
-    learning rate ``lr`` unless the text gives its own (``adam:lr=0.1``)."""
-    name, *options = text.strip().split(":")
-    document: dict[str, object] = {**ALIASES.get(name, {"name": name}), "lr": lr}
-    for option in options:
-        key, sep, raw = option.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--optimizers: {quote(text)}: options go as name:key=value, "
-                              "e.g. sgd:momentum=0.5")
-        import yaml
+@dataclass(frozen=True)
+class OptimizerChoice:
+    """An optimizer for :func:`search`: a registry name or one of :data:`ALIASES`, its
+    keyword values (an ``lr`` among them overrides the search's), and the label its paths
+    carry (the name unless given)."""
 
-        try:
-            document[key] = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            document[key] = raw
+    name: str
+    kwargs: Mapping[str, object] = field(default_factory=dict)
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
+
+
+DEFAULT_OPTIMIZERS = (OptimizerChoice("sgd"), OptimizerChoice("momentum"),
+                      OptimizerChoice("adam"))
+
+
+def optimizer_ref(choice: OptimizerChoice, lr: float) -> Ref:
+    """``choice`` checked against the optimizer registry (an alias expanded), at learning
+    rate ``lr`` unless its kwargs give one; ConfigError naming ``--optimizers``."""
+    document: dict[str, object] = {**ALIASES.get(choice.name, {"name": choice.name}),
+                                   "lr": lr, **choice.kwargs}
     try:
-        ref = parse_ref(optimizers_mod.OPTIMIZERS, document, optimizers_mod.check_params)
+        return parse_ref(optimizers_mod.OPTIMIZERS, document, optimizers_mod.check_params)
     except ConfigError as err:
-        hint = "" if name in optimizers_mod.OPTIMIZERS or name in ALIASES else \
-            f" (or {', '.join(ALIASES)})"
+        hint = "" if choice.name in optimizers_mod.OPTIMIZERS or choice.name in ALIASES \
+            else f" (or {', '.join(ALIASES)})"
         raise ConfigError(f"--optimizers: {err}{hint}") from None
-    return text.strip(), ref
 
 
 @dataclass(frozen=True)
@@ -211,7 +218,7 @@ class Search:
     f: np.ndarray  # (points, points): f[i, j] at (x[j], y[i])
 
 
-def search(name: str, *, optimizers: Sequence[str] = ("sgd", "momentum", "adam"),
+def search(name: str, *, optimizers: Sequence[OptimizerChoice] = DEFAULT_OPTIMIZERS,
            starts: Sequence[Point] = (), lr: float | None = None, steps: int = 100,
            points: int = 201) -> Search:
     """Every optimizer from every start on the surface ``name``, and the surface on a grid."""
@@ -221,7 +228,7 @@ def search(name: str, *, optimizers: Sequence[str] = ("sgd", "momentum", "adam")
     if lr is not None and not lr > 0:
         raise ConfigError(f"--lr: must be > 0, got {lr}")
     lr = spec.lr if lr is None else lr
-    chosen = [parse_optimizer(text, lr) for text in optimizers if text.strip()]
+    chosen = [(choice.label, optimizer_ref(choice, lr)) for choice in optimizers]
     if not chosen:
         raise ConfigError("--optimizers: name at least one optimizer")
     paths = [descend(spec, start, label, ref, steps)
@@ -232,14 +239,6 @@ def search(name: str, *, optimizers: Sequence[str] = ("sgd", "momentum", "adam")
     with torch.no_grad():
         f = spec.fn(grid_x, grid_y).numpy()
     return Search(spec, paths, lr, steps, x, y, f)
-
-
-def parse_point(text: str) -> Point:
-    """``"1,1e-6"`` -> (1.0, 1e-06); ConfigError naming the bad text."""
-    from actcli import options
-
-    x, y = options.numbers("--from", text, "1,1e-6", count=2)
-    return x, y
 
 
 def rows(found: Search) -> list[dict[str, object]]:
