@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from actcli import config as config_mod
-from actcli.sweep import compare
+from actcli.sweep import executing, planning
 
 
 def main() -> None:
@@ -36,12 +36,12 @@ def main() -> None:
     rows = []
     for layout in args.layouts.split(","):
         workers, threads = (int(n) for n in layout.split("x"))
-        settings = compare.settle(planned, [], None, args.seeds, workers, threads)
+        settings = planning.settle(planned, {}, None, args.seeds, workers, threads)
         with tempfile.TemporaryDirectory() as out:
-            folder, cells = compare.create(path, overrides, settings.grid, settings.seeds,
-                                           Path(out))
+            plan = planning.create(path, overrides, settings.grid, settings.seeds, Path(out))
+            folder, cells = plan.folder, plan.cells
             start = time.perf_counter()
-            results = compare.execute(folder, cells, compare.Execution(workers, threads))
+            results = executing.execute(folder, cells, planning.Execution(workers, threads))
             seconds = time.perf_counter() - start
         failed = sum(r.status != "completed" for r in results)
         rows.append((workers, threads, len(cells), seconds, failed))

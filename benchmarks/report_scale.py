@@ -6,7 +6,7 @@ of N cells, nothing trained.
 
 Each folder is what `actcli compare configs/beans.yaml --activations relu --over
 optimizer.lr=<N values> --set model.hidden=[4] --set train.epochs=20` leaves: base.yaml,
-plan.json (cells planned by `compare.plan`, two stacks), and per cell a summary.json,
+plan.json (cells planned by `planning.expand`, two stacks), and per cell a summary.json,
 metrics.csv (20 epochs) and diagnostics.csv (two layers) shaped like a real run's; the
 largest learning rates diverge. The table: seconds of each phase, milliseconds a cell,
 the largest PNG in pixels (at the dpi the report saves), the warnings raised, and the
@@ -29,8 +29,8 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from actcli.sweep import compare, report, report_files
-from actcli.sweep.compare import CellResult
+from actcli.sweep import planning, report, report_files
+from actcli.sweep.executing import CellResult
 
 EPOCHS = 20
 KEYS = ("model.activation", "optimizer.lr")
@@ -59,9 +59,9 @@ def _curve(lr: float, seed: int, rng: np.random.Generator) -> tuple[np.ndarray, 
 
 def build(folder: Path, count: int, seeds: int = 1) -> list[CellResult]:
     """A compare folder of ``count`` learning rates x ``seeds`` as a finished compare
-    leaves it; the results as `compare.execute` returns them (plan order)."""
+    leaves it; the results as `executing.execute` returns them (plan order)."""
     grid: dict[str, list] = {"model.activation": ["relu"], "optimizer.lr": learning_rates(count)}
-    cells = compare.plan(grid, seeds)
+    cells = planning.expand(grid, seeds)
     folder.mkdir(parents=True)
     (folder / "base.yaml").write_text(
         "name: beans\ntask: {name: beans, count: 1000}\nmodel: {hidden: [4], activation: relu}\n"
@@ -96,10 +96,11 @@ def build(folder: Path, count: int, seeds: int = 1) -> list[CellResult]:
             status, reason = "diverged", f"loss is not finite at epoch {logged + 1}"
         run = folder / "cells" / cell.id
         run.mkdir(parents=True)
+        stack = half if cell.id in first else len(ids) - half
         summary = {"status": status, "name": "beans", "task": "beans", "metrics": metrics,
                    "epochs": logged, "seconds": 0.005, "device": "cpu", "seed": cell.seed,
                    "parameters": 13, "measured_on": "the test split",
-                   "stack": half if cell.id in first else len(ids) - half,
+                   "stack": stack,
                    "stack_seconds": 0.005 * half, **({"reason": reason} if reason else {})}
         (run / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
         rows = ["epoch,train_loss,train_accuracy,test_loss,accuracy"] + [
@@ -110,7 +111,7 @@ def build(folder: Path, count: int, seeds: int = 1) -> list[CellResult]:
         rows = ["epoch,grad_norm/layer1,grad_norm/layer2,dead/layer1,saturated/layer1"] + [
             f"{e},{grads[e - 1]!r},{grads[e - 1] / 2!r},0.25,0.0" for e in range(1, logged + 1)]
         (run / "diagnostics.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-        results.append(CellResult(cell, status, metrics, 0.005, reason))
+        results.append(CellResult(cell, status, metrics, 0.005, reason, stack=stack))
     return results
 
 

@@ -9,26 +9,33 @@ import shutil
 import pytest
 
 from actcli import config
-from actcli.errors import ConfigError
-from actcli.sweep import compare, report, report_files
+from actcli.cli.compare import parse_over, parse_target
+from actcli.errors import ActcliError, ConfigError
+from actcli.sweep import compare, executing, planning, report, report_files
 
 from helpers import CONFIGS
 
 FAST = ["model.hidden=[4]", "train.epochs=30"]
 
 
+def create(*args, **kwargs):
+    """planning.create, as (folder, cells)."""
+    made = planning.create(*args, **kwargs)
+    return made.folder, made.cells
+
+
 def test_parse_over_reads_yaml_values():
-    grid = compare.parse_over(["model.activation=relu,tanh", "model.hidden=[8,8],[16]",
+    grid = parse_over(["model.activation=relu,tanh", "model.hidden=[8,8],[16]",
                                "model.init={name: constant, value: 5},zeros"])
     assert grid == {"model.activation": ["relu", "tanh"], "model.hidden": [[8, 8], [16]],
                     "model.init": [{"name": "constant", "value": 5}, "zeros"]}
     for bad in ("model.activation", "=relu", "x="):
         with pytest.raises(ConfigError, match="expected KEY=v1,v2"):
-            compare.parse_over([bad])
+            parse_over([bad])
 
 
 def test_plan_is_the_grid_times_seeds():
-    cells = compare.plan({"model.activation": ["relu", "tanh"], "optimizer.lr": [0.1, 0.01]}, 3)
+    cells = planning.expand({"model.activation": ["relu", "tanh"], "optimizer.lr": [0.1, 0.01]}, 3)
     assert len(cells) == 12 and len({c.id for c in cells}) == 12
     first = cells[0]
     assert first.overrides == ("model.activation=relu", "optimizer.lr=0.1", "train.seed=0")
@@ -37,23 +44,23 @@ def test_plan_is_the_grid_times_seeds():
 
 
 def test_a_bad_cell_is_rejected_before_anything_runs(tmp_path):
-    grid = compare.parse_over(["model.activation=relu,relux"])
+    grid = parse_over(["model.activation=relu,relux"])
     with pytest.raises(ConfigError, match="cell model.activation=relux.*did you mean 'relu'"):
-        compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "runs")
+        create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
 
 
 def test_cells_are_runs_and_resume_runs_only_what_is_missing(tmp_path):
     grid = {"model.activation": ["relu", "tanh"]}
-    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 2, tmp_path)
-    results = compare.execute(folder, cells)
+    folder, cells = create(CONFIGS / "beans.yaml", FAST, grid, 2, tmp_path)
+    results = executing.execute(folder, cells)
     assert [r.status for r in results] == ["completed"] * 4
     for cell in cells:
         summary = json.loads((folder / "cells" / cell.id / "summary.json").read_text())
         assert summary["seed"] == cell.seed and summary["status"] == "completed"
     shutil.rmtree(folder / "cells" / cells[1].id)
     seen = []
-    again = compare.execute(folder, compare.load_plan(folder)[0], on_done=seen.append)
+    again = executing.execute(folder, planning.load(folder).cells, on_done=seen.append)
     assert [r.cell.id for r in seen] == [cells[1].id]  # only the missing cell ran
     # and gave the same numbers: it trained in a stack of one, not of four, so the batched
     # products may differ in the last bits (the stack-against-alone tolerance)
@@ -62,35 +69,39 @@ def test_cells_are_runs_and_resume_runs_only_what_is_missing(tmp_path):
 
 def test_without_fusing_a_resumed_cell_gives_bit_identical_numbers(tmp_path):
     grid = {"model.activation": ["relu", "tanh"]}
-    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 2, tmp_path)
-    alone = compare.Execution(fuse=False)
-    results = compare.execute(folder, cells, alone)
+    folder, cells = create(CONFIGS / "beans.yaml", FAST, grid, 2, tmp_path)
+    alone = planning.Execution(fuse=False)
+    results = executing.execute(folder, cells, alone)
     assert all(json.loads((folder / "cells" / c.id / "summary.json").read_text())["stack"] == 1
                for c in cells)
+    assert [r.stack for r in results] == [1] * 4  # the result says it, as the folder does
     shutil.rmtree(folder / "cells" / cells[1].id)
-    again = compare.execute(folder, cells, alone)
+    again = executing.execute(folder, cells, alone)
     assert again[1].metrics == results[1].metrics
+    assert [r.stack for r in again] == [1] * 4  # those completed before: from summary.json
 
 
 def test_a_failing_cell_does_not_stop_the_others_unless_fail_fast(tmp_path):
     # lr 100 with an identity output and mse diverges; the other cell completes
     base = [*FAST, "model.output=identity", "loss=mse", "optimizer=sgd"]
     grid = {"optimizer.lr": [100, 0.01]}
-    folder, cells = compare.create(CONFIGS / "beans.yaml", base, grid, 1, tmp_path / "a")
-    results = compare.execute(folder, cells)  # one stack: the diverging model stops alone
+    folder, cells = create(CONFIGS / "beans.yaml", base, grid, 1, tmp_path / "a")
+    results = executing.execute(folder, cells)  # one stack: the diverging model stops alone
     assert [r.status for r in results] == ["diverged", "completed"]
     assert "not finite" in results[0].error
-    alone = compare.Execution(fuse=False)
-    folder, cells = compare.create(CONFIGS / "beans.yaml", base, grid, 1, tmp_path / "b")
-    unfused = compare.execute(folder, cells, alone)
+    assert [r.stack for r in results] == [2, 2]
+    alone = planning.Execution(fuse=False)
+    folder, cells = create(CONFIGS / "beans.yaml", base, grid, 1, tmp_path / "b")
+    unfused = executing.execute(folder, cells, alone)
     # nothing of the diverged model reached the other through the stack
     numbers = {k: v for k, v in results[1].metrics.items() if v is not None}
     assert {k: v for k, v in unfused[1].metrics.items() if v is not None} == pytest.approx(
         numbers, rel=1e-5)
-    folder, cells = compare.create(CONFIGS / "beans.yaml", base, grid, 1, tmp_path / "c")
-    results = compare.execute(folder, cells, alone, fail_fast=True)
+    folder, cells = create(CONFIGS / "beans.yaml", base, grid, 1, tmp_path / "c")
+    results = executing.execute(folder, cells, alone, fail_fast=True)
     assert [r.status for r in results] == ["diverged", "skipped"]
     assert results[1].error == "not run: stopped by --fail-fast"
+    assert [r.stack for r in results] == [1, None]  # a cell not run trained with no model
 
 
 def test_two_workers_give_the_same_numbers_as_one(tmp_path):
@@ -100,11 +111,11 @@ def test_two_workers_give_the_same_numbers_as_one(tmp_path):
 
     grid = {"model.activation": ["relu", "tanh"]}
     threads = torch.get_num_threads()
-    one_folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "a")
-    one = compare.execute(one_folder, cells, compare.Execution(workers=1, threads=1))
+    one_folder, cells = create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "a")
+    one = executing.execute(one_folder, cells, planning.Execution(workers=1, threads=1))
     assert torch.get_num_threads() == threads  # the in-process cell gave its threads back
-    two_folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "b")
-    two = compare.execute(two_folder, cells, compare.Execution(workers=2, threads=1))
+    two_folder, cells = create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "b")
+    two = executing.execute(two_folder, cells, planning.Execution(workers=2, threads=1))
     assert [r.metrics for r in one] == [r.metrics for r in two]
 
 
@@ -115,27 +126,27 @@ def test_a_unit_trains_with_the_plans_threads(tmp_path, monkeypatch, fuse, unit,
 
     grid = {"model.activation": ["relu", "tanh"]}
     seen = []
-    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path)
-    real = getattr(compare, unit)
+    folder, cells = create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path)
+    real = getattr(executing, unit)
 
     def spy(*args):
         seen.append(torch.get_num_threads())
         return real(*args)
 
-    monkeypatch.setattr(compare, unit, spy)
-    compare.execute(folder, cells, compare.Execution(workers=1, threads=2, fuse=fuse))
+    monkeypatch.setattr(executing, unit, spy)
+    executing.execute(folder, cells, planning.Execution(workers=1, threads=2, fuse=fuse))
     assert seen == expected
 
 
 def _summarize(folder, results, **kwargs):
-    return report.summarize(folder, results, ("loss", "accuracy"), compare.varied_keys(folder),
+    return report.summarize(folder, results, ("loss", "accuracy"), planning.load(folder).varied,
                             **kwargs)
 
 
 def test_report_ranks_compares_with_the_best_and_writes_everything(tmp_path):
     grid = {"model.activation": ["relu", "step"]}
-    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 3, tmp_path)
-    results = compare.execute(folder, cells)
+    folder, cells = create(CONFIGS / "beans.yaml", FAST, grid, 3, tmp_path)
+    results = executing.execute(folder, cells)
     found = _summarize(folder, results)
     assert found.rows[0].label == "model.activation=relu" and found.rows[0].verdict == "best"
     step = found.rows[1]
@@ -160,8 +171,8 @@ def test_report_ranks_compares_with_the_best_and_writes_everything(tmp_path):
 
 def test_seeds_are_paired_by_number_and_missing_ones_left_out(tmp_path):
     grid = {"model.activation": ["relu", "tanh"]}
-    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 3, tmp_path)
-    results = compare.execute(folder, cells)
+    folder, cells = create(CONFIGS / "beans.yaml", FAST, grid, 3, tmp_path)
+    results = executing.execute(folder, cells)
     # relu loses seed 2 and tanh seed 0: only seed 1 is in both
     kept = [r for r in results if (r.cell.label, r.cell.seed) not in
             (("model.activation=relu", 2), ("model.activation=tanh", 0))]
@@ -173,9 +184,9 @@ def test_seeds_are_paired_by_number_and_missing_ones_left_out(tmp_path):
 
 def test_time_to_target_is_the_first_epoch_that_meets_it(tmp_path):
     grid = {"model.activation": ["relu", "sigmoid"]}
-    folder, cells = compare.create(CONFIGS / "beans.yaml", ["model.hidden=[4]",
+    folder, cells = create(CONFIGS / "beans.yaml", ["model.hidden=[4]",
                                    "train.epochs=60"], grid, 1, tmp_path)
-    results = compare.execute(folder, cells)
+    results = executing.execute(folder, cells)
     found = _summarize(folder, results, target=("accuracy", 0.9))
     assert found.target.key == "accuracy" and found.target.how == "given with --target"
     for row in found.rows:
@@ -198,8 +209,8 @@ def test_time_to_target_is_the_first_epoch_that_meets_it(tmp_path):
 
 def test_default_target_is_99_percent_of_the_best_final_accuracy(tmp_path):
     grid = {"model.activation": ["relu", "tanh"]}
-    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 2, tmp_path)
-    found = _summarize(folder, compare.execute(folder, cells))
+    folder, cells = create(CONFIGS / "beans.yaml", FAST, grid, 2, tmp_path)
+    found = _summarize(folder, executing.execute(folder, cells))
     finals = [sum(run.history[-1]["accuracy"] for run in row.runs.values()) / 2
               for row in found.rows]
     assert found.target.value == pytest.approx(0.99 * max(finals))
@@ -209,13 +220,13 @@ def test_default_target_is_99_percent_of_the_best_final_accuracy(tmp_path):
 @pytest.mark.parametrize(("text", "expected"), [
     ("accuracy=0.89", ("accuracy", 0.89)), ("loss=0.3", ("loss", 0.3)), (None, None)])
 def test_parse_target(text, expected):
-    assert report.parse_target(text) == expected
+    assert parse_target(text) == expected
 
 
 @pytest.mark.parametrize("text", ["accuracy", "acc=0.9", "loss=fast", "loss=nan", "=1"])
 def test_parse_target_refuses_bad_text(text):
     with pytest.raises(ConfigError, match="--target: .* must be accuracy=VALUE or loss=VALUE"):
-        report.parse_target(text)
+        parse_target(text)
 
 
 def test_a_sweep_that_changes_nothing_is_refused_before_anything_runs(invoke, tmp_path):
@@ -235,10 +246,10 @@ def test_a_sweep_that_changes_nothing_is_refused_before_anything_runs(invoke, tm
     assert result.exit_code == 2 and "would train the same network: train.log_every" \
         in result.stderr
     with pytest.raises(ConfigError, match="model.channels has no effect: model.kind is mlp"):
-        compare.create(CONFIGS / "beans.yaml", ["model.hidden=[4]"],
+        create(CONFIGS / "beans.yaml", ["model.hidden=[4]"],
                        {"model.channels": [[4], [8]]}, 1, tmp_path / "runs")
     # with a hidden layer the same sweep is real
-    compare.create(CONFIGS / "beans.yaml", ["model.hidden=[4]"],
+    create(CONFIGS / "beans.yaml", ["model.hidden=[4]"],
                    {"model.activation": ["relu", "tanh"]}, 1, tmp_path / "runs")
 
 
@@ -276,7 +287,7 @@ def test_a_config_can_carry_its_compare_plan(invoke, tmp_path):
                     "--set", "model.hidden=[4]")
     assert result.exit_code == 0, result.output
     (folder,) = (tmp_path / "runs").iterdir()
-    cells = compare.load_plan(folder)[0]
+    cells = planning.load(folder).cells
     assert len(cells) == 4 and cells[0].overrides == (
         "model.activation=relu", "optimizer.lr=0.05", "train.seed=0")
 
@@ -286,7 +297,7 @@ def test_shipped_compare_configs_plan_the_eleven():
 
     for name in ("compare_beans.yaml", "compare_fashion_mnist.yaml"):
         planned = config.load(CONFIGS / name).compare
-        assert planned.over["model.activation"] == list(compare.ELEVEN)
+        assert planned.over["model.activation"] == list(planning.ELEVEN)
         assert planned.seeds == 3
 
 
@@ -304,13 +315,13 @@ def test_lr_range_test_picks_the_minimum_over_ten():
 
 def test_tune_lr_gives_each_cell_its_own_lr(tmp_path):
     grid = {"model.activation": ["relu", "sigmoid"]}
-    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 2, tmp_path, tune_lr=True)
-    tuned = compare.tuned_lrs(folder)
+    folder, cells = create(CONFIGS / "beans.yaml", FAST, grid, 2, tmp_path, tune_lr=True)
+    tuned = planning.load(folder).tuned_lr
     assert set(tuned) == {"model.activation=relu", "model.activation=sigmoid"}
     for cell in cells:
         assert f"optimizer.lr={tuned[cell.label]}" in cell.overrides
     assert (folder / "lr_range_test.png").exists()
-    results = compare.execute(folder, cells)
+    results = executing.execute(folder, cells)
     found = _summarize(folder, results, tuned_lr=tuned)
     text = report_files.markdown(found, [])
     assert "lr (range test)" in text and "its own learning rate" in text
@@ -323,17 +334,17 @@ def test_tune_lr_gives_each_cell_its_own_lr(tmp_path):
 def test_ray_backend_runs_the_cells(tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'actcli[ray]')")
     grid = {"model.activation": ["relu", "tanh"]}
-    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "a")
-    by_ray = compare.execute(folder, cells, compare.Execution(workers=2, backend="ray"))
-    folder, cells = compare.create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "b")
-    here = compare.execute(folder, cells)
+    folder, cells = create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "a")
+    by_ray = executing.execute(folder, cells, planning.Execution(workers=2, backend="ray"))
+    folder, cells = create(CONFIGS / "beans.yaml", FAST, grid, 1, tmp_path / "b")
+    here = executing.execute(folder, cells)
     assert [r.status for r in by_ray] == ["completed", "completed"]
     assert [r.metrics for r in by_ray] == [r.metrics for r in here]
 
 
 def test_unknown_backend(tmp_path):
     with pytest.raises(ConfigError, match="--backend: 'dask' is not a backend"):
-        compare.execute(tmp_path, [], compare.Execution(backend="dask"))
+        executing.execute(tmp_path, [], planning.Execution(backend="dask"))
 
 
 @pytest.mark.slow
@@ -362,12 +373,12 @@ def test_ctrl_c_keeps_finished_cells_and_resume_completes(tmp_path, invoke):
     assert process.returncode == 130, err
     assert "resume with: actcli compare --resume" in err
     (folder,) = tmp_path.iterdir()
-    statuses = [compare.cell_status(folder, c) for c in compare.load_plan(folder)[0]]
+    statuses = [executing.cell_status(folder, c) for c in planning.load(folder).cells]
     assert statuses[0] == "completed" and statuses.count("completed") < 6
     assert "not run: interrupted" in (folder / "report.md").read_text()
     again = invoke("compare", "--resume", folder)
     assert again.exit_code == 0, again.output
-    statuses = [compare.cell_status(folder, c) for c in compare.load_plan(folder)[0]]
+    statuses = [executing.cell_status(folder, c) for c in planning.load(folder).cells]
     assert statuses == ["completed"] * 6
 
 
@@ -382,7 +393,7 @@ def test_tune_lr_starts_each_range_test_from_seed_0(tmp_path, monkeypatch):
         return real(cfg, steps=5)
 
     monkeypatch.setattr(lr_finder, "find_lr", record)
-    compare.create(CONFIGS / "beans.yaml", FAST, {"model.activation": ["relu", "tanh"]}, 3,
+    create(CONFIGS / "beans.yaml", FAST, {"model.activation": ["relu", "tanh"]}, 3,
                    tmp_path, tune_lr=True)
     assert seen == [0, 0]
 
@@ -390,19 +401,19 @@ def test_tune_lr_starts_each_range_test_from_seed_0(tmp_path, monkeypatch):
 def test_settle_takes_the_command_line_then_the_config_then_the_defaults(monkeypatch):
     planned = config.load(CONFIGS / "compare_beans.yaml", ["compare.workers=3"]).compare
     assert planned is not None
-    found = compare.settle(planned, [], None, None, None)
+    found = planning.settle(planned, {}, None, None, None)
     assert found.grid == dict(planned.over) and found.seeds == planned.seeds
     assert (found.workers, found.threads) == (3, 1)
-    found = compare.settle(planned, ["optimizer.lr=0.1,0.01"], "relu,tanh", 2, 1, 2)
+    found = planning.settle(planned, {"optimizer.lr": [0.1, 0.01]}, ["relu", "tanh"], 2, 1, 2)
     assert found.grid == {"model.activation": ["relu", "tanh"], "optimizer.lr": [0.1, 0.01]}
     assert (found.seeds, found.workers, found.threads) == (2, 1, 2)
     monkeypatch.setattr("os.cpu_count", lambda: 8)
-    found = compare.settle(None, [], None, None, None)
-    assert found.grid == {"model.activation": list(compare.ELEVEN)}
+    found = planning.settle(None, {}, None, None, None)
+    assert found.grid == {"model.activation": list(planning.ELEVEN)}
     assert (found.seeds, found.workers, found.threads) == (1, 8, 1)  # cores / threads
-    assert compare.settle(None, [], None, None, None, 3).workers == 2
+    assert planning.settle(None, {}, None, None, None, 3).workers == 2
     with pytest.raises(ConfigError, match="--threads: must be >= 1, got 0"):
-        compare.settle(None, [], None, None, None, 0)
+        planning.settle(None, {}, None, None, None, 0)
 
 
 def test_resume_runs_as_the_plan_says_unless_told_otherwise(invoke, tmp_path, monkeypatch):
@@ -420,11 +431,11 @@ def test_resume_runs_as_the_plan_says_unless_told_otherwise(invoke, tmp_path, mo
         seen.append(execution)
         return []
 
-    monkeypatch.setattr(compare, "execute", fake)
+    monkeypatch.setattr(executing, "execute", fake)
     assert invoke("compare", "--resume", folder).exit_code == 0
     assert invoke("compare", "--resume", folder, "--workers", "2").exit_code == 0
-    assert seen == [compare.Execution(1, 2, "processes", None),
-                    compare.Execution(2, 2, "processes", None)]
+    assert seen == [planning.Execution(1, 2, "processes", None),
+                    planning.Execution(2, 2, "processes", None)]
 
 
 def test_the_compare_table_fits_80_columns(tmp_path):
@@ -450,8 +461,8 @@ def test_the_compare_table_fits_80_columns(tmp_path):
 def test_compare_beans_shows_sigmoid_and_softplus_slower_to_the_target_than_relu(tmp_path):
     grid = {"model.activation": ["relu", "sigmoid", "softplus"]}
     path = CONFIGS / "compare_beans.yaml"
-    folder, cells = compare.create(path, [], grid, 3, tmp_path)
-    found = _summarize(folder, compare.execute(folder, cells, compare.Execution(workers=2)))
+    folder, cells = create(path, [], grid, 3, tmp_path)
+    found = _summarize(folder, executing.execute(folder, cells, planning.Execution(workers=2)))
     epochs = {row.shown: row.to_target() for row in found.rows}
     assert all(row.reached == 3 for row in found.rows)
     assert epochs["sigmoid"] > 3 * epochs["relu"] and epochs["softplus"] > epochs["relu"]
@@ -461,11 +472,11 @@ def test_fail_fast_in_a_worker_pool_cancels_what_has_not_started(tmp_path):
     # the diverging cell ends in a moment, the others train for a while: the pool stops,
     # cancels every cell not yet started and records them as skipped
     grid = {"optimizer.lr": [1e30, 0.01]}
-    folder, cells = compare.create(CONFIGS / "beans.yaml",
+    folder, cells = create(CONFIGS / "beans.yaml",
                                    ["model.hidden=[4]", "train.epochs=3000"], grid, 4, tmp_path)
     ordered = [c for c in cells if "1e+30" in c.label or "1e30" in c.label]
     ordered += [c for c in cells if c not in ordered]
-    results = compare.execute(folder, ordered, compare.Execution(workers=2, fuse=False),
+    results = executing.execute(folder, ordered, planning.Execution(workers=2, fuse=False),
                               fail_fast=True)
     statuses = [r.status for r in results]
     assert "diverged" in statuses and "skipped" in statuses
@@ -539,3 +550,64 @@ def test_a_long_sweep_command_is_kept_whole_once_in_the_plan_not_in_every_cell(
     recorded = json.loads((cell / "summary.json").read_text())["provenance"]["command"]
     assert recorded.startswith("actcli compare ") and len(recorded) <= 500
     assert recorded.endswith("characters; whole in plan.json)")
+
+
+def test_the_compare_library_call_returns_what_it_wrote(tmp_path, monkeypatch):
+    # compare_beans as its compare: section plans it (the eleven), 1 epoch, 2 seeds
+    loads = []
+    real_load = config.load
+
+    def counted(*args, **kwargs):
+        loads.append(args[0])
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(config, "load", counted)
+    seen = []
+    found = compare.run(CONFIGS / "compare_beans.yaml", ["train.epochs=1"], seeds=2,
+                        workers=1, out=tmp_path / "runs",
+                        on_planned=lambda plan, notes: seen.append(("planned", plan)),
+                        on_done=lambda result: seen.append(("done", result.cell.id)))
+    assert loads == [CONFIGS / "compare_beans.yaml"]  # the config is read once
+    folder = found.folder
+    assert folder.parent == tmp_path / "runs" and folder.name.endswith("-compare-compare_beans")
+    assert seen[0] == ("planned", found.plan) and len(seen) == 1 + 22
+    assert sorted(cell_id for _, cell_id in seen[1:]) == sorted(c.id for c in found.plan.cells)
+    assert found.plan.varied == ["model.activation"] and found.plan.tuned_lr == {}
+    assert not found.interrupted and not found.report.failures
+    # the plan it returns is the folder's plan.json
+    plan = json.loads((folder / "plan.json").read_text())
+    assert [c["id"] for c in plan["cells"]] == [c.id for c in found.plan.cells]
+    assert plan["execution"]["workers"] == found.execution.workers == 1
+    assert planning.load(folder) == found.plan
+    # its results are the cells' folders and summary.csv, their stack sizes included
+    assert [r.cell for r in found.results] == found.plan.cells
+    (stack,) = plan["stacks"]
+    with open(folder / "summary.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["cell"] for row in rows] == [r.cell.id for r in found.results]
+    for r, row in zip(found.results, rows, strict=True):
+        summary = json.loads((folder / "cells" / r.cell.id / "summary.json").read_text())
+        assert r.status == row["status"] == summary["status"] == "completed"
+        assert r.metrics == summary["metrics"]
+        assert float(row["accuracy"]) == r.metrics["accuracy"]
+        assert r.stack == summary["stack"] == int(row["stack"]) == len(stack) == 22
+    # its report is report.md, and every file it names is there
+    text = (folder / "report.md").read_text()
+    assert found.files[-1] == "report.md" and all((folder / f).exists() for f in found.files)
+    assert {"summary.csv", "bars.png", "curves.png"} <= set(found.files)
+    assert [row.seeds for row in found.report.rows] == [2] * 11
+    for rank, row in enumerate(found.report.rows, 1):
+        assert f"| {rank} | {row.shown} | 2 |" in text
+    assert "1 stack(s) of 22" in text
+
+    # resumed: nothing left to train; the results are read back from the cells' folders
+    loads.clear()
+    seen.clear()
+    again = compare.run(resume=folder, on_done=lambda result: seen.append(result))
+    assert loads == [folder / "base.yaml"] and seen == []
+    assert again.folder == folder and again.plan == found.plan
+    assert [(r.status, r.metrics, r.stack) for r in again.results] == \
+        [(r.status, r.metrics, r.stack) for r in found.results]
+    assert [row.label for row in again.report.rows] == [row.label for row in found.report.rows]
+    with pytest.raises(ActcliError, match="a resumed compare runs as it was planned"):
+        compare.run(CONFIGS / "beans.yaml", resume=folder)

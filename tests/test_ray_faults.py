@@ -96,7 +96,7 @@ class FakeRay:
 @pytest.mark.parametrize("how", ["stops answering", "task error"])
 def test_a_lost_ray_cluster_is_one_line_with_its_cells_marked_interrupted(
         tmp_path, invoke, monkeypatch, how):
-    from actcli.sweep import compare
+    from actcli.sweep import planning
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -105,9 +105,10 @@ def test_a_lost_ray_cluster_is_one_line_with_its_cells_marked_interrupted(
     fake = FakeRay(listener, FakeRay.exceptions.RayError("node died") if how == "task error"
                    else None)
     monkeypatch.setitem(sys.modules, "ray", fake)
-    folder, cells = compare.create(CONFIGS / "beans.yaml", ["model.hidden=[4]"],
-                                   {"model.activation": ["relu", "tanh"]}, 1, tmp_path,
-                                   execution=compare.Execution(backend="ray", address=address))
+    made = planning.create(CONFIGS / "beans.yaml", ["model.hidden=[4]"],
+                           {"model.activation": ["relu", "tanh"]}, 1, tmp_path,
+                           execution=planning.Execution(backend="ray", address=address))
+    folder, cells = made.folder, made.cells
     cell = folder / "cells" / cells[0].id  # one cell had started on the cluster
     cell.mkdir(parents=True)
     (cell / "summary.json").write_text(json.dumps({"status": "running", "metrics": {}}))

@@ -10,7 +10,8 @@ from matplotlib.colors import to_hex
 
 from actcli import folders
 from actcli.sweep import report, report_files
-from actcli.sweep.compare import Cell, CellResult
+from actcli.sweep.executing import CellResult
+from actcli.sweep.planning import Cell
 
 ELEVEN = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish",
           "softplus", "hardswish"]

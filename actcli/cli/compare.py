@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,7 +19,11 @@ from actcli.cli.shared import (
     stdout,
     user_errors,
 )
-from actcli.errors import ActcliError
+from actcli.errors import ActcliError, ConfigError, quote
+
+if TYPE_CHECKING:
+    from actcli.sweep.executing import CellResult
+    from actcli.sweep.planning import Plan
 
 
 def compare(
@@ -105,81 +111,102 @@ def compare(
       actcli compare --resume runs/20261122-140000-compare-beans
     """
     with user_errors():
-        from actcli import config as config_mod
         from actcli.sweep import compare as compare_mod
         from actcli.sweep import report as report_mod
-        from actcli.tasks import TASKS
 
-        wanted = report_mod.parse_target(target)  # bad options fail before anything runs
+        wanted = parse_target(target)  # bad options fail before anything runs
         report_mod.check_rank_by(rank_by)
 
+        path, base, grid, names = None, None, None, None
         if resume is not None:
             if (config is not None or activations or over or set_ or seeds is not None
                     or tensorboard):
                 raise ActcliError("--resume runs a compare as it was planned: give no CONFIG, "
                                   "--activations, --over, --seeds, --set or --tensorboard "
                                   "with it")
-            folder, (cells, planned_run) = resume, compare_mod.load_plan(resume)
-            # the plan's workers, threads and backend, unless the command line says otherwise
-            execution = compare_mod.Execution(
-                workers if workers is not None else planned_run.workers,
-                threads if threads is not None else planned_run.threads,
-                backend or planned_run.backend,
-                ray_address if ray_address is not None else planned_run.address,
-                cell_figures or planned_run.cell_figures, planned_run.fuse and not no_fuse)
+            set_ = []
         else:
+            from actcli import config as config_mod
             from actcli.config import shipped
 
-            config = config_path(config if config is not None else
-                                 Path(shipped.DEFAULT_COMPARE))
+            path = config_path(config if config is not None else Path(shipped.DEFAULT_COMPARE))
             set_ = [*(set_ or []), *(["log.tensorboard=true"] if tensorboard else [])]
             set_notes: list[str] = []
-            planned = config_mod.load(config, set_, set_notes).compare
+            base = config_mod.load(path, set_, set_notes)  # the one read of the config
             print_notes(set_notes)
-            settings = compare_mod.settle(planned, over or [], activations, seeds, workers,
-                                          threads)
-            execution = compare_mod.Execution(settings.workers, settings.threads,
-                                              backend or "processes", ray_address, cell_figures,
-                                              not no_fuse)
-            notes: list[str] = []
-            folder, cells = compare_mod.create(config, set_, settings.grid,
-                                               settings.seeds, out, tune_lr=tune_lr,
-                                               execution=execution, notes=notes)
-            print_notes(notes)
+            grid = parse_over(over or [])
+            names = None if activations is None else [n.strip() for n in activations.split(",")]
         console = stdout()
-        console.print(f"compare folder: {folder} ({len(cells)} runs)", markup=False)
 
-        def done(result: compare_mod.CellResult) -> None:
+        def planned(plan: Plan, notes: list[str]) -> None:
+            print_notes(notes)
+            console.print(f"compare folder: {plan.folder} ({len(plan.cells)} runs)",
+                          markup=False)
+
+        def done(result: CellResult) -> None:
             extra = f" ({result.error})" if result.error else ""
             console.print(f"  {result.status:<10} {result.cell.label}, seed {result.cell.seed}"
                           f"{extra}", markup=False, highlight=False)
 
-        results = compare_mod.execute(folder, cells, execution, fail_fast=fail_fast,
-                                      on_done=done)
-        base = config_mod.load(folder / "base.yaml")
-        found = report_mod.summarize(folder, results, TASKS.get(base.task.name).task.final_names,
-                                     compare_mod.varied_keys(folder),
-                                     tuned_lr=compare_mod.tuned_lrs(folder), target=wanted,
-                                     rank_by=rank_by)
-        from actcli.folders import WriteError
-        from actcli.sweep import report_files
-
-        try:
-            report_files.write(folder, results, found)
-        except WriteError as err:  # a full disk: the cells written so far are kept
-            raise WriteError(f"{err}; the report is not written: free some space, then "
-                             f"actcli compare --resume {folder}") from None
-        _print_report(console, found)
+        found = compare_mod.run(
+            path, set_, base=base, grid=grid, activations=names, seeds=seeds, workers=workers,
+            threads=threads, backend=backend, address=ray_address, cell_figures=cell_figures,
+            fuse=not no_fuse, tune_lr=tune_lr, out=out, resume=resume, target=wanted,
+            rank_by=rank_by, fail_fast=fail_fast, on_planned=planned, on_done=done)
+        folder = found.folder
+        _print_report(console, found.report)
         typer.echo(str(folder / "report.md"))
-        if compare_mod.was_interrupted(results):
+        if found.interrupted:
             typer.echo(f"interrupted; resume with: actcli compare --resume {folder}", err=True)
             raise typer.Exit(EXIT_INTERRUPTED)
-        if found.failures:
+        if found.report.failures:
             from actcli.errors import RunError
 
-            raise RunError(f"{len(found.failures)} of {len(results)} runs did not complete "
-                           f"(listed in {folder / 'report.md'}); rerun them with: actcli "
-                           f"compare --resume {folder}")
+            raise RunError(f"{len(found.report.failures)} of {len(found.results)} runs did not "
+                           f"complete (listed in {folder / 'report.md'}); rerun them with: "
+                           f"actcli compare --resume {folder}")
+
+
+def parse_over(items: Sequence[str]) -> dict[str, list[Any]]:
+    """``--over KEY=v1,v2`` items -> key: values (the values read as one YAML flow list, so
+    [8,8] stays a list)."""
+    from actcli import config as config_mod
+
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not text.strip():
+            raise ConfigError(f"--over {quote(item)}: expected KEY=v1,v2,..., "
+                              "e.g. model.activation=relu,tanh")
+        values = config_mod.parse_yaml(f"[{text}]", f"--over {key}")
+        if key in grid:
+            raise ConfigError(f"--over: {key} is given twice")
+        grid[key] = values
+    return grid
+
+
+def parse_target(text: str | None) -> tuple[str, float] | None:
+    """``--target accuracy=0.89`` or ``loss=0.3`` -> (metric, value); None for no
+    ``--target``."""
+    if text is None:
+        return None
+    metric, sep, number = text.partition("=")
+    metric = metric.strip()
+    try:
+        value = float(number)
+    except ValueError:
+        value = math.nan
+    if not sep or metric not in ("accuracy", "loss") or not math.isfinite(value):
+        raise ConfigError(f"--target: {quote(text)} must be accuracy=VALUE or loss=VALUE, "
+                          "e.g. accuracy=0.89")
+    if metric == "accuracy" and not 0 < value <= 1:
+        raise ConfigError(f"--target: accuracy={value:g} can never be reached; an accuracy "
+                          "target lies in (0, 1], e.g. accuracy=0.89")
+    if metric == "loss" and value < 0:
+        raise ConfigError(f"--target: loss={value:g} is below zero; a loss target is >= 0, "
+                          "e.g. loss=0.3")
+    return metric, value
 
 
 def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, report.Report

@@ -1,7 +1,7 @@
 """A compare folder's results: ranking, speed to a target, paired statistics.
 
-Each cell's files are read once: its summary.json (how many models it trained with) and,
-for a completed run, its metrics.csv.
+Each cell's files are read once: its metrics.csv, for a completed run (what its summary.json
+says, the models it trained with included, comes with its result).
 Cells are compared with the best one seed by seed, by seed number: a seed missing in
 either cell is left out of that pair. See ``stats`` for the method.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from actcli import folders
-from actcli.errors import ActcliError, ConfigError, quote
+from actcli.errors import ConfigError, quote
 from actcli.sweep import stats
-from actcli.sweep.compare import CellResult
+from actcli.sweep.executing import CellResult
 
 ALPHA = 0.05  # a cell is "worse" than the best when its Holm-corrected p is below this
 TARGET_FRACTION = 0.99  # default target: this share of the best cell's final accuracy
@@ -40,28 +40,6 @@ class Target:
     def describe(self) -> str:
         sign = ">=" if self.metric == "accuracy" else "<="
         return f"{self.key} {sign} {self.value:.4g} ({self.how})"
-
-
-def parse_target(text: str | None) -> tuple[str, float] | None:
-    """``accuracy=0.89`` or ``loss=0.3`` -> (metric, value); None for no ``--target``."""
-    if text is None:
-        return None
-    metric, sep, number = text.partition("=")
-    metric = metric.strip()
-    try:
-        value = float(number)
-    except ValueError:
-        value = math.nan
-    if not sep or metric not in ("accuracy", "loss") or not math.isfinite(value):
-        raise ConfigError(f"--target: {quote(text)} must be accuracy=VALUE or loss=VALUE, "
-                          "e.g. accuracy=0.89")
-    if metric == "accuracy" and not 0 < value <= 1:
-        raise ConfigError(f"--target: accuracy={value:g} can never be reached; an accuracy "
-                          "target lies in (0, 1], e.g. accuracy=0.89")
-    if metric == "loss" and value < 0:
-        raise ConfigError(f"--target: loss={value:g} is below zero; a loss target is >= 0, "
-                          "e.g. loss=0.3")
-    return metric, value
 
 
 def check_rank_by(name: str) -> str:
@@ -141,8 +119,6 @@ class Report:
     power_note: str = ""  # said when the seeds are too few for any difference to show
     time_note: str = ""  # said when seconds rank cells that shared a stack's time
     tuned_lr: dict[str, float] = field(default_factory=dict)  # label -> lr (--tune-lr)
-    # cell id -> models it trained with (its summary.json `stack`); None: it did not run
-    stack_sizes: dict[str, int | None] = field(default_factory=dict)
 
 
 def monitored(history: list[dict[str, float]]) -> tuple[str, str]:
@@ -194,24 +170,14 @@ def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, s
                     [r for r in results if r.status != "completed"], varied,
                     tuned_lr=dict(tuned_lr or {}))
     _compare_with_best(report, direction)
-    report.stack_sizes = {r.cell.id: stack_size(folder, r.cell.id) for r in results}
     stacked = 0 if rank_by != "seconds_to_target" else sum(
-        (report.stack_sizes[r.cell.id] or 1) > 1 for r in results if r.status == "completed")
+        (r.stack or 1) > 1 for r in results if r.status == "completed")
     if stacked:
         report.time_note = (
             f"{stacked} runs trained in stacks: their seconds are shares of their stack's "
             "time, so seconds_to_target ranks their epochs, not what their activations cost; "
             "--no-fuse times every run alone.")
     return report
-
-
-def stack_size(folder: Path, cell_id: str) -> int | None:
-    """How many models trained together with a cell (its summary.json); None when it has
-    no readable summary (it did not run)."""
-    try:
-        return int(folders.read_summary(folder / "cells" / cell_id).get("stack", 1))
-    except ActcliError:  # no folder or no readable summary: the cell did not run
-        return None
 
 
 def _target(rows: list[Row], given: tuple[str, float] | None) -> Target | None:

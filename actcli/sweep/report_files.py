@@ -12,7 +12,8 @@ import numpy as np
 
 from actcli import folders, plots
 from actcli.plots.compare import NAMED
-from actcli.sweep.compare import CellResult, flow, stacks
+from actcli.sweep.executing import CellResult
+from actcli.sweep.planning import flow, stacks
 from actcli.sweep.report import ALPHA, Report, monitored, target_cell
 
 LISTED = 8  # report.md names at most this many cells of a stack, and this many stacks
@@ -21,12 +22,13 @@ LISTED = 8  # report.md names at most this many cells of a stack, and this many 
 def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
     """summary.csv, report.md and the pictures; returns the files written.
 
-    Each cell's files are read once: its summary.json and metrics.csv by
-    :func:`report.summarize` (``report`` holds what they say), its diagnostics.csv here.
+    Each cell's files are read once: its metrics.csv by :func:`report.summarize`
+    (``report`` holds what it says), its diagnostics.csv here; what its summary.json says
+    (the models it trained with: ``stack``) comes with its result.
     A compare of more than NAMED cells names its best NAMED in each figure and shows the
     others in grey or by their rank."""
     by_id = {run.cell_id: run for row in report.rows for run in row.runs.values()}
-    sizes = report.stack_sizes  # summarize read them from the same results
+    sizes = {r.cell.id: r.stack for r in results}  # None: the cell did not run
     table = []
     for r in results:
         run = by_id.get(r.cell.id)

@@ -4,8 +4,8 @@
 shapes, output, loss, batch size, epochs, schedule and logging. They may differ in
 activation (per layer), initializer, seed, dropout rate and optimizer (sgd, adam, adamw,
 rmsprop, with any options): the stack holds all of these per model. The planning side of
-a compare decides the stacks (``actcli.sweep.compare``); ``actcli.training.fused`` trains
-one.
+a compare decides the stacks (``actcli.sweep.planning``); ``actcli.training.driver.run_stack``
+trains one.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import json
 from collections.abc import Sequence
 
 from actcli.config import Config, to_dict
-from actcli.engine.model import per_layer
 from actcli.engine.stack_optim import STACKED
 
 # per model, not part of the stack's key
@@ -24,12 +23,10 @@ PER_MODEL = ("name", "compare", "log", "train.seed", "model.activation", "model.
 
 def stack_key(config: Config) -> str | None:
     """Configs with equal keys can train in one stack; None: this config trains alone
-    (a CNN, batch norm, a learned activation, an optimizer other than those of
-    :data:`STACKED`)."""
+    (a CNN, batch norm, an optimizer other than those of :data:`STACKED`). A learned
+    activation (prelu) stacks: its parameters are per model, like the weights."""
     model = config.model
     if model.kind != "mlp" or model.batch_norm:
-        return None
-    if any(ref.name == "prelu" for ref in per_layer(model.activation, model.hidden_layers)):
         return None
     if config.optimizer.name not in STACKED:
         return None
