@@ -9,9 +9,9 @@ against --no-fuse (every cell alone), and what a stack costs per model.
    initializers x 10 seeds (30 cells), the eleven activations on the Fashion-MNIST MLP for a
    few epochs (11 cells; needs $ACTCLI_DATA_DIR). Each fused and --no-fuse, with 1 worker
    and with 2 (1 thread each); the ratio is against --no-fuse with 2 workers.
-2. One Fashion-MNIST epoch of the MLP 784-256-128-10 per model: alone (DenseStep, what
-   `actcli train` uses), as a stack of one, in a stack of the eleven activations, and the
-   matmul-bound limit
+2. One Fashion-MNIST epoch of the MLP 784-256-128-10 per model: alone (what `actcli train`
+   does: the dense engine with a stack of one), in a stack of the eleven activations, and
+   the matmul-bound limit
    (the epoch's matrix-product FLOPs / this CPU's float32 matmul FLOP/s, as
    benchmarks/fmnist_epoch.py measures it), at 1 and 2 threads.
 3. The CNN's convolutions (configs/fashion_mnist_cnn.yaml: 32 and 64 channels, batch 128),
@@ -32,8 +32,9 @@ import torch
 
 from actcli import config as config_mod
 from actcli.config import shipped
-from actcli.sweep import compare
-from actcli.training import experiment, fused
+from actcli.sweep import executing, planning
+from actcli.training import driver
+from actcli.training.parts import prepare
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fmnist_epoch import epoch_flops, matmul_flops_per_second
@@ -42,7 +43,7 @@ from fmnist_epoch import epoch_flops, matmul_flops_per_second
 def workloads(fmnist_epochs: int, skip_fmnist: bool) -> list[tuple[str, Path, list[str],
                                                                    dict[str, list], int]]:
     """(name, config, overrides, grid, seeds) of each workload."""
-    eleven = list(compare.ELEVEN)
+    eleven = list(planning.ELEVEN)
     found = [
         ("compare_beans", shipped.resolve("compare_beans"), [],
          {"model.activation": eleven}, 3),
@@ -71,14 +72,15 @@ def compares(fmnist_epochs: int, skip_fmnist: bool) -> None:
         timed = []
         for fuse in (True, False):
             for workers in (1, 2):
-                run = compare.Execution(workers, 1, fuse=fuse)
+                run = planning.Execution(workers, 1, fuse=fuse)
                 with tempfile.TemporaryDirectory() as out:
                     start = time.perf_counter()
-                    folder, cells = compare.create(path, overrides, grid, seeds, Path(out),
-                                                   execution=run)
-                    results = compare.execute(folder, cells, run)
+                    plan = planning.create(path, overrides, grid, seeds, Path(out),
+                                           execution=run)
+                    folder, cells = plan.folder, plan.cells
+                    results = executing.execute(folder, cells, run)
                     seconds = time.perf_counter() - start
-                    units = len(compare.units(folder, cells, run))
+                    units = len(executing.units(folder, cells, run))
                 failed = sum(r.status != "completed" for r in results)
                 timed.append((fuse, workers, seconds, failed, units))
         baseline = next(s for fuse, w, s, _, _ in timed if not fuse and w == 2)
@@ -97,7 +99,7 @@ def compares(fmnist_epochs: int, skip_fmnist: bool) -> None:
 
 
 def stacked_epoch() -> None:
-    eleven = list(compare.ELEVEN)
+    eleven = list(planning.ELEVEN)
     path = shipped.resolve("compare_fashion_mnist")
     configs = [config_mod.load(path, [f"model.activation={a}", "train.epochs=1",
                                       "device=cpu"]) for a in eleven]
@@ -109,23 +111,22 @@ def stacked_epoch() -> None:
         peak[threads] = matmul_flops_per_second()
         with tempfile.TemporaryDirectory() as out:
             relu = configs[eleven.index("relu")]
-            alone = experiment.run(relu, Path(out), folder=Path(out) / "alone", figures=False)
-            (one,) = fused.run([relu], [Path(out) / "one"])
-            results = fused.run(configs, [Path(out) / f"stack{i}" for i in range(11)])
-        p = experiment.prepare(relu, alone=False)
+            alone = driver.run(relu, Path(out), folder=Path(out) / "alone", figures=False)
+            results = driver.run_stack(configs, [Path(out) / f"stack{i}" for i in range(11)])
+        p = prepare(relu, alone=False)
         limit = epoch_flops(p.parts.net, len(p.train)) / peak[threads]
         per_model = results[0].seconds  # each model's share of the stack's time
-        rows.append((threads, alone.seconds, one.seconds, per_model, limit))
+        rows.append((threads, alone.seconds, per_model, limit))
     torch.set_num_threads(before)
     print()
     print("One Fashion-MNIST epoch (MLP 784-256-128-10, batch 128, 55,000 images) per "
           "model, seconds, with the validation pass and diagnostics")
     print()
-    print("| threads | alone (DenseStep) | stack of 1 (relu) | in a stack of 11 | matmul limit "
+    print("| threads | alone (relu, a stack of one) | in a stack of 11 | matmul limit "
           "| stack of 11 vs alone | stack of 11 vs limit |")
-    print("|---|---|---|---|---|---|---|")
-    for threads, alone_s, one_s, stack_s, limit in rows:
-        print(f"| {threads} | {alone_s:.2f} | {one_s:.2f} | {stack_s:.2f} | {limit:.2f} | "
+    print("|---|---|---|---|---|---|")
+    for threads, alone_s, stack_s, limit in rows:
+        print(f"| {threads} | {alone_s:.2f} | {stack_s:.2f} | {limit:.2f} | "
               f"{alone_s / stack_s:.2f}x | {stack_s / limit:.2f}x |")
 
 

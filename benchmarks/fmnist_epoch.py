@@ -6,9 +6,10 @@
     then a float tensor in [0, 1] and normalises it (as torchvision's ToTensor + Normalize),
     fed by a DataLoader (batch 128, shuffled, in-process).
 (b) actcli: the whole set as one tensor, batches as row gathers of a permutation
-    (actcli.engine.loop.train_epoch), same model, optimizer and batch size; once with plain
-    autograd (actcli.engine.autograd.AutogradStep) and once with the step actcli trains this model
-    with (DenseStep for an MLP: the matrix products written out).
+    (actcli.engine.loop.run_epoch), same model, optimizer and batch size; once with plain
+    autograd (actcli.engine.autograd.AutogradEngine, what a CNN trains with) and once with
+    the engine actcli trains this model with (a plain MLP: the dense engine, a stack of
+    one, its matrix products written out).
 (c) limit: the epoch's matmul FLOPs divided by this CPU's sustained matmul FLOP/s, measured
     here on large square float32 matrix products.
 
@@ -31,11 +32,11 @@ from torch.utils.data import DataLoader, Dataset
 
 from actcli import config as config_mod
 from actcli.components import optimizers
-from actcli.engine.autograd import AutogradStep
-from actcli.engine.loop import train_epoch
+from actcli.engine.autograd import AutogradEngine
+from actcli.engine.loop import Engine, Orders, run_epoch
 from actcli.tasks import fmnist_data
 from actcli.tasks.fashion_mnist import read_split
-from actcli.training import experiment
+from actcli.training.parts import build_parts, engine_for, prepare
 
 
 class TextbookDataset(Dataset):
@@ -84,8 +85,8 @@ def main() -> None:
 
     cfg = config_mod.load(Path(args.config), [
         f"train.batch_size={args.batch_size}", f"task.limit_train={args.samples}", "device=cpu"])
-    # what `actcli train` builds: data as tensors, the seeded network, its step and optimizer
-    prepared = experiment.prepare(cfg)
+    # what `actcli train` builds: data as tensors, the seeded network, its engine
+    prepared = prepare(cfg)
     data, task, device = prepared.data, prepared.task, prepared.parts.device
     paths = fmnist_data.locate(cfg.task.data_dir, cfg.task.download)
     images, labels = read_split(paths, "train")
@@ -94,7 +95,7 @@ def main() -> None:
     threads = torch.get_num_threads()
 
     # (a) the textbook loop: autograd on the module, fed by a DataLoader
-    textbook = experiment.build_parts(cfg, data, device, task.input_shape)
+    textbook = build_parts(cfg, data, device, task.input_shape)
     net, objective = textbook.net, textbook.objective
     textbook_opt = optimizers.build(cfg.optimizer, net.parameters())
     loader = DataLoader(TextbookDataset(images, labels, mean, std), batch_size=args.batch_size,
@@ -109,17 +110,21 @@ def main() -> None:
 
     passes: dict[str, Callable[[], object]] = {"textbook (PIL + DataLoader)": textbook_pass}
 
-    # (b) actcli's loop, tensor slices: with plain autograd, and with the step actcli picks
+    # (b) actcli's loop, tensor slices: with plain autograd, and with the engine actcli picks
     x, y = prepared.train.x, prepared.train.y
-    plain = experiment.build_parts(cfg, data, device, task.input_shape)
-    autograd = AutogradStep(plain.net, plain.objective)
-    rows = (("actcli, autograd step", autograd,
-             optimizers.build(cfg.optimizer, autograd.parameters()), plain.correct),
-            (f"actcli, {type(prepared.step).__name__}", prepared.step, prepared.optimizer,
-             prepared.parts.correct))
-    for label, step, opt, correct in rows:
-        passes[label] = lambda step=step, opt=opt, correct=correct: train_epoch(
-            step, opt, x, y, args.batch_size, torch.Generator().manual_seed(0), correct)
+    plain = build_parts(cfg, data, device, task.input_shape)
+    autograd = AutogradEngine(plain.net, plain.objective,
+                              optimizers.build(cfg.optimizer, plain.net.parameters()),
+                              plain.correct)
+    chosen = engine_for([prepared])
+    for label, engine in (("actcli, autograd engine", autograd),
+                          (f"actcli, {type(chosen).__name__} (K = 1)", chosen)):
+        def one_pass(engine: Engine = engine) -> None:
+            alive = torch.ones(1, dtype=torch.bool)
+            run_epoch(engine, x, y, args.batch_size,
+                      Orders.one(torch.Generator().manual_seed(0)), alive)
+
+        passes[label] = one_pass
 
     # rounds of one pass each, plus (c) a matmul measurement: a load change on the machine
     # hits every row alike; the best of the rounds counts for each

@@ -22,14 +22,14 @@ import torch
 
 from actcli import config as config_mod
 from actcli import provenance
-from actcli.training import experiment
+from actcli.training import driver
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
-def train(name: str, seed: int, out: Path) -> experiment.RunResult:
+def train(name: str, seed: int, out: Path) -> driver.RunResult:
     config = config_mod.load(CONFIGS / f"{name}.yaml", [f"train.seed={seed}"])
-    return experiment.run(config, out, figures=False)
+    return driver.run(config, out, figures=False)
 
 
 def main() -> None:

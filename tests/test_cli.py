@@ -279,7 +279,7 @@ def test_free_memory_of_the_cpu_is_read_from_the_system():
 
 def test_the_memory_estimate_counts_the_optimizer_state(monkeypatch):
     from actcli import config, devices
-    from actcli.training import experiment
+    from actcli.training.parts import prepare
 
     # beans, hidden [10]: (1 + 1) * 10 + (10 + 1) = 31 parameters, 800 training samples a
     # full batch, 3 * (10 + 1) activations a sample; float32:
@@ -287,11 +287,11 @@ def test_the_memory_estimate_counts_the_optimizer_state(monkeypatch):
     # adam: 4 * (31 * 5 + 800 * 33) = 106,220 bytes (and two moments)
     monkeypatch.setattr(devices, "available_memory", lambda device: 106_000)
     sgd = config.load(CONFIGS / "beans.yaml", ["model.hidden=[10]", "optimizer=sgd"])
-    assert experiment.prepare(sgd).parts.net is not None
+    assert prepare(sgd).parts.net is not None
     adam = config.load(CONFIGS / "beans.yaml", ["model.hidden=[10]", "optimizer=adam"])
     with pytest.raises(devices.DeviceError, match=r"^training this network \(31 parameters, "
                        r"adam, batch 800\) needs about 106.2 KB but cpu has 106.0 KB free"):
-        experiment.prepare(adam)
+        prepare(adam)
 
 
 @pytest.mark.parametrize("command", ["plot", "landscape"])
@@ -317,10 +317,10 @@ def test_one_out_rule_for_every_picture(invoke, tmp_path, command):
 @pytest.fixture(scope="module")
 def rice_run(tmp_path_factory):
     from actcli import config as config_mod
-    from actcli.training import experiment
+    from actcli.training import driver
 
     cfg = config_mod.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=50"])
-    return experiment.run(cfg, tmp_path_factory.mktemp("rice")).path
+    return driver.run(cfg, tmp_path_factory.mktemp("rice")).path
 
 
 def _predict_app():

@@ -10,7 +10,7 @@ import pytest
 
 from actcli import config
 from actcli.errors import ConfigError
-from actcli.training import experiment
+from actcli.training import driver
 
 from helpers import CONFIGS
 
@@ -69,7 +69,7 @@ def test_a_data_dir_variable_that_names_a_file_is_an_error(tmp_path, monkeypatch
 def test_with_nothing_held_out_the_figures_are_named_for_the_training_data(tmp_path, invoke):
     cfg = config.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=20"])
     assert cfg.task.test_fraction == 0
-    run = experiment.run(cfg, tmp_path, figures=False).path
+    run = driver.run(cfg, tmp_path, figures=False).path
     with open(run / "metrics.csv") as handle:
         header = next(csv.reader(handle))
     assert "test_loss" not in header and "train_set_loss" in header
@@ -77,7 +77,7 @@ def test_with_nothing_held_out_the_figures_are_named_for_the_training_data(tmp_p
     assert summary["measured_on"].startswith("the training data")
     shown = invoke("eval", run)
     assert shown.exit_code == 0 and "measured on the training data" in shown.stdout
-    beans = experiment.run(config.load(CONFIGS / "beans.yaml", ["train.epochs=5"]), tmp_path,
+    beans = driver.run(config.load(CONFIGS / "beans.yaml", ["train.epochs=5"]), tmp_path,
                            figures=False).path
     assert "test_loss" in (beans / "metrics.csv").read_text().splitlines()[0]
     assert json.loads((beans / "summary.json").read_text())["measured_on"] == "the test split"
@@ -112,7 +112,7 @@ def test_train_threads_sets_torchs_threads_and_is_recorded(tmp_path, invoke):
         assert result.exit_code == 0, result.output
         (run,) = tmp_path.iterdir()
         assert json.loads((run / "summary.json").read_text())["provenance"]["threads"] == 1
-        assert experiment.recorded_threads(run) == 1
+        assert driver.recorded_threads(run) == 1
     finally:
         torch.set_num_threads(before)
     bad = invoke("train", CONFIGS / "beans.yaml", "--threads", "0")
@@ -171,7 +171,7 @@ def test_runs_into_a_closed_pipe_ends_quietly(tmp_path):
 
     cfg = config.load(CONFIGS / "beans.yaml", ["train.epochs=2"])
     for _ in range(3):
-        experiment.run(cfg, tmp_path, figures=False)
+        driver.run(cfg, tmp_path, figures=False)
     shell = subprocess.run(f"{sys.executable} -m actcli runs {tmp_path} --format csv | head -1",
                            shell=True, capture_output=True, text=True, timeout=60)
     assert shell.stdout.startswith("path,") and shell.stderr == ""

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from actcli import config
-from actcli.training import experiment
+from actcli.training import driver
 
 from helpers import CONFIGS
 
@@ -28,7 +28,7 @@ def one_line_error(result, code: int = 2) -> str:
 def trained(tmp_path_factory) -> Path:
     """A real rice cooker run (a few hundred epochs: the model answers as trained)."""
     cfg = config.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=400"])
-    return experiment.run(cfg, tmp_path_factory.mktemp("runs"), figures=False).path
+    return driver.run(cfg, tmp_path_factory.mktemp("runs"), figures=False).path
 
 
 @pytest.fixture
@@ -190,19 +190,23 @@ def test_a_config_yaml_of_another_task_than_the_summary_is_refused(run, invoke, 
 ])
 def test_a_checkpoint_that_does_not_belong_is_refused(run, invoke, damage, message):
     from actcli import config as config_mod
-    from actcli.training import experiment as experiment_mod
+    from actcli.training.parts import prepare
 
     summary = json.loads((run / "summary.json").read_text())
     summary["status"] = "interrupted"
     (run / "summary.json").write_text(json.dumps(summary))
     cfg = config_mod.load(run / "config.yaml")
-    p = experiment_mod.prepare(cfg)
-    from actcli.engine import checkpoints
+    p = prepare(cfg)
+    from actcli.components import optimizers
 
-    state = checkpoints.state(p.parts.net, p.optimizer, p.scheduler, p.generator,
-                              checkpoints.Progress(10, None, [], {"accuracy": -1.0,
-                                                                  "epoch": 0, "state": None},
-                                                   [], 1.0))
+    # the layout earlier versions wrote for a run alone (one flat tensor's optimizer)
+    flat = torch.cat([t.reshape(-1) for t in p.parts.net.state_dict().values()])
+    state = {"model": p.parts.net.state_dict(),
+             "optimizer": optimizers.build(cfg.optimizer, [flat]).state_dict(),
+             "scheduler": None, "epoch": 10, "cursor": None,
+             "generator": p.generator.get_state(), "torch_rng": torch.get_rng_state(),
+             "history": [], "best": {"accuracy": -1.0, "epoch": 0, "state": None},
+             "seconds": 1.0, "diagnostics": []}
     state.update(damage)
     torch.save(state, run / "checkpoint.pt")
     line = one_line_error(invoke("train", "--resume", run))

@@ -63,9 +63,9 @@ def test_measuring_leaves_gradients_and_randomness_alone():
 
 
 def test_every_run_writes_diagnostics(tmp_path):
-    from actcli.training import experiment
+    from actcli.training import driver
 
-    result = experiment.run(config.load(CONFIGS / "beans.yaml", [
+    result = driver.run(config.load(CONFIGS / "beans.yaml", [
         "model.hidden=[4, 3]", "model.activation=[relu, sigmoid]", "train.epochs=20"]), tmp_path)
     header = (result.path / "diagnostics.csv").read_text().splitlines()[0].split(",")
     assert header == ["epoch", "grad_norm/layer1", "grad_norm/layer2", "grad_norm/layer3",

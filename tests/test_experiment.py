@@ -9,13 +9,15 @@ import pytest
 import torch
 
 from actcli import config
-from actcli.training import experiment
+from actcli.tasks import TASKS
+from actcli.training import driver
+from actcli.training.parts import build_parts
 
 from helpers import CONFIGS
 
 
 def run(tmp_path, path=CONFIGS / "rice_cooker.yaml", *overrides):
-    return experiment.run(config.load(path, list(overrides)), tmp_path)
+    return driver.run(config.load(path, list(overrides)), tmp_path)
 
 
 def test_run_folder_contract(tmp_path):
@@ -113,7 +115,7 @@ def test_animate_writes_a_gif_with_a_frame_every_n_epochs(tmp_path):
     from PIL import Image
 
     cfg = config.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=100"])
-    result = experiment.run(cfg, tmp_path, animate_every=25)
+    result = driver.run(cfg, tmp_path, animate_every=25)
     with Image.open(result.path / "fit.gif") as gif:
         assert gif.n_frames == 5  # epochs 1, 25, 50, 75, 100
 
@@ -129,10 +131,10 @@ def test_animate_needs_a_curve_task(tmp_path, monkeypatch):
     cfg = config.load(CONFIGS / "rice_cooker.yaml")
     from actcli.tasks.base import ClassesPicture
 
-    monkeypatch.setattr(type(experiment.TASKS.get("rice_cooker").task), "picture_type",
+    monkeypatch.setattr(type(TASKS.get("rice_cooker").task), "picture_type",
                         ClassesPicture)
     with pytest.raises(ActcliError, match="--animate draws a fit curve"):
-        experiment.run(cfg, tmp_path / "runs", animate_every=5)
+        driver.run(cfg, tmp_path / "runs", animate_every=5)
     assert not (tmp_path / "runs").exists()
 
 
@@ -145,24 +147,24 @@ def test_correct_counts_agree_with_the_argmax_of_the_scores(output, loss):
     cfg = config.load(CONFIGS / "fashion_mnist.yaml", [f"model.output={output}", f"loss={loss}"])
     x, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
     data = TaskData(Split(x, y), Split(x, y), 10)
-    parts = experiment.build_parts(cfg, data, torch.device("cpu"), (1, 28, 28))
+    parts = build_parts(cfg, data, torch.device("cpu"), (1, 28, 28))
     z = torch.randn(64, 10) * 5
     assert parts.correct(z, y).item() == (parts.score(z).argmax(dim=1) == y).sum().item()
 
 
 def _crash_at(monkeypatch, epoch: int, message: str = "boom"):
     """Make training raise RuntimeError(message) at ``epoch`` (after it is logged)."""
-    real = experiment.fit
+    real = driver.run_fit
 
     def crashing(*args, on_epoch=None, **kwargs):
-        def hook(e, loss, row):
-            on_epoch(e, loss, row)
+        def hook(i, e, loss, row):
+            on_epoch(i, e, loss, row)
             if e == epoch:
                 raise RuntimeError(message)
 
         return real(*args, on_epoch=hook, **kwargs)
 
-    monkeypatch.setattr(experiment, "fit", crashing)
+    monkeypatch.setattr(driver, "run_fit", crashing)
 
 
 def test_a_run_that_crashes_mid_training_is_failed_with_its_own_error(invoke, tmp_path,
@@ -205,24 +207,26 @@ def test_cosine_schedule_changes_the_learning_rate_every_epoch(monkeypatch, tmp_
     import math
 
     seen = []
-    real = experiment.fit
+    real = driver.run_fit
 
-    def spy(step, optimizer, *args, on_epoch=None, **kwargs):
-        def hook(e, loss, row):
-            seen.append(optimizer.param_groups[0]["lr"])  # the lr the next epoch uses
-            on_epoch(e, loss, row)
+    def spy(engine, *args, on_epoch=None, **kwargs):
+        def hook(i, e, loss, row):
+            # the lr the next epoch's steps use: the configured one times the schedule's
+            (_, base), = engine.optimizer.groups
+            seen.append(base * engine.scale)
+            on_epoch(i, e, loss, row)
 
-        return real(step, optimizer, *args, on_epoch=hook, **kwargs)
+        return real(engine, *args, on_epoch=hook, **kwargs)
 
-    monkeypatch.setattr(experiment, "fit", spy)
+    monkeypatch.setattr(driver, "run_fit", spy)
     cfg = config.load(CONFIGS / "beans.yaml", ["train.epochs=8", "train.lr_schedule=cosine",
                                                "optimizer.lr=0.4"])
-    experiment.run(cfg, tmp_path)
+    driver.run(cfg, tmp_path)
     # after epoch e the schedule has stepped e times: lr = 0.4 (1 + cos(pi e / 8)) / 2
     expected = [0.4 * (1 + math.cos(math.pi * e / 8)) / 2 for e in range(1, 9)]
     assert seen == pytest.approx(expected, abs=1e-12)
     seen.clear()
-    experiment.run(config.load(CONFIGS / "beans.yaml", ["train.epochs=3", "optimizer.lr=0.4"]),
+    driver.run(config.load(CONFIGS / "beans.yaml", ["train.epochs=3", "optimizer.lr=0.4"]),
                    tmp_path)
     assert seen == [0.4] * 3  # constant: never changes
 
@@ -250,5 +254,5 @@ def test_weights_blown_to_infinity_read_as_diverged_not_as_a_crash(tmp_path):
     # sigmoid output is NaN, which torch's BCE refuses with an error of its own
     cfg = config.load(CONFIGS / "beans.yaml", ["model.hidden=[4]", "optimizer.lr=1e30",
                                                "train.epochs=50"])
-    result = experiment.run(cfg, tmp_path)
+    result = driver.run(cfg, tmp_path)
     assert result.status == "diverged" and "not finite" in result.reason

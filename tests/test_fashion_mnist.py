@@ -17,9 +17,11 @@ import torch
 
 from actcli import config
 from actcli.errors import DataError
+from actcli.inspection.evaluate import evaluate_run
 from actcli.tasks import fmnist_data, idx
 from actcli.tasks.fashion_mnist import TASK
-from actcli.training import experiment
+from actcli.training import driver
+from actcli.training.parts import prepare
 
 from helpers import CONFIGS, ROOT
 
@@ -191,7 +193,7 @@ def test_real_files_have_the_published_shape():
 @pytest.mark.parametrize("path", ["fashion_mnist.yaml", "fashion_mnist_cnn.yaml"])
 def test_smoke_trains_and_writes_the_pictures(fake, tmp_path, path):
     cfg = config.smoke(config.load(CONFIGS / path, [f"task.data_dir={fake}"]))
-    result = experiment.run(cfg, tmp_path / "runs")
+    result = driver.run(cfg, tmp_path / "runs")
     assert result.status == "completed" and result.epochs == 1
     names = {p.name for p in result.path.iterdir()}
     assert {"confusion_matrix.png", "misclassified.png", "learning_curves.png",
@@ -203,10 +205,10 @@ def test_smoke_trains_and_writes_the_pictures(fake, tmp_path, path):
 
 
 def test_the_fake_data_is_learned_and_eval_reproduces_it(fake, tmp_path, invoke):
-    result = experiment.run(config.load(CONFIGS / "fashion_mnist.yaml", [
+    result = driver.run(config.load(CONFIGS / "fashion_mnist.yaml", [
         f"task.data_dir={fake}", "task.val_size=50", "train.epochs=5"]), tmp_path)
     assert result.metrics["test_accuracy"] >= 0.9
-    again = experiment.evaluate_run(result.path)
+    again = evaluate_run(result.path)
     assert again["measured"]["test_accuracy"] == result.metrics["test_accuracy"]
     assert again["measured"]["test_loss"] == pytest.approx(result.metrics["test_loss"], rel=1e-6)
     shown = invoke("eval", result.path)
@@ -216,7 +218,7 @@ def test_the_fake_data_is_learned_and_eval_reproduces_it(fake, tmp_path, invoke)
 def test_best_model_is_the_one_saved(fake, tmp_path):
     # mutation tried: keep the last epoch's weights instead of the best: this fails, since
     # the saved weights then score the last epoch's validation accuracy, not the best one
-    result = experiment.run(config.load(CONFIGS / "fashion_mnist.yaml", [
+    result = driver.run(config.load(CONFIGS / "fashion_mnist.yaml", [
         f"task.data_dir={fake}", "task.val_size=50", "train.epochs=8", "optimizer.lr=0.5",
         "model.hidden=[4]", "train.lr_schedule=constant"]), tmp_path)  # too fast to settle
     rows = [line.split(",") for line in (result.path / "metrics.csv").read_text().splitlines()[1:]]
@@ -224,9 +226,9 @@ def test_best_model_is_the_one_saved(fake, tmp_path):
     best = max(accuracy, key=lambda e: (accuracy[e], -e))
     assert result.metrics["best_epoch"] == best and best < max(accuracy)  # not the last epoch
     assert accuracy[max(accuracy)] < accuracy[best]
-    prepared = experiment.prepare(config.load(result.path / "config.yaml"))
+    prepared = prepare(config.load(result.path / "config.yaml"))
     prepared.parts.net.load_state_dict(torch.load(result.path / "model.pt", weights_only=True))
-    _, measured = experiment.measure(prepared.parts, prepared.val)
+    _, measured = prepared.parts.measure(prepared.val)
     assert measured == pytest.approx(accuracy[best], abs=1e-12)
 
 

@@ -8,7 +8,8 @@ import torch
 
 from actcli import config as config_mod
 from actcli.inspection import predict
-from actcli.training import experiment
+from actcli.training import driver
+from actcli.training.parts import prepare
 
 from helpers import CONFIGS
 from test_fashion_mnist import REAL, fake_dataset
@@ -17,7 +18,7 @@ from test_fashion_mnist import REAL, fake_dataset
 @pytest.fixture(scope="module")
 def rice(tmp_path_factory):
     cfg = config_mod.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=300"])
-    return experiment.run(cfg, tmp_path_factory.mktemp("rice")).path
+    return driver.run(cfg, tmp_path_factory.mktemp("rice")).path
 
 
 def test_answers_are_the_neuron_on_the_scaled_input(rice, invoke):
@@ -27,7 +28,7 @@ def test_answers_are_the_neuron_on_the_scaled_input(rice, invoke):
     (a,), b = state["layers.0.weight"][0].tolist(), float(state["layers.0.bias"])
     scaling = json.loads((rice / "summary.json").read_text())["data"]["input_scaling"]
     loaded = predict.load(rice)
-    for t, answer in zip([125.0, 131.5], predict.ask(loaded, ["125", "131.5"]), strict=True):
+    for t, answer in zip([125.0, 131.5], predict.ask(loaded, [125.0, 131.5]), strict=True):
         expected = 1 / (1 + np.exp(-(a * (t - scaling["shift"]) / scaling["scale"] + b)))
         assert answer.probability == pytest.approx(expected, rel=1e-5)
         assert answer.label == ("above the switch point" if expected > 0.5
@@ -41,8 +42,7 @@ def test_the_threshold_it_reports_is_where_the_answer_turns(rice):
     import json
 
     threshold = json.loads((rice / "summary.json").read_text())["metrics"]["threshold"]
-    below, above = predict.ask(predict.load(rice), [str(threshold - 0.5),
-                                                    str(threshold + 0.5)])
+    below, above = predict.ask(predict.load(rice), [threshold - 0.5, threshold + 0.5])
     assert below.probability < 0.5 < above.probability
 
 
@@ -78,14 +78,14 @@ def fmnist(tmp_path_factory):
     data = REAL or fake_dataset(tmp_path_factory.mktemp("data"))
     cfg = config_mod.smoke(config_mod.load(CONFIGS / "fashion_mnist.yaml",
                                            [f"task.data_dir={data}"]))
-    return experiment.run(cfg, tmp_path_factory.mktemp("fm")).path, data
+    return driver.run(cfg, tmp_path_factory.mktemp("fm")).path, data
 
 
 def test_an_image_file_is_read_as_the_training_images_are(fmnist, tmp_path):
     from PIL import Image
 
     run, data = fmnist
-    prepared = experiment.prepare(config_mod.load(run / "config.yaml"))
+    prepared = prepare(config_mod.load(run / "config.yaml"))
     raw = prepared.data.context["test_images"][0].numpy()  # uint8 (28, 28), as in the file
     Image.fromarray(raw).save(tmp_path / "garment.png")
     Image.fromarray(255 - raw).save(tmp_path / "on_white.png")  # a dark garment on white

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,11 +18,10 @@ from torch import nn
 from actcli import config
 from actcli.components import optimizers
 from actcli.engine import model
-from actcli.engine.autograd import AutogradStep
-from actcli.engine.loop import Cursor, fit
-from actcli.training import experiment
+from actcli.engine.loop import Cursor
+from actcli.training import driver
 
-from helpers import CONFIGS, stop_requested_at
+from helpers import CONFIGS, fit_alone, stop_requested_at
 
 # beans with a hidden layer, dropout (global RNG), mini-batches (batch order) and a cosine
 # schedule: everything a resume has to restore
@@ -43,18 +43,18 @@ def test_fit_stopped_mid_epoch_resumes_to_the_same_weights():
 
     net, opt = make()
     torch.manual_seed(5)
-    straight = fit(AutogradStep(net, loss), opt, x, y,
+    straight = fit_alone(net, loss, opt, x, y,
                    generator=torch.Generator().manual_seed(3), **kwargs)
 
     net2, opt2 = make()
     torch.manual_seed(5)
     gen = torch.Generator().manual_seed(3)
     calls = iter(range(10_000))
-    first = fit(AutogradStep(net2, loss), opt2, x, y, generator=gen,
+    first = fit_alone(net2, loss, opt2, x, y, generator=gen,
                 stop=lambda: next(calls) == 10, **kwargs)
     assert first.status == "interrupted" and isinstance(first.cursor, Cursor)
     assert first.cursor.epoch == 2 and 0 < first.cursor.position < 100  # inside epoch 2
-    rest = fit(AutogradStep(net2, loss), opt2, x, y, generator=gen, start_epoch=first.epochs,
+    rest = fit_alone(net2, loss, opt2, x, y, generator=gen, start_epoch=first.epochs,
                cursor=first.cursor, **kwargs)
     assert rest.status == "completed"
     assert first.history + rest.history == straight.history
@@ -88,13 +88,13 @@ class SignalAt:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_checkpoints_and_resume_matches(tmp_path, signum):
     cfg = config.load(CONFIGS / "beans.yaml", BEANS)
-    straight = experiment.run(cfg, tmp_path / "a")
-    stopped = experiment.run(cfg, tmp_path / "b", reporter=SignalAt(13, signum))
+    straight = driver.run(cfg, tmp_path / "a")
+    stopped = driver.run(cfg, tmp_path / "b", reporter=SignalAt(13, signum))
     assert stopped.status == "interrupted" and stopped.epochs == 13
     summary = json.loads((stopped.path / "summary.json").read_text())
     assert summary["status"] == "interrupted" and "actcli train --resume" in summary["reason"]
     assert (stopped.path / "checkpoint.pt").exists() and (stopped.path / "metrics.csv").exists()
-    resumed = experiment.resume(stopped.path)
+    resumed = driver.resume(stopped.path)
     assert resumed.status == "completed" and resumed.path == stopped.path
     assert (resumed.path / "metrics.csv").read_text() == (straight.path / "metrics.csv").read_text()
     assert resumed.metrics == straight.metrics
@@ -174,12 +174,13 @@ def test_resume_refuses_what_it_cannot_do(tmp_path, invoke):
 
 def test_a_checkpoint_that_does_not_fit_is_refused_in_one_line(tmp_path, invoke):
     cfg = config.load(CONFIGS / "beans.yaml", BEANS)
-    stopped = experiment.run(cfg, tmp_path, reporter=SignalAt(5))
+    stopped = driver.run(cfg, tmp_path, reporter=SignalAt(5))
     path = stopped.path / "checkpoint.pt"
     state = torch.load(path, weights_only=True)
     # as an actcli whose optimizer held one tensor per layer wrote it
     net = model.build(cfg.model, (1,), 1)
-    state["optimizer"] = optimizers.build(cfg.optimizer, net.parameters()).state_dict()
+    state["engine"]["optimizer"] = [optimizers.build(cfg.optimizer,
+                                                     net.parameters()).state_dict()]
     torch.save(state, path)
     result = invoke("train", "--resume", stopped.path)
     assert result.exit_code == 2 and "does not fit the network" in result.stderr
@@ -202,7 +203,7 @@ class SignalsAtTheEnd(SignalAt):
 @pytest.mark.parametrize("count", [1, 2])
 def test_ctrl_c_after_the_last_epoch_keeps_the_completed_run(tmp_path, count):
     cfg = config.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=30"])
-    done = experiment.run(cfg, tmp_path, reporter=SignalsAtTheEnd(count))
+    done = driver.run(cfg, tmp_path, reporter=SignalsAtTheEnd(count))
     summary = json.loads((done.path / "summary.json").read_text())
     assert done.status == summary["status"] == "completed" and done.stopped
     assert summary["epochs"] == 30 and summary["metrics"]["accuracy"] > 0.5
@@ -225,7 +226,7 @@ def test_ctrl_c_while_a_figure_is_drawn_leaves_out_only_the_later_ones(tmp_path,
 
     monkeypatch.setattr(plots, "learning_curves", interrupted_curves)
     cfg = config.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=30"])
-    done = experiment.run(cfg, tmp_path)
+    done = driver.run(cfg, tmp_path)
     assert done.status == "completed" and done.stopped
     assert (done.path / "learning_curves.png").exists()  # the figure under way is finished
     assert done.figures_skipped == ["fit.png", "weights.png"]
@@ -266,7 +267,7 @@ class Recorder(SignalAt):
 def test_the_animation_reports_its_progress_after_training(tmp_path):
     cfg = config.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=60"])
     reporter = Recorder()
-    done = experiment.run(cfg, tmp_path, reporter=reporter, animate_every=5)
+    done = driver.run(cfg, tmp_path, reporter=reporter, animate_every=5)
     assert done.status == "completed" and (done.path / "fit.gif").exists()
     names = {name for name, _, _ in reporter.drawn}
     totals = {total for _, _, total in reporter.drawn}
@@ -280,18 +281,18 @@ def test_the_animation_reports_its_progress_after_training(tmp_path):
 def test_checkpoints_by_time_change_no_number(tmp_path, monkeypatch):
     """A checkpoint due after every step (the loop stops, saves, goes on from its cursor)
     trains to the same numbers, bit for bit, as no checkpoint at all."""
-    never = experiment.run(config.load(CONFIGS / "beans.yaml",
+    never = driver.run(config.load(CONFIGS / "beans.yaml",
                                        [*BEANS, "train.checkpoint_seconds=null"]),
                            tmp_path / "a", figures=False)
     saved: list[Path] = []
-    write = experiment.folders.save_state
+    write = driver.folders.save_state
 
     def counting(state, path):
         saved.append(path)
         write(state, path)
 
-    monkeypatch.setattr(experiment.folders, "save_state", counting)
-    always = experiment.run(config.load(CONFIGS / "beans.yaml",
+    monkeypatch.setattr(driver.folders, "save_state", counting)
+    always = driver.run(config.load(CONFIGS / "beans.yaml",
                                         [*BEANS, "train.checkpoint_seconds=1e-9"]),
                             tmp_path / "b", figures=False)
     assert sum(p.name == "checkpoint.pt" for p in saved) > 40 * 12  # every step of 40 epochs
@@ -329,29 +330,31 @@ def test_a_compare_cell_alone_resumes_from_its_own_checkpoint(tmp_path, monkeypa
     """A cell that trains alone (here: --no-fuse) and was interrupted continues from its
     checkpoint.pt on compare --resume, to the numbers of the cell never interrupted."""
     from actcli.engine import checkpoints
-    from actcli.sweep import compare
+    from actcli.sweep import executing, planning
 
     overrides = ["model.hidden=[8]", "model.dropout=0.2", "train.batch_size=100",
                  "train.epochs=12"]
     grid = {"model.activation": ["relu", "tanh"]}
-    alone = compare.Execution(fuse=False)
-    straight, cells = compare.create(CONFIGS / "beans.yaml", overrides, grid, 1, tmp_path / "a")
-    assert {r.status for r in compare.execute(straight, cells, alone)} == {"completed"}
-    folder, cells = compare.create(CONFIGS / "beans.yaml", overrides, grid, 1, tmp_path / "b")
+    alone = planning.Execution(fuse=False)
+    made = planning.create(CONFIGS / "beans.yaml", overrides, grid, 1, tmp_path / "a")
+    straight, cells = made.folder, made.cells
+    assert {r.status for r in executing.execute(straight, cells, alone)} == {"completed"}
+    made = planning.create(CONFIGS / "beans.yaml", overrides, grid, 1, tmp_path / "b")
+    folder, cells = made.folder, made.cells
     real = stop_requested_at(monkeypatch, 30)  # as if Ctrl-C came during the 30th step (epoch 4)
-    stopped = compare.execute(folder, cells, alone)
+    stopped = executing.execute(folder, cells, alone)
     assert stopped[0].status == "interrupted"
     assert (folder / "cells" / cells[0].id / "checkpoint.pt").exists()
     monkeypatch.setattr(checkpoints, "StopRequests", real)
     resumed = []
-    resume = experiment.resume
+    resume = driver.resume
 
     def spy(run_dir, **kwargs):
         resumed.append(run_dir.name)
         return resume(run_dir, **kwargs)
 
-    monkeypatch.setattr(experiment, "resume", spy)
-    again = compare.execute(folder, cells, alone)
+    monkeypatch.setattr(driver, "resume", spy)
+    again = executing.execute(folder, cells, alone)
     assert [r.status for r in again] == ["completed"] * 2
     assert resumed == [cells[0].id]  # the other cell, not started, trained from zero
     for cell in cells:
@@ -363,8 +366,30 @@ def test_a_compare_cell_alone_resumes_from_its_own_checkpoint(tmp_path, monkeypa
 
 def test_a_resumed_run_draws_the_same_pictures_as_one_never_stopped(tmp_path):
     cfg = config.load(CONFIGS / "beans.yaml", BEANS)
-    straight = experiment.run(cfg, tmp_path / "a")
-    stopped = experiment.run(cfg, tmp_path / "b", reporter=SignalAt(13))
-    resumed = experiment.resume(stopped.path)
+    straight = driver.run(cfg, tmp_path / "a")
+    stopped = driver.run(cfg, tmp_path / "b", reporter=SignalAt(13))
+    resumed = driver.resume(stopped.path)
     for name in ("fit.png", "weights.png", "learning_curves.png"):
         assert (resumed.path / name).read_bytes() == (straight.path / name).read_bytes(), name
+
+
+LEGACY = Path(__file__).parent / "data" / "legacy_run"
+
+
+def test_a_run_interrupted_by_an_earlier_version_resumes_to_its_numbers(tmp_path, invoke):
+    # tests/data/legacy_run: a beans run (dropout, adam, cosine schedule, batches of 32)
+    # that actcli 0.1.0 as of commit 83792b5 trained alone with its written-out dense step
+    # and interrupted after epoch 7 of 20; that version, trained without interruption,
+    # ended at test loss 0.02500375546514988, accuracy 0.99 (same machine and threads)
+    run = tmp_path / "legacy_run"
+    shutil.copytree(LEGACY, run)
+    saved = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert "format" not in saved and "model" in saved  # the layout before layout 2
+    result = invoke("train", "--resume", run)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["epochs"] == 20
+    # the same arithmetic in another engine: equal within float rounding over 13 epochs
+    assert summary["metrics"]["loss"] == pytest.approx(0.02500375546514988, rel=1e-4)
+    assert summary["metrics"]["accuracy"] == 0.99
+    assert not (run / "checkpoint.pt").exists()

@@ -16,12 +16,15 @@ from actcli.engine import diagnostics, model
 from actcli.engine.autograd import AutogradStep
 from actcli.engine.stack import StackedMLP
 from actcli.engine.stack_optim import StackedOptimizer
-from actcli.sweep import compare, stacking
-from actcli.training import experiment, fused
+from actcli.inspection.evaluate import evaluate_run
+from actcli.sweep import executing, planning, stacking
+from actcli.training import driver
+from actcli.training.budget import check_memory
+from actcli.training.parts import prepare
 
 from helpers import CONFIGS, stop_requested_at
 
-HIDDEN = [spec.name for spec in ACTIVATIONS if spec.hidden and spec.name != "prelu"]
+HIDDEN = [spec.name for spec in ACTIVATIONS if spec.hidden]  # prelu too: per model
 N_IN = 6
 
 
@@ -190,9 +193,9 @@ def test_runs_of_a_stack_are_the_runs_alone(tmp_path, schedule):
     configs = [config.load(None, [*base, f"model.activation={a}", f"train.seed={s}",
                                   f"model.dropout={d}"])
                for a, s, d in [("relu", 0, 0.0), ("tanh", 1, 0.2), ("relu", 2, 0.5)]]
-    results = fused.run(configs, [tmp_path / "stack" / str(i) for i in range(3)])
+    results = driver.run_stack(configs, [tmp_path / "stack" / str(i) for i in range(3)])
     for i, (cfg, result) in enumerate(zip(configs, results, strict=True)):
-        single = experiment.run(cfg, tmp_path, folder=tmp_path / "alone" / str(i),
+        single = driver.run(cfg, tmp_path, folder=tmp_path / "alone" / str(i),
                                 figures=False)
         assert result.status == single.status == "completed"
         assert result.metrics == pytest.approx(single.metrics, rel=1e-5)
@@ -209,15 +212,15 @@ def test_runs_of_a_stack_are_the_runs_alone(tmp_path, schedule):
             torch.testing.assert_close(got[key], want[key], rtol=1e-5, atol=1e-6)
         summary = json.loads((result.path / "summary.json").read_text())
         assert summary["stack"] == 3 and summary["seed"] == cfg.train.seed
-        evaluated = experiment.evaluate_run(result.path)  # an ordinary run folder
+        evaluated = evaluate_run(result.path)  # an ordinary run folder
         assert evaluated["measured"] == pytest.approx(evaluated["recorded"], rel=1e-6)
 
 
 def test_the_initial_weights_are_those_of_the_run_alone():
     cfg = config.load(CONFIGS / "compare_beans.yaml", ["train.seed=4"])
-    want = {k: v.clone() for k, v in experiment.prepare(cfg).parts.net.state_dict().items()}
-    p = experiment.prepare(cfg, alone=False)
-    StackedMLP([p.parts.net, experiment.prepare(cfg, alone=False).parts.net])
+    want = {k: v.clone() for k, v in prepare(cfg).parts.net.state_dict().items()}
+    p = prepare(cfg, alone=False)
+    StackedMLP([p.parts.net, prepare(cfg, alone=False).parts.net])
     got = p.parts.net.state_dict()
     assert all(torch.equal(got[k], want[k]) for k in want)
 
@@ -240,8 +243,8 @@ def test_which_configs_share_a_stack():
                   "loss=mse", "task.noise=0.05", "task.count=500",
                   "train.lr_schedule=cosine", "train.log_every=5"):
         assert _key(other) not in (None, base), other
-    for alone_ in ("model.batch_norm=true", "model.activation=prelu"):
-        assert _key(alone_) is None, alone_
+    assert _key("model.batch_norm=true") is None
+    assert _key("model.activation=prelu") == base  # its learned slope is per model
     cnn = config.load(None, ["task.name=fashion_mnist", "model.kind=cnn", "model.channels=[4]",
                              "loss=cross_entropy", "model.output=softmax"])
     assert stacking.stack_key(cnn) is None
@@ -250,40 +253,41 @@ def test_which_configs_share_a_stack():
 def test_a_compare_plans_its_stacks_and_cells_say_their_size(tmp_path):
     grid = {"model.activation": ["relu", "tanh", "prelu"]}
     fast = ["model.hidden=[4]", "train.epochs=20"]
-    folder, cells = compare.create(CONFIGS / "beans.yaml", fast, grid, 2, tmp_path)
+    made = planning.create(CONFIGS / "beans.yaml", fast, grid, 2, tmp_path)
+    folder, cells = made.folder, made.cells
     plan = json.loads((folder / "plan.json").read_text())
-    prelu = [c.id for c in cells if "prelu" in c.label]
-    assert plan["stacks"] == [[c.id for c in cells if c.id not in prelu]]
-    results = compare.execute(folder, cells)
+    assert plan["stacks"] == [[c.id for c in cells]]  # prelu too: its slope is per model
+    results = executing.execute(folder, cells)
     assert all(r.status == "completed" for r in results)
     for cell in cells:
         summary = json.loads((folder / "cells" / cell.id / "summary.json").read_text())
-        assert summary["stack"] == (1 if cell.id in prelu else 4)
+        assert summary["stack"] == 6
     from actcli.sweep import report, report_files
 
     found = report.summarize(folder, results, ("loss", "accuracy"), list(grid))
     report_files.write(folder, results, found)
     text = (folder / "report.md").read_text()
-    assert "1 stack(s) of 4 (model.activation=relu, seed 0;" in text
-    assert "; 2 cell(s) alone." in text
+    assert "1 stack(s) of 6 (model.activation=relu, seed 0;" in text
+    assert "alone." not in text
     sizes = [row.split(",")[9] for row in (folder / "summary.csv").read_text().splitlines()]
-    assert sizes == ["stack", "4", "4", "4", "4", "1", "1"]
+    assert sizes == ["stack", "6", "6", "6", "6", "6", "6"]
     assert not found.time_note
     by_time = report.summarize(folder, results, ("loss", "accuracy"), list(grid),
                                rank_by="seconds_to_target")
-    assert by_time.time_note.startswith("4 runs trained in stacks")
+    assert by_time.time_note.startswith("6 runs trained in stacks")
 
 
 def test_a_long_stack_is_split_in_the_plan_not_by_the_worker_count(tmp_path, monkeypatch):
-    monkeypatch.setattr(fused, "SPLIT_SECONDS", 1e-9)  # every stack counts as long
-    monkeypatch.setattr(compare.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(stacking, "SPLIT_SECONDS", 1e-9)  # every stack counts as long
+    monkeypatch.setattr(planning.os, "cpu_count", lambda: 2)
     grid = {"model.activation": ["relu", "tanh", "elu"]}
-    folder, cells = compare.create(CONFIGS / "beans.yaml", ["train.epochs=5", "model.hidden=[4]"],
-                                   grid, 1, tmp_path, execution=compare.Execution(workers=1))
-    stacks = compare.stacks(folder)
+    made = planning.create(CONFIGS / "beans.yaml", ["train.epochs=5", "model.hidden=[4]"],
+                           grid, 1, tmp_path, execution=planning.Execution(workers=1))
+    folder, cells = made.folder, made.cells
+    stacks = planning.stacks(folder)
     assert [len(s) for s in stacks] == [2, 1]
     assert sorted(sum(stacks, [])) == sorted(c.id for c in cells)
-    units = compare.units(folder, cells, compare.Execution(workers=7))
+    units = executing.units(folder, cells, planning.Execution(workers=7))
     assert [len(u.cells) for u in units] == [2, 1] and all(u.stacked for u in units)
 
 
@@ -292,19 +296,21 @@ def test_an_interrupted_fused_compare_resumes_every_unfinished_cell(tmp_path, mo
 
     grid = {"model.activation": ["relu", "tanh"]}
     fast = ["train.epochs=400", "model.hidden=[4]"]
-    folder, cells = compare.create(CONFIGS / "beans.yaml", fast, grid, 2, tmp_path)
+    made = planning.create(CONFIGS / "beans.yaml", fast, grid, 2, tmp_path)
+    folder, cells = made.folder, made.cells
     real = stop_requested_at(monkeypatch, 50)  # as if Ctrl-C came during the 50th step
-    stopped = compare.execute(folder, cells)
+    stopped = executing.execute(folder, cells)
     assert [r.status for r in stopped] == ["interrupted"] * 4
-    assert compare.was_interrupted(stopped)
+    assert executing.was_interrupted(stopped)
     assert "compare --resume" in stopped[0].error
     monkeypatch.setattr(checkpoints, "StopRequests", real)
     seen = []
-    again = compare.execute(folder, compare.load_plan(folder)[0], on_done=seen.append)
+    again = executing.execute(folder, planning.load(folder).cells, on_done=seen.append)
     assert [r.status for r in again] == ["completed"] * 4 and len(seen) == 4
     # the same stack trained again from the start: the same numbers as never interrupted
-    other, cells = compare.create(CONFIGS / "beans.yaml", fast, grid, 2, tmp_path / "b")
-    straight = compare.execute(other, cells)
+    made = planning.create(CONFIGS / "beans.yaml", fast, grid, 2, tmp_path / "b")
+    other, cells = made.folder, made.cells
+    straight = executing.execute(other, cells)
     assert [r.metrics for r in again] == [r.metrics for r in straight]
 
 
@@ -351,9 +357,9 @@ def test_a_stack_on_a_gpu_trains_as_its_runs_alone_there(tmp_path, device):
     configs = [config.load(None, [*base, f"model.activation={a}", f"train.seed={s}",
                                   f"model.dropout={d}"])
                for a, s, d in [("relu", 0, 0.0), ("tanh", 1, 0.2)]]
-    results = fused.run(configs, [tmp_path / "stack" / str(i) for i in range(2)])
+    results = driver.run_stack(configs, [tmp_path / "stack" / str(i) for i in range(2)])
     for i, (cfg, result) in enumerate(zip(configs, results, strict=True)):
-        single = experiment.run(cfg, tmp_path, folder=tmp_path / "alone" / str(i),
+        single = driver.run(cfg, tmp_path, folder=tmp_path / "alone" / str(i),
                                 figures=False)
         assert json.loads((result.path / "summary.json").read_text())["device"].startswith(
             device)
@@ -393,9 +399,9 @@ def test_a_stack_on_images_keeps_each_models_best_epoch(tmp_path):
             "optimizer={name: adam, lr: 0.05}", "train.log_every=1"]
     configs = [config.load(None, [*base, f"model.activation={a}", f"train.seed={s}"])
                for a, s in [("relu", 0), ("sigmoid", 1), ("tanh", 2)]]
-    results = fused.run(configs, [tmp_path / "stack" / str(i) for i in range(3)])
+    results = driver.run_stack(configs, [tmp_path / "stack" / str(i) for i in range(3)])
     for i, (cfg, result) in enumerate(zip(configs, results, strict=True)):
-        single = experiment.run(cfg, tmp_path, folder=tmp_path / "alone" / str(i),
+        single = driver.run(cfg, tmp_path, folder=tmp_path / "alone" / str(i),
                                 figures=False)
         assert result.metrics["best_epoch"] == single.metrics["best_epoch"]
         assert result.metrics == pytest.approx(single.metrics, rel=1e-5)
@@ -408,14 +414,14 @@ def test_a_stack_that_cannot_fit_in_memory_is_refused_before_any_folder(tmp_path
 
     # one model of [1000, 1000] with adam fits in 40 MB, a stack of 20 does not
     monkeypatch.setattr(devices, "available_memory", lambda device: 40_000_000)
-    monkeypatch.setattr(fused, "SPLIT_SECONDS", 1e9)  # one stack, not split between cores
+    monkeypatch.setattr(stacking, "SPLIT_SECONDS", 1e9)  # one stack, not split between cores
     grid = {"model.activation": ["relu", "tanh"]}
     with pytest.raises(DeviceError, match=r"a stack of 20 \(compare --no-fuse trains them one "
                                           r"by one\) of this network \(1,004,001 parameters"):
-        compare.create(CONFIGS / "beans.yaml", ["model.hidden=[1000,1000]"], grid, 10,
-                       tmp_path / "runs")
+        planning.create(CONFIGS / "beans.yaml", ["model.hidden=[1000,1000]"], grid, 10,
+                        tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
-    experiment.check_memory(config.load(CONFIGS / "beans.yaml", ["model.hidden=[1000,1000]"]))
+    check_memory(config.load(CONFIGS / "beans.yaml", ["model.hidden=[1000,1000]"]))
 
 
 def test_a_stacked_cells_model_pt_holds_its_own_tensors_only(tmp_path, invoke):
@@ -437,14 +443,14 @@ def test_a_stacked_cells_model_pt_holds_its_own_tensors_only(tmp_path, invoke):
 
 
 def test_a_long_stack_is_cut_by_the_cpus_it_will_run_on():
-    from actcli.sweep import compare
+    from actcli.sweep import planning
 
     cfg = config.load(CONFIGS / "compare_fashion_mnist.yaml")
-    cells = compare.plan({"model.activation": list(compare.ELEVEN)}, 3)
-    configs = [config.validate(compare._document(config.dump(cfg), c.overrides))
+    cells = planning.expand({"model.activation": list(planning.ELEVEN)}, 3)
+    configs = [config.validate(planning._document(config.dump(cfg), c.overrides))
                for c in cells]
     assert len(cells) == 33
-    here = compare._stacks(cells, configs, threads=1, cpus=2)
-    cluster = compare._stacks(cells, configs, threads=1, cpus=4)
+    here = planning._stacks(cells, configs, threads=1, cpus=2)
+    cluster = planning._stacks(cells, configs, threads=1, cpus=4)
     assert len(here) == 2 and len(cluster) == 4  # a Ray cluster's CPUs, not this machine's
     assert sorted(i for part in cluster for i in part) == sorted(c.id for c in cells)

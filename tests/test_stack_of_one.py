@@ -1,4 +1,5 @@
-"""The hand-written dense step against autograd: same losses, same weights, same masks."""
+"""A run alone of a plain MLP is a stack of one: it trains as torch autograd does (same losses,
+same weights, same dropout masks), for every activation, loss and optimizer."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import torch
 from torch import nn
 
 from actcli import config
-from actcli.components import Ref, losses, optimizers
+from actcli.components import losses, optimizers
 from actcli.components.activations import ACTIVATIONS
 from actcli.engine import model
-from actcli.engine.autograd import AutogradStep, DenseStep, dense_layers, step_for
-from actcli.engine.loop import train_epoch
+from actcli.engine.autograd import AutogradEngine, AutogradStep
+from actcli.engine.dense import DenseEngine
+from actcli.engine.stack import dense_layers
 
-HIDDEN = [spec.name for spec in ACTIVATIONS if spec.hidden and spec.name != "prelu"]
+HIDDEN = [spec.name for spec in ACTIVATIONS if spec.hidden]  # prelu too: learned per model
 
 
 def build(*overrides: str, n_in: int = 6, n_out: int = 10):
@@ -34,27 +36,33 @@ def data(n_in: int, n_out: int, n: int = 32):
     return x, y
 
 
+def engine_of(cfg, net, n_out: int, seed: int = 100) -> DenseEngine:
+    """A stack of one over ``net``, its dropout drawn from a generator seeded ``seed``."""
+    return DenseEngine([net], [cfg.optimizer], cfg.loss, net.output, n_out, net.output,
+                       epochs=1, cosine=False,
+                       generators=[torch.Generator().manual_seed(seed)])
+
+
 def twin_runs(overrides: list[str], n_out: int, steps: int = 4, optimizer: str = "sgd"):
-    """The same network trained ``steps`` batches by autograd and by the dense step."""
-    cfg, net, objective = build(*overrides, n_out=n_out)
+    """The same network trained ``steps`` batches by autograd and as a stack of one."""
+    cfg, net, objective = build(*overrides, f"optimizer={optimizer}", n_out=n_out)
     twin = copy.deepcopy(net)
-    dense = DenseStep(twin, objective, losses.logit_gradient(cfg.loss))
     auto = AutogradStep(net, objective)
-    opt_auto = optimizers.build(config.load(None, [f"optimizer={optimizer}"]).optimizer,
-                                auto.parameters())
-    opt_dense = optimizers.build(config.load(None, [f"optimizer={optimizer}"]).optimizer,
-                                 dense.parameters())
+    opt_auto = optimizers.build(cfg.optimizer, net.parameters())
+    dense = engine_of(cfg, twin, n_out)
+    alive = torch.ones(1, dtype=torch.bool)
     x, y = data(6, n_out)
     net.train()
-    twin.train()
+    torch.manual_seed(100)  # autograd's dropout: the global stream, as the stack's seeded
     for i in range(steps):
         xb, yb = x[i * 8:(i + 1) * 8], y[i * 8:(i + 1) * 8]
-        torch.manual_seed(100 + i)  # the same dropout draws for both
         loss_a, z_a = auto(opt_auto, xb, yb)  # type: ignore[misc]
-        torch.manual_seed(100 + i)
-        loss_d, z_d = dense(opt_dense, xb, yb)  # type: ignore[misc]
-        torch.testing.assert_close(loss_d, loss_a, rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(z_d, z_a, rtol=1e-5, atol=1e-5)
+        saved = dense.stack.forward(xb, training=False, backward=False)  # before the step
+        loss_d, _, finite = dense.batch(xb, yb, False, alive)
+        assert bool(finite.all())
+        torch.testing.assert_close(loss_d[0].double(), loss_a.double(), rtol=1e-5, atol=1e-6)
+        if "model.dropout=0.3" not in overrides:  # logits without dropout: the same
+            torch.testing.assert_close(saved.logits[0], z_a, rtol=1e-5, atol=1e-5)
     return net, twin
 
 
@@ -80,34 +88,15 @@ def test_losses_optimizers_and_dropout_match_autograd(loss, output, n_out, optim
         torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
 
 
-def test_closed_form_cross_entropy_gradient_is_autograds():
-    gradient = losses.logit_gradient(Ref("loss", "cross_entropy"))
-    assert gradient is not None
-    z = torch.randn(16, 5, generator=torch.Generator().manual_seed(0)) * 3
-    y = torch.arange(16) % 5
-    leaf = z.clone().requires_grad_()
-    expected = nn.functional.cross_entropy(leaf, y)
-    (g,) = torch.autograd.grad(expected, leaf)
-    loss, grad = gradient(z.clone(), y)
-    torch.testing.assert_close(loss, expected.detach())
-    torch.testing.assert_close(grad, g)
-    # softmax minus one-hot, over the batch size, written out for one row
-    p = torch.softmax(z[0], dim=0)
-    p[y[0]] -= 1
-    torch.testing.assert_close(grad[0], p / 16)
-    assert losses.logit_gradient(Ref("loss", "mse")) is None
-
-
 @pytest.mark.parametrize(("overrides", "dense"), [
     ([], True),  # one neuron: rice_cooker's network
     (["model.hidden=[8, 4]", "model.dropout=0.2"], True),
     (["model.hidden=[8]", "model.batch_norm=true"], False),
-    (["model.hidden=[8]", "model.activation=prelu"], False),
+    (["model.hidden=[8]", "model.activation=prelu"], True),  # its slope is per model
 ])
-def test_which_networks_take_the_dense_step(overrides, dense):
-    _, net, objective = build(*overrides, n_out=1)
+def test_which_networks_train_in_the_dense_engine(overrides, dense):
+    _, net, _ = build(*overrides, n_out=1)
     assert (dense_layers(net) is not None) is dense
-    assert isinstance(step_for(net, objective), DenseStep if dense else AutogradStep)
 
 
 def test_cnn_takes_autograd():
@@ -118,33 +107,46 @@ def test_cnn_takes_autograd():
 
 
 def test_parameters_live_in_the_flat_tensor():
-    _, net, objective = build("model.hidden=[5]", n_out=1)
+    cfg, net, _ = build("model.hidden=[5]", n_out=1)
     before = {k: v.clone() for k, v in net.state_dict().items()}
-    step = DenseStep(net, objective)
-    assert step.flat.numel() == sum(p.numel() for p in net.parameters())
+    engine = engine_of(cfg, net, 1)
+    flat = engine.stack.flat
+    assert flat.numel() == sum(p.numel() for p in net.parameters())
     for k, v in net.state_dict().items():  # values kept when moved
         assert torch.equal(v, before[k])
     net.load_state_dict({k: torch.zeros_like(v) for k, v in before.items()})
-    assert torch.count_nonzero(step.flat) == 0  # loading writes through to the flat tensor
+    assert torch.count_nonzero(flat) == 0  # loading writes through to the flat tensor
     with torch.no_grad():
-        step.flat.fill_(2.0)
+        flat.fill_(2.0)
     assert all(torch.all(p == 2.0) for p in net.parameters())
+    # a stack of one's optimizer steps that one tensor
+    (optimizer, _), = engine.optimizer.groups
+    assert [p for g in optimizer.param_groups for p in g["params"]] == [flat]
 
 
 def test_a_non_finite_step_is_skipped():
-    cfg, net, objective = build("model.hidden=[5]", "loss=bce_with_logits", n_out=1)
-    step = DenseStep(net, objective)
-    opt = optimizers.build(cfg.optimizer, step.parameters())
-    before = step.flat.detach().clone()
+    cfg, net, _ = build("model.hidden=[5]", "loss=bce_with_logits", n_out=1)
+    engine = engine_of(cfg, net, 1)
+    before = engine.stack.flat.clone()
     x = torch.full((4, 6), float("inf"))
-    assert step(opt, x, torch.ones(4, 1)) is None
-    assert torch.equal(step.flat.detach(), before)
+    alive = torch.ones(1, dtype=torch.bool)
+    _, _, finite = engine.batch(x, torch.ones(4, 1), False, alive)
+    assert not bool(finite[0])
+    assert torch.equal(engine.stack.flat, before)
 
 
-def test_an_optimizer_over_the_wrong_tensors_is_refused():
+def test_prelu_learns_its_slope_in_the_stack_as_autograd_does():
+    net, twin = twin_runs(["model.hidden=[7]", "model.activation=prelu"], n_out=1, steps=4,
+                          optimizer="adam")
+    (slope,) = [m.weight for m in net.modules() if isinstance(m, nn.PReLU)]
+    (twin_slope,) = [m.weight for m in twin.modules() if isinstance(m, nn.PReLU)]
+    assert not torch.equal(slope.detach(), torch.full_like(slope, 0.25))  # it moved
+    torch.testing.assert_close(twin_slope, slope, rtol=1e-5, atol=1e-6)
+
+
+def test_an_autograd_optimizer_over_other_tensors_is_refused():
     cfg, net, objective = build("model.hidden=[5]", n_out=1)
-    step = DenseStep(net, objective)
-    opt = optimizers.build(cfg.optimizer, net.parameters())  # not step.parameters()
-    x, y = data(6, 1)
-    with pytest.raises(ValueError, match="step.parameters"):
-        train_epoch(step, opt, x, y, 8, torch.Generator())
+    other = nn.Linear(2, 2)
+    opt = optimizers.build(cfg.optimizer, other.parameters())
+    with pytest.raises(ValueError, match="network's parameters"):
+        AutogradEngine(net, objective, opt)

@@ -18,9 +18,9 @@ import torch
 
 from actcli import config
 from actcli.engine import checkpoints
-from actcli.sweep import compare
-from actcli.training import fused
-from actcli.training.fused import StackEngine
+from actcli.engine.dense import DenseEngine
+from actcli.sweep import executing, planning
+from actcli.training import driver
 
 from helpers import CONFIGS
 
@@ -82,17 +82,17 @@ def test_a_stack_stopped_mid_run_resumes_to_the_same_numbers(tmp_path, monkeypat
                                                               schedule, at):
     configs = stack_configs(schedule)
     n = len(configs)
-    straight = fused.run(configs, [tmp_path / "a" / str(i) for i in range(n)])
+    straight = driver.run_stack(configs, [tmp_path / "a" / str(i) for i in range(n)])
     folders = [tmp_path / "b" / str(i) for i in range(n)]
     path = tmp_path / "stack.pt"
     monkeypatch.setattr(checkpoints, "StopRequests", type("Stop", (StopAt,), {"at": at}))
-    stopped = fused.run(configs, folders, checkpoint=path)
+    stopped = driver.run_stack(configs, folders, checkpoint=path)
     assert {r.status for r in stopped} == {"interrupted"} and path.exists()
     assert all("continues it from its checkpoint" in r.reason for r in stopped)
-    saved = checkpoints.read_stack(path)
-    assert saved.names == [folders[i].name for i in fused.stack_order(configs)]
+    saved = checkpoints.read(path)
+    assert saved.names == [folders[i].name for i in driver.stack_order(configs)]
     monkeypatch.undo()
-    resumed = fused.run(configs, folders, checkpoint=path)
+    resumed = driver.run_stack(configs, folders, checkpoint=path)
     assert [r.status for r in resumed] == ["completed"] * n and not path.exists()
     for a, b in zip(straight, resumed, strict=True):
         assert a.metrics == b.metrics
@@ -114,15 +114,15 @@ def test_a_stack_stopped_twice_with_best_epochs_resumes_to_the_same_numbers(
                for a, s, opt in [("relu", 0, "{name: adam, lr: 0.05}"),
                                  ("sigmoid", 1, "{name: sgd, lr: 0.5, momentum: 0.9}"),
                                  ("tanh", 2, "{name: rmsprop, lr: 0.01}")]]
-    straight = fused.run(configs, [tmp_path / "a" / str(i) for i in range(3)])
+    straight = driver.run_stack(configs, [tmp_path / "a" / str(i) for i in range(3)])
     folders = [tmp_path / "b" / str(i) for i in range(3)]
     path = tmp_path / "stack.pt"
     for at in (5, 9):  # stopped, resumed and stopped again
         monkeypatch.setattr(checkpoints, "StopRequests", type("Stop", (StopAt,), {"at": at}))
-        assert {r.status for r in fused.run(configs, folders, checkpoint=path)} == \
+        assert {r.status for r in driver.run_stack(configs, folders, checkpoint=path)} == \
             {"interrupted"}
     monkeypatch.undo()
-    resumed = fused.run(configs, folders, checkpoint=path)
+    resumed = driver.run_stack(configs, folders, checkpoint=path)
     for a, b in zip(straight, resumed, strict=True):
         assert a.metrics == b.metrics and "best_epoch" in b.metrics
         same_folders(a.path, b.path)
@@ -131,12 +131,12 @@ def test_a_stack_stopped_twice_with_best_epochs_resumes_to_the_same_numbers(
 def test_a_resumed_stack_draws_the_figures_of_the_stack_never_stopped(tmp_path, monkeypatch):
     # the "before training" curve and weights are the untrained network's, as never stopped
     configs = stack_configs("constant")[:2]
-    straight = fused.run(configs, [tmp_path / "a" / str(i) for i in range(2)], figures=True)
+    straight = driver.run_stack(configs, [tmp_path / "a" / str(i) for i in range(2)], figures=True)
     folders = [tmp_path / "b" / str(i) for i in range(2)]
     monkeypatch.setattr(checkpoints, "StopRequests", type("Stop", (StopAt,), {"at": 20}))
-    fused.run(configs, folders, figures=True, checkpoint=tmp_path / "stack.pt")
+    driver.run_stack(configs, folders, figures=True, checkpoint=tmp_path / "stack.pt")
     monkeypatch.undo()
-    resumed = fused.run(configs, folders, figures=True, checkpoint=tmp_path / "stack.pt")
+    resumed = driver.run_stack(configs, folders, figures=True, checkpoint=tmp_path / "stack.pt")
     for a, b in zip(straight, resumed, strict=True):
         for name in ("fit.png", "weights.png", "learning_curves.png"):
             assert (a.path / name).read_bytes() == (b.path / name).read_bytes(), name
@@ -149,12 +149,12 @@ GPUS = [pytest.param("cuda", marks=pytest.mark.skipif(
 @pytest.mark.parametrize("device", GPUS)
 def test_a_stack_on_a_gpu_resumes(tmp_path, monkeypatch, device):
     configs = stack_configs("cosine", (f"device={device}",))
-    straight = fused.run(configs, [tmp_path / "a" / str(i) for i in range(len(configs))])
+    straight = driver.run_stack(configs, [tmp_path / "a" / str(i) for i in range(len(configs))])
     folders = [tmp_path / "b" / str(i) for i in range(len(configs))]
     monkeypatch.setattr(checkpoints, "StopRequests", type("Stop", (StopAt,), {"at": 17}))
-    fused.run(configs, folders, checkpoint=tmp_path / "stack.pt")
+    driver.run_stack(configs, folders, checkpoint=tmp_path / "stack.pt")
     monkeypatch.undo()
-    resumed = fused.run(configs, folders, checkpoint=tmp_path / "stack.pt")
+    resumed = driver.run_stack(configs, folders, checkpoint=tmp_path / "stack.pt")
     for a, b in zip(straight, resumed, strict=True):
         assert b.status == "completed"
         # GPU kernels are not bit-reproducible (README): within a looser tolerance
@@ -164,19 +164,19 @@ def test_a_stack_on_a_gpu_resumes(tmp_path, monkeypatch, device):
 @pytest.mark.parametrize("how", ["train.checkpoint_seconds=1e-9", "train.checkpoint_every=2"])
 def test_checkpoints_of_a_stack_change_no_number(tmp_path, monkeypatch, how):
     configs = stack_configs("cosine")
-    never = fused.run(configs, [tmp_path / "a" / str(i) for i in range(len(configs))],
+    never = driver.run_stack(configs, [tmp_path / "a" / str(i) for i in range(len(configs))],
                       checkpoint=tmp_path / "never.pt")
     saved: list[int] = []
-    write = fused.runs.save_state
+    write = driver.folders.save_state
 
     def counting(state, path):
         if path.name == "always.pt":
             saved.append(state["epoch"])
         write(state, path)
 
-    monkeypatch.setattr(fused.runs, "save_state", counting)
+    monkeypatch.setattr(driver.folders, "save_state", counting)
     configs = stack_configs("cosine", (how,))
-    always = fused.run(configs, [tmp_path / "b" / str(i) for i in range(len(configs))],
+    always = driver.run_stack(configs, [tmp_path / "b" / str(i) for i in range(len(configs))],
                        checkpoint=tmp_path / "always.pt")
     if how.startswith("train.checkpoint_seconds"):
         assert len(saved) == 6 * 8 - 1  # after every step of 6 epochs but the last one
@@ -196,19 +196,19 @@ def test_a_diverged_model_stays_diverged_and_the_others_resume(tmp_path, monkeyp
     configs = [config.load(None, [*base, f"optimizer={{name: sgd, lr: {lr}}}",
                                   f"train.seed={i}"])
                for i, lr in enumerate([0.01, 1e4, 0.05])]
-    straight = fused.run(configs, [tmp_path / "a" / str(i) for i in range(3)])
+    straight = driver.run_stack(configs, [tmp_path / "a" / str(i) for i in range(3)])
     assert [r.status for r in straight] == ["completed", "diverged", "completed"]
     folders = [tmp_path / "b" / str(i) for i in range(3)]
     monkeypatch.setattr(checkpoints, "StopRequests", type("Stop", (StopAt,), {"at": at}))
-    stopped = fused.run(configs, folders, checkpoint=tmp_path / "stack.pt")
+    stopped = driver.run_stack(configs, folders, checkpoint=tmp_path / "stack.pt")
     assert [r.status for r in stopped] == ["interrupted", "diverged", "interrupted"]
     assert stopped[1].reason == straight[1].reason == "loss or gradient not finite at epoch 1"
-    assert checkpoints.read_stack(tmp_path / "stack.pt").alive.count(False) == 1
+    assert checkpoints.read(tmp_path / "stack.pt").alive.count(False) == 1
     monkeypatch.undo()
-    resumed = fused.run(configs, folders, checkpoint=tmp_path / "stack.pt")
+    resumed = driver.run_stack(configs, folders, checkpoint=tmp_path / "stack.pt")
     assert [r.status for r in resumed] == ["completed", "diverged", "completed"]
     # and a checkpoint after every step (the divergence between two of them) changes nothing
-    always = fused.run([config.load(None, [*base, f"optimizer={{name: sgd, lr: {lr}}}",
+    always = driver.run_stack([config.load(None, [*base, f"optimizer={{name: sgd, lr: {lr}}}",
                                            f"train.seed={i}", "train.checkpoint_seconds=1e-9"])
                         for i, lr in enumerate([0.01, 1e4, 0.05])],
                        [tmp_path / "c" / str(i) for i in range(3)],
@@ -232,14 +232,14 @@ def compare_folder(root: Path) -> Path:
 
 
 def same_compares(a: Path, b: Path) -> None:
-    cells, _ = compare.load_plan(a)
+    cells = planning.load(a).cells
     for cell in cells:
         same_folders(a / "cells" / cell.id, b / "cells" / cell.id)
 
 
 def sigint_at_step(monkeypatch, step: int) -> None:
     """A real Ctrl-C (SIGINT to this process) during the stack's ``step``-th step."""
-    batch = StackEngine.batch
+    batch = DenseEngine.batch
     calls = [0]
 
     def batch_then_ctrl_c(self, *args):
@@ -248,7 +248,7 @@ def sigint_at_step(monkeypatch, step: int) -> None:
             signal.raise_signal(signal.SIGINT)
         return batch(self, *args)
 
-    monkeypatch.setattr(StackEngine, "batch", batch_then_ctrl_c)
+    monkeypatch.setattr(DenseEngine, "batch", batch_then_ctrl_c)
 
 
 def test_ctrl_c_on_a_fused_compare_then_resume_continues_the_stack(tmp_path, invoke,
@@ -260,8 +260,8 @@ def test_ctrl_c_on_a_fused_compare_then_resume_continues_the_stack(tmp_path, inv
     assert stopped.exit_code == 130, stopped.output
     folder = compare_folder(tmp_path / "b")
     assert "interrupted; resume with: actcli compare --resume" in stopped.stderr
-    cells, _ = compare.load_plan(folder)
-    (ids,) = compare.stacks(folder)
+    cells = planning.load(folder).cells
+    (ids,) = planning.stacks(folder)
     assert (folder / "stacks" / f"{ids[0]}.pt").exists()
     for cell in cells:
         summary = json.loads((folder / "cells" / cell.id / "summary.json").read_text())
@@ -269,13 +269,13 @@ def test_ctrl_c_on_a_fused_compare_then_resume_continues_the_stack(tmp_path, inv
         assert "continues it from its checkpoint" in summary["reason"]
     monkeypatch.undo()
     seen = []
-    run = fused.run
+    run = driver.run_stack
 
     def spy(configs, folders, **kwargs):
         seen.append(kwargs["checkpoint"].exists())
         return run(configs, folders, **kwargs)
 
-    monkeypatch.setattr(fused, "run", spy)
+    monkeypatch.setattr(driver, "run_stack", spy)
     again = invoke("compare", "--resume", folder)
     assert again.exit_code == 0, again.output
     assert seen == [True]  # continued from the checkpoint, not from epoch 0
@@ -289,18 +289,20 @@ def test_a_stack_partly_completed_keeps_its_plan_and_trains_only_the_rest(tmp_pa
     overrides = ["model.hidden=[8]", "train.epochs=20", "train.batch_size=100",
                  "train.checkpoint_seconds=null"]
     grid = {"model.activation": ["relu", "tanh"]}
-    done, cells = compare.create(CONFIGS / "beans.yaml", overrides, grid, 2, tmp_path / "a")
-    assert all(r.status == "completed" for r in compare.execute(done, cells))
-    folder, cells = compare.create(CONFIGS / "beans.yaml", overrides, grid, 2, tmp_path / "b")
+    made = planning.create(CONFIGS / "beans.yaml", overrides, grid, 2, tmp_path / "a")
+    done, cells = made.folder, made.cells
+    assert all(r.status == "completed" for r in executing.execute(done, cells))
+    made = planning.create(CONFIGS / "beans.yaml", overrides, grid, 2, tmp_path / "b")
+    folder, cells = made.folder, made.cells
     monkeypatch.setattr(checkpoints, "StopRequests", type("Stop", (StopAt,), {"at": 50}))
-    assert {r.status for r in compare.execute(folder, cells)} == {"interrupted"}
+    assert {r.status for r in executing.execute(folder, cells)} == {"interrupted"}
     monkeypatch.undo()
     first = folder / "cells" / cells[0].id
     shutil.rmtree(first)
     shutil.copytree(done / "cells" / cells[0].id, first)
     before = {p.name: p.read_bytes() for p in first.iterdir() if p.is_file()}
     seen = []
-    again = compare.execute(folder, cells, on_done=seen.append)
+    again = executing.execute(folder, cells, on_done=seen.append)
     assert [r.status for r in again] == ["completed"] * 4
     assert sorted(r.cell.id for r in seen) == sorted(c.id for c in cells[1:])
     assert {p.name: p.read_bytes() for p in first.iterdir() if p.is_file()} == before
@@ -314,7 +316,7 @@ def interrupted_compare(tmp_path: Path, invoke, monkeypatch) -> tuple[Path, Path
     assert stopped.exit_code == 130, stopped.output
     monkeypatch.undo()
     folder = compare_folder(tmp_path)
-    (ids,) = compare.stacks(folder)
+    (ids,) = planning.stacks(folder)
     return folder, folder / "stacks" / f"{ids[0]}.pt"
 
 
@@ -332,9 +334,9 @@ def test_a_stack_checkpoint_that_does_not_fit_is_refused_in_one_line(tmp_path, i
     state = torch.load(path, weights_only=True)
     # as another actcli version would write it
     torch.save({**state, "version": 0}, path)
-    refused(invoke, folder, "a stack checkpoint of layout 0, not 1")
+    refused(invoke, folder, "a checkpoint of layout 0, not 2")
     torch.save({"model": {}}, path)  # not a stack's checkpoint at all
-    refused(invoke, folder, "not a stack checkpoint of this actcli version")
+    refused(invoke, folder, "not a checkpoint of actcli")
     path.write_bytes(b"not a checkpoint")
     refused(invoke, folder, "cannot be read")
     # written for another plan: other configs, other cells
@@ -345,23 +347,24 @@ def test_a_stack_checkpoint_that_does_not_fit_is_refused_in_one_line(tmp_path, i
                             "(train.epochs: 40 -> 30)")
     torch.save({**state, "names": ["x", *state["names"][1:]]}, path)
     refused(invoke, folder, "it holds x, not a cell of this stack")
-    torch.save({**state, "flat": state["flat"][:-1]}, path)
+    engine = state["engine"]
+    torch.save({**state, "engine": {**engine, "flat": engine["flat"][:-1]}}, path)
     refused(invoke, folder, "parameters, not the stack's")
     # what only building the stack tells: its cells fail (the compare goes on), none lost
-    torch.save({**state, "optimizer": state["optimizer"] * 2}, path)
+    torch.save({**state, "engine": {**engine, "optimizer": engine["optimizer"] * 2}}, path)
     result = invoke("compare", "--resume", folder)
     assert result.exit_code == 1, result.output
     shown = " ".join(result.stdout.split())
     assert "does not fit the stack its configs build (2 optimizer states, not 1" in shown
     assert "delete it to train the stack from zero" in shown
-    assert {compare.cell_status(folder, c) for c in compare.load_plan(folder)[0]} == \
+    assert {executing.cell_status(folder, c) for c in planning.load(folder).cells} == \
         {"interrupted"}
     # deleted, as the line says: the cells train from zero, to the numbers of a straight run
     path.unlink()
     assert invoke("compare", "--resume", folder).exit_code == 0
     straight = invoke("compare", CONFIGS / "beans.yaml", "--out", tmp_path / "a", *GRID)
     assert straight.exit_code == 0
-    for cell in compare.load_plan(folder)[0]:  # within rounding: a stack of the same cells
+    for cell in planning.load(folder).cells:  # within rounding: a stack of the same cells
         a = json.loads((folder / "cells" / cell.id / "summary.json").read_text())["metrics"]
         b = json.loads((compare_folder(tmp_path / "a") / "cells" / cell.id /
                         "summary.json").read_text())["metrics"]
@@ -375,15 +378,16 @@ def test_a_stack_planned_by_an_earlier_actcli_trains_its_cells_again(tmp_path, i
     path.unlink()
     result = invoke("compare", "--resume", folder)
     assert result.exit_code == 0, result.output
-    assert all(compare.cell_status(folder, c) == "completed"
-               for c in compare.load_plan(folder)[0])
+    assert all(executing.cell_status(folder, c) == "completed"
+               for c in planning.load(folder).cells)
 
 
 def test_periodic_checkpoints_no_longer_keep_cells_out_of_a_stack(tmp_path):
-    folder, cells = compare.create(CONFIGS / "beans.yaml",
-                                   ["model.hidden=[4]", "train.checkpoint_every=5"],
-                                   {"model.activation": ["relu", "tanh"]}, 1, tmp_path)
-    assert compare.stacks(folder) == [[c.id for c in cells]]
+    made = planning.create(CONFIGS / "beans.yaml",
+                           ["model.hidden=[4]", "train.checkpoint_every=5"],
+                           {"model.activation": ["relu", "tanh"]}, 1, tmp_path)
+    folder, cells = made.folder, made.cells
+    assert planning.stacks(folder) == [[c.id for c in cells]]
 
 
 @pytest.mark.slow
@@ -407,7 +411,7 @@ def test_a_stopped_or_killed_fused_compare_resumes_from_its_checkpoint(tmp_path,
     process.send_signal(signum)  # SIGKILL: nothing of the process's own runs after this
     _, err = process.communicate(timeout=60)
     folder = compare_folder(tmp_path / "b")
-    statuses = {compare.cell_status(folder, c) for c in compare.load_plan(folder)[0]}
+    statuses = {executing.cell_status(folder, c) for c in planning.load(folder).cells}
     if signum == signal.SIGINT:
         assert process.returncode == 130 and "actcli compare --resume" in err
         assert statuses == {"interrupted"}
@@ -416,3 +420,20 @@ def test_a_stopped_or_killed_fused_compare_resumes_from_its_checkpoint(tmp_path,
     resumed = invoke("compare", "--resume", folder)
     assert resumed.exit_code == 0, resumed.output
     same_compares(compare_folder(tmp_path / "a"), folder)
+
+
+def test_a_stack_checkpoint_of_layout_1_resumes_to_the_numbers_of_a_straight_run(
+        tmp_path, invoke, monkeypatch):
+    # layout 1 (the first stack checkpoints) held the engine's parts at the top level
+    folder, path = interrupted_compare(tmp_path, invoke, monkeypatch)
+    state = torch.load(path, weights_only=True)
+    engine = state.pop("engine")
+    torch.save({**state, **engine, "format": "actcli stack checkpoint", "version": 1}, path)
+    assert invoke("compare", "--resume", folder).exit_code == 0
+    straight = invoke("compare", CONFIGS / "beans.yaml", "--out", tmp_path / "a", *GRID)
+    assert straight.exit_code == 0
+    for cell in planning.load(folder).cells:  # same machine, threads: bit for bit
+        a = json.loads((folder / "cells" / cell.id / "summary.json").read_text())["metrics"]
+        b = json.loads((compare_folder(tmp_path / "a") / "cells" / cell.id /
+                        "summary.json").read_text())["metrics"]
+        assert a == b

@@ -8,8 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from actcli.engine.autograd import AutogradStep
-from actcli.engine.loop import fit, log_epochs, train_epoch
+from actcli.engine.loop import log_epochs
+
+from helpers import epoch_alone, fit_alone
 
 
 def problem(seed=0, n=64):
@@ -28,7 +29,7 @@ def bce(z, y):
 def run(batch_size=None, epochs=50, seed=0, lr=0.5):
     net, x, y = problem(seed)
     opt = torch.optim.SGD(net.parameters(), lr=lr)
-    return fit(AutogradStep(net, bce), opt, x, y, epochs=epochs, batch_size=batch_size,
+    return fit_alone(net, bce, opt, x, y, epochs=epochs, batch_size=batch_size,
                generator=torch.Generator().manual_seed(seed),
                evaluate=lambda: {"test_loss": float(bce(net(x), y).detach())}), net
 
@@ -39,7 +40,7 @@ def test_full_batch_step_is_plain_gradient_descent():
     loss = bce(net(x), y)
     gw, gb = torch.autograd.grad(loss, [net.weight, net.bias])
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
-    reported, _ = train_epoch(AutogradStep(net, bce), opt, x, y, None, torch.Generator())  # type: ignore[misc]
+    reported, _ = epoch_alone(net, bce, opt, x, y, None, torch.Generator())
     assert reported == pytest.approx(loss.detach().item(), rel=1e-6)
     torch.testing.assert_close(net.weight, w0 - 0.1 * gw)
     torch.testing.assert_close(net.bias, b0 - 0.1 * gb)
@@ -68,7 +69,7 @@ def test_minibatches_cover_every_sample_once():
 
     net, x, y = problem(n=70)
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
-    train_epoch(AutogradStep(net, objective), opt, x, y, 16, torch.Generator().manual_seed(0))
+    epoch_alone(net, objective, opt, x, y, 16, torch.Generator().manual_seed(0))
     assert seen == [16, 16, 16, 16, 6]
 
 
@@ -88,7 +89,7 @@ def test_non_finite_loss_stops_at_once():
         calls.append(1)
         return bce(z, y) * (math.inf if len(calls) >= 3 else 1.0)
 
-    result = fit(AutogradStep(net, objective), opt, x, y, epochs=10, batch_size=None,
+    result = fit_alone(net, objective, opt, x, y, epochs=10, batch_size=None,
                  generator=torch.Generator(), evaluate=lambda: {})
     assert result.status == "diverged" and result.epochs == 2
     assert "epoch 3" in result.reason
@@ -103,5 +104,5 @@ def test_training_accuracy_is_counted_on_the_fly():
         return ((z > 0).float() == y).sum()
 
     expected = ((net(x) > 0).float() == y).float().mean().item()
-    _, accuracy = train_epoch(AutogradStep(net, bce), opt, x, y, 7, torch.Generator(), correct)
+    _, accuracy = epoch_alone(net, bce, opt, x, y, 7, torch.Generator(), correct)
     assert accuracy == pytest.approx(expected)

@@ -15,7 +15,7 @@ import typer
 
 from actcli import __version__
 from actcli.cli import compare as compare_commands
-from actcli.cli import completion
+from actcli.cli import completion, parsing
 from actcli.cli import inside as inside_commands
 from actcli.cli import runs as runs_commands
 from actcli.cli.shared import (
@@ -157,10 +157,10 @@ def _run(cfg, out: Path, quiet: bool, resume: Path | None = None,  # noqa: ANN00
     """Train ``cfg`` (a Config) or resume the run in ``resume``; print the outcome."""
     import torch
 
-    from actcli.training import experiment
+    from actcli.training import driver
 
     if threads is None and resume is not None:  # the threads the run was trained with
-        threads = experiment.recorded_threads(resume)
+        threads = driver.recorded_threads(resume)
     if threads is not None:
         torch.set_num_threads(threads)
     from actcli.console import ProgressReporter, key_values
@@ -173,9 +173,9 @@ def _run(cfg, out: Path, quiet: bool, resume: Path | None = None,  # noqa: ANN00
         if resume is not None:
             if not resume.is_dir():
                 raise ActcliError(f"--resume: {resume} is not a run folder")
-            result = experiment.resume(resume, reporter=reporter)
+            result = driver.resume(resume, reporter=reporter)
         else:
-            result = experiment.run(cfg, out, reporter=reporter, animate_every=animate)
+            result = driver.run(cfg, out, reporter=reporter, animate_every=animate)
     except (ActcliError, KeyboardInterrupt):
         raise
     except Exception as err:  # a crash while training: one line, status "failed" recorded
@@ -224,11 +224,11 @@ def eval_(
     """
     with user_errors():
         from actcli.console import format_value, grid
-        from actcli.training import experiment
+        from actcli.inspection.evaluate import evaluate_run
 
         if not run_dir.is_dir():
             raise ActcliError(f"{run_dir}: not a folder")
-        found = experiment.evaluate_run(run_dir)
+        found = evaluate_run(run_dir)
         rows = [(name, format_value(value), format_value(found["recorded"].get(name)))
                 for name, value in found["measured"].items()]
         stdout().print(grid(f"{run_dir}: measured on {found['measured_on']}",
@@ -268,12 +268,13 @@ def plot(
       actcli plot softmax
     """
     with user_errors():
+        at = None if points is None else parsing.plot_points(points)
         from actcli.inspection import curves
 
-        if points is not None:
+        if at is not None:
             from actcli.console import grid
 
-            rows = curves.at_points(list(names), curves.parse_points(points))
+            rows = curves.at_points(list(names), at)
             stdout().print(grid("values", ("name", "x", "f(x)", "f'(x) autograd",
                                             "f'(x) formula"), rows))
         drawn = curves.draw(list(names), grad=grad, lo=range_[0], hi=range_[1], out=out,

@@ -161,19 +161,10 @@ def stacked(loss: Ref, output: nn.Module, n_outputs: int) -> Callable[[Tensor, T
 LogitGradient = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]  # z, y -> (loss, dL/dz)
 
 
-def _softmax_cross_entropy(z: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    """-mean log_softmax(z)_y and its gradient (softmax(z) - one_hot(y)) / N, without autograd."""
-    log_p = torch.log_softmax(z, dim=1)
-    loss = nn.functional.nll_loss(log_p, y)
-    grad = log_p.exp_()
-    grad.scatter_add_(1, y.unsqueeze(1), torch.full((len(y), 1), -1.0, dtype=z.dtype,
-                                                    device=z.device))
-    return loss, grad.div_(len(y))
-
-
 def _stacked_softmax_cross_entropy(z: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    """:func:`_softmax_cross_entropy` of K models at once: z (K, N, C), y (K, N) -> each
-    model's loss (K,) and dL_k/dz_k (K, N, C)."""
+    """-mean log_softmax(z)_y and its gradient (softmax(z) - one_hot(y)) / N, without
+    autograd, of K models at once: z (K, N, C), y (K, N) -> each model's loss (K,) and
+    dL_k/dz_k (K, N, C)."""
     log_p = torch.log_softmax(z, dim=-1)
     picked = log_p.gather(-1, y.unsqueeze(-1))  # (K, N, 1)
     loss = -picked.squeeze(-1).mean(dim=1)
@@ -183,14 +174,9 @@ def _stacked_softmax_cross_entropy(z: Tensor, y: Tensor) -> tuple[Tensor, Tensor
 
 
 def stacked_logit_gradient(loss: Ref) -> LogitGradient | None:
-    """:func:`logit_gradient` for K models at once ((K, N, C) logits), or None."""
-    return _stacked_softmax_cross_entropy if logit_gradient(loss) is not None else None
-
-
-def logit_gradient(loss: Ref) -> LogitGradient | None:
-    """The loss and its gradient with respect to the logits in closed form, where one is
-    written here (cross_entropy and nll: both are softmax cross-entropy on the logits);
-    None means: let autograd differentiate the objective."""
+    """K models' losses and their gradients with respect to the logits ((K, N, C)) in
+    closed form, where one is written here (cross_entropy and nll: both are softmax
+    cross-entropy on the logits); None means: let autograd differentiate the loss."""
     if loss.name in ("cross_entropy", "nll") and not loss.kwargs:
-        return _softmax_cross_entropy
+        return _stacked_softmax_cross_entropy
     return None

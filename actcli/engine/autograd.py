@@ -1,38 +1,30 @@
-"""One optimisation step on a batch: autograd for any network, written out for dense stacks.
+"""The engine of networks a dense stack cannot express (CNNs, batch norm): torch autograd.
 
-:class:`AutogradStep` works for every network: forward, ``loss.backward()``, step.
-:class:`DenseStep` does the same for a plain MLP (Linear -> activation [-> Dropout] ... ->
-Linear, no batch norm, activations without parameters) with the forward and backward
-matrix products written out: no autograd graph over the weights, the gradients computed
-straight into one preallocated buffer, and the optimizer stepping one flat parameter
-tensor instead of one per layer. That removes most of PyTorch's per-op overhead, which on
-a CPU costs as much as the matrix products themselves at batch sizes like 128
-(``benchmarks/fmnist_epoch.py``). The numbers are those of autograd: the same products,
-the same dropout masks from the same random stream, torch's own backward for every
-activation and the loss (tests compare the two on every hidden activation). One flat tensor
-is the same to the optimizer as one tensor per layer because every optimizer actcli offers
-(sgd, adam, adamw, rmsprop) works element by element; a layer-wise one (LAMB, Adafactor)
-would need the per-layer tensors.
-
-Both return ``(loss, logits)`` of the batch, detached, or ``None`` when the loss or a
-gradient is not finite (the step is then skipped, so the weights stay finite).
+:class:`AutogradStep` is one optimisation step of any network: forward, ``loss.backward()``,
+the optimizer's step; it returns ``(loss, logits)`` of the batch, detached, or ``None`` when
+the loss or a gradient is not finite (the step is then skipped, so the weights stay
+finite). :class:`AutogradEngine` is the :class:`actcli.engine.loop.Engine` of one such
+network: its step, its torch optimizer and schedule, and the readers (held-out loss and
+accuracy, diagnostics). Plain MLPs train in :mod:`actcli.engine.dense` instead.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from actcli.components.activations import spec_of
-from actcli.components.losses import LogitGradient
-from actcli.engine.model import Dropout
+from actcli.engine import diagnostics
+from actcli.engine.model import Network
+from actcli.tasks.base import Split
 
 Objective = Callable[[Tensor, Tensor], Tensor]  # (logits, targets) -> scalar loss
+Correct = Callable[[Tensor, Tensor], Tensor]  # (logits, targets) -> number right (0-dim)
 Outcome = tuple[Tensor, Tensor] | None  # (loss, logits), None when not finite
+EVAL_BATCH = 8192  # samples per forward pass when measuring (no gradients: memory is small)
 
 
 class AutogradStep:
@@ -67,158 +59,85 @@ def _all_finite(loss: Tensor, grads: list[Tensor]) -> bool:
     return bool(torch.isfinite(torch.stack(torch._foreach_norm(grads))).all())
 
 
-@dataclass
-class _Layer:
-    linear: nn.Linear
-    activation: nn.Module | None  # None for the output layer
-    relu: bool  # activation is nn.ReLU: its backward is one threshold op
-    dropout: float  # after the activation; 0 = none
+def measure(net: nn.Module, objective: Objective, correct: Correct, split: Split
+            ) -> tuple[float, float]:
+    """(loss, accuracy) of ``net`` on ``split``, in large batches, no gradients."""
+    net.eval()
+    loss = torch.zeros((), dtype=torch.float64)
+    right = torch.zeros((), dtype=torch.float64)
+    with torch.inference_mode():
+        for start in range(0, len(split), EVAL_BATCH):
+            x, y = split.x[start:start + EVAL_BATCH], split.y[start:start + EVAL_BATCH]
+            z = net(x)
+            loss += objective(z, y).double().cpu() * len(y)
+            right += correct(z, y).double().cpu()
+    n = max(len(split), 1)
+    return float(loss) / n, float(right) / n
 
 
-def dense_layers(model: nn.Module) -> list[_Layer] | None:
-    """The layers of a plain dense stack, or None when ``model`` is anything else."""
-    modules = list(getattr(model, "layers", []))
-    if not isinstance(getattr(model, "layers", None), nn.Sequential) or not modules:
-        return None
-    if isinstance(modules[0], nn.Flatten):
-        modules = modules[1:]
-    layers: list[_Layer] = []
-    i = 0
-    while i < len(modules):
-        linear = modules[i]
-        if type(linear) is not nn.Linear or linear.bias is None:
-            return None
-        if i == len(modules) - 1:  # the output layer
-            layers.append(_Layer(linear, None, False, 0.0))
-            return layers
-        act = modules[i + 1]
-        if spec_of(act) is None or any(True for _ in act.parameters()):
-            return None  # not a known activation, or one with learned parameters (prelu)
-        dropout, i = 0.0, i + 2
-        if i < len(modules) and isinstance(modules[i], Dropout):
-            dropout, i = modules[i].p, i + 1
-        layers.append(_Layer(linear, act, type(act) is nn.ReLU, dropout))
-    return None  # ended on an activation: no output layer
+class AutogradEngine:
+    """One network trained with autograd: its step, its torch optimizer and schedule.
 
-
-class DenseStep:
-    """The step of a plain dense stack with the matrix products written out.
-
-    Built once per network: it moves the network's parameters into one flat tensor (each
-    parameter becomes a view of it, so the module, its state_dict and checkpoints see the
-    same values) and keeps the gradient in a second flat tensor. The optimizer must be
-    built over :meth:`parameters` (that one flat tensor). Move the model to its device
-    before building the step: ``model.to()`` afterwards would give the parameters new
-    storage and cut them loose from the flat tensor.
+    The optimizer must be built over ``net.parameters()``.
     """
 
-    def __init__(self, model: nn.Module, objective: Objective,
-                 gradient: LogitGradient | None = None) -> None:
-        layers = dense_layers(model)
-        if layers is None:
-            raise ValueError("DenseStep needs Linear -> activation [-> Dropout] ... -> Linear")
-        self.model, self.objective, self.layers = model, objective, layers
-        self.gradient = gradient  # closed-form loss gradient; None = autograd on the logits
-        params = list(model.parameters())
-        first = params[0]
-        self.flat = torch.empty(sum(p.numel() for p in params), dtype=first.dtype,
-                                device=first.device)
-        self.flat.grad = torch.zeros_like(self.flat)
-        views: dict[int, tuple[Tensor, Tensor]] = {}
-        offset = 0
-        with torch.no_grad():
-            for p in params:
-                n = p.numel()
-                value = self.flat[offset:offset + n].view_as(p)
-                value.copy_(p)
-                p.data = value  # the parameter now lives inside the flat tensor
-                views[id(p)] = (value, self.flat.grad[offset:offset + n].view_as(p))
-                offset += n
-        self.flat.requires_grad_(True)
-        # (weight, bias, weight gradient, bias gradient) of each layer
-        self._tensors = [(views[id(layer.linear.weight)][0], views[id(layer.linear.bias)][0],
-                          views[id(layer.linear.weight)][1], views[id(layer.linear.bias)][1])
-                         for layer in layers]
+    k = 1
 
-    def parameters(self) -> list[Tensor]:
-        """What the optimizer must update: the one flat tensor holding every parameter."""
-        return [self.flat]
+    def __init__(self, net: Network, objective: Objective, optimizer: torch.optim.Optimizer,
+                 correct: Correct | None = None,
+                 scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> None:
+        held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        if any(id(p) not in held for p in net.parameters()):
+            raise ValueError("the optimizer must be built over the network's parameters")
+        self.net, self.objective = net, objective
+        self.step = AutogradStep(net, objective)
+        self.optimizer, self.correct, self.scheduler = optimizer, correct, scheduler
+        self._base = [float(group["lr"]) for group in optimizer.param_groups]
 
-    def __call__(self, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor) -> Outcome:
-        training = self.model.training
-        with torch.no_grad():
-            a = x.reshape(len(x), -1)
-            # per layer: (input, activation output, activation graph, dropout mask)
-            saved: list[tuple[Tensor, Tensor | None, tuple[Tensor, Tensor] | None,
-                              Tensor | None]] = []
-            for layer, (w, b, _, _) in zip(self.layers, self._tensors, strict=True):
-                z = torch.addmm(b, a, w.t())
-                if layer.activation is None:
-                    logits = z
-                    saved.append((a, None, None, None))
-                    break
-                graph = None
-                if layer.relu:
-                    out = torch.relu(z)
-                else:  # torch's own forward and backward of this activation
-                    with torch.enable_grad():
-                        leaf = z.requires_grad_()
-                        graph = (leaf, layer.activation(leaf))
-                    out = graph[1].detach()
-                mask, kept = None, out
-                if training and layer.dropout:
-                    # as model.Dropout: the same draws from the same generator
-                    # (a 0/1 mask times the scale: exactly the module's x * keep * scale)
-                    keep = torch.rand_like(out) >= layer.dropout
-                    mask = keep * (1.0 / (1.0 - layer.dropout))
-                    out = out * mask
-                saved.append((a, kept, graph, mask))
-                a = out
-            g: Tensor
-            if self.gradient is not None:
-                loss, g = self.gradient(logits, y)
-            else:
-                with torch.enable_grad():
-                    leaf = logits.requires_grad_()
-                    loss = self.objective(leaf, y)
-                    (g,) = torch.autograd.grad(loss, leaf)
-                loss, logits = loss.detach(), logits.detach()
-            for k in range(len(self.layers) - 1, -1, -1):
-                inputs = saved[k][0]
-                w, _, gw, gb = self._tensors[k]
-                torch.mm(g.t(), inputs, out=gw)
-                torch.sum(g, dim=0, out=gb)
-                if k == 0:
-                    break
-                g = g.mm(w)  # gradient of the previous layer's (dropped-out) output
-                _, kept_out, graph, mask = saved[k - 1]
-                if mask is not None:
-                    g = g.mul_(mask)
-                if graph is not None:
-                    (g,) = torch.autograd.grad(graph[1], graph[0], g)
-                else:  # relu: pass where the output is positive (relu'(0) = 0, as torch)
-                    assert kept_out is not None  # a hidden layer keeps its output
-                    g = torch.ops.aten.threshold_backward(g, kept_out, 0)
-            # inf/NaN when the loss or a gradient entry is (or when the gradients are so
-            # large that their float32 sum overflows, which is divergence too)
-            grad = self.flat.grad
-            assert grad is not None  # the flat buffer's gradient is set at construction
-            if not math.isfinite(float(loss) + float(grad.sum())):
-                return None
-        optimizer.step()
-        return loss, logits
+    def train_mode(self) -> None:
+        self.net.train()
 
+    def batch(self, x: Tensor, y: Tensor, stacked: bool, alive: Tensor
+              ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        outcome = self.step(self.optimizer, x, y)
+        if outcome is None:  # loss or a gradient not finite: the step was skipped
+            nan = torch.full((1,), math.nan, dtype=torch.float64, device=x.device)
+            return nan, None, torch.zeros(1, dtype=torch.bool, device=x.device)
+        loss, z = outcome
+        right = self.correct(z, y).reshape(1) if self.correct is not None else None
+        return loss.reshape(1), right, None  # the step checked it: no second device read
 
-Step = AutogradStep | DenseStep
+    def epoch_end(self, epoch: int) -> None:
+        if self.scheduler is not None:
+            self.scheduler.step()
 
+    def set_lr_scale(self, factor: float) -> None:
+        """The learning rate becomes the configured one times ``factor``."""
+        for group, base in zip(self.optimizer.param_groups, self._base, strict=True):
+            group["lr"] = base * factor
 
-def step_for(model: nn.Module, objective: Objective,
-             gradient: LogitGradient | None = None) -> Step:
-    """The fastest exact step for ``model``: dense where it applies, else autograd.
+    def measure(self, split: Split) -> tuple[list[float], list[float]]:
+        """([loss], [accuracy]) on ``split``."""
+        assert self.correct is not None  # an engine that measures counts right answers
+        loss, accuracy = measure(self.net, self.objective, self.correct, split)
+        return [loss], [accuracy]
 
-    ``gradient`` is the objective's closed-form logit gradient, if it has one
-    (:func:`actcli.components.losses.logit_gradient`); only the dense step uses it.
-    """
-    if dense_layers(model) is not None:
-        return DenseStep(model, objective, gradient)
-    return AutogradStep(model, objective)
+    def diagnose(self, x: Tensor, y: Tensor) -> list[dict[str, float]]:
+        """[the diagnostics on the probe batch (x, y)] (actcli.engine.diagnostics)."""
+        return [diagnostics.measure(self.net, self.objective, x, y)]
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint holds of the engine: weights, optimizer, schedule and torch's
+        global generator (dropout draws from it)."""
+        return {"model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+                "torch_rng": torch.get_rng_state()}
+
+    def load(self, state: dict[str, Any], alive: Any = None) -> None:
+        """Restore what :meth:`state` gave; KeyError/RuntimeError/ValueError when it does
+        not fit this network."""
+        self.net.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])

@@ -1,15 +1,13 @@
-"""Stopping a run cleanly and picking it up again: signals, checkpoint state, restore.
+"""Stopping a run cleanly and picking it up again: signals, checkpoint state.
 
-A checkpoint holds everything the loop's next step depends on: model, optimizer and
-schedule state, the epoch (and the position inside it), the batch-order generator and
-torch's global RNG (dropout), plus what the run has recorded so far.
-
-A stack's checkpoint (:class:`StackState`, one file for all its models, written at once so
-that they never disagree about where the stack is) holds the same for K models: the
-stack's parameters, every optimizer's state, the schedule's factor, the cursor, every
-batch-order and dropout generator, which models still train (and why the others stopped),
-each model's progress; and the name and config of each model, so that a resume can tell
-whether the checkpoint fits the stack it is asked to continue.
+A checkpoint (:class:`Checkpoint`: one file, a run alone's or a whole stack's, written at
+once so that its models never disagree about where they are) holds everything the loop's
+next step depends on: the engine's state (weights, every optimizer's state, the schedule,
+the dropout streams: ``Engine.state``), the epoch and the position inside it, every
+batch-order generator, which models still train (and why the others stopped), each
+model's progress; and the name and config of each model, so that a resume can tell
+whether the checkpoint fits what it is asked to continue. Files of earlier layouts (a
+stack's layout 1, a run alone's before layout 2) are read and continued.
 """
 
 from __future__ import annotations
@@ -24,11 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from actcli.engine.loop import Cursor
-from actcli.engine.stack import StackedMLP
-from actcli.engine.stack_optim import StackedOptimizer
 from actcli.errors import ActcliError
 
 FILE = "checkpoint.pt"
@@ -44,45 +40,6 @@ class Progress:
     best: dict[str, Any]  # best validation accuracy, its epoch and weights
     diagnostics: list[dict[str, float]]
     seconds: float  # training time so far
-
-
-def state(net: nn.Module, optimizer: torch.optim.Optimizer,
-          scheduler: torch.optim.lr_scheduler.LRScheduler | None,
-          generator: torch.Generator, progress: Progress) -> dict[str, Any]:
-    """A checkpoint (plain tensors and containers: loadable with weights_only=True)."""
-    return {
-        "model": net.state_dict(), "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "epoch": progress.epoch,
-        "cursor": progress.cursor.state() if progress.cursor is not None else None,
-        "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
-        "history": progress.history, "best": progress.best, "seconds": progress.seconds,
-        "diagnostics": progress.diagnostics,
-    }
-
-
-def restore(checkpoint: dict[str, Any], net: nn.Module, optimizer: torch.optim.Optimizer,
-            scheduler: torch.optim.lr_scheduler.LRScheduler | None,
-            generator: torch.Generator, device: torch.device) -> Progress:
-    """Load a checkpoint into freshly built parts; return the progress it recorded."""
-    try:
-        net.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-    except (KeyError, RuntimeError, ValueError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ActcliError(
-            f"{FILE}: its model or optimizer state does not fit the network this config "
-            f"builds (written by another actcli version?): {first}; start the run again"
-        ) from None
-    if scheduler is not None and checkpoint["scheduler"] is not None:
-        scheduler.load_state_dict(checkpoint["scheduler"])
-    generator.set_state(checkpoint["generator"])
-    torch.set_rng_state(checkpoint["torch_rng"])
-    cursor = (Cursor.from_state(checkpoint["cursor"], device)
-              if checkpoint["cursor"] is not None else None)
-    return Progress(int(checkpoint["epoch"]), cursor, list(checkpoint["history"]),
-                    dict(checkpoint["best"]), list(checkpoint.get("diagnostics", [])),
-                    float(checkpoint["seconds"]))
 
 
 class StopRequests:
@@ -126,39 +83,36 @@ class StopRequests:
             signal.signal(sig, handler)
 
 
-STACK_FORMAT = "actcli stack checkpoint"  # the mark of a stack's checkpoint file
-STACK_VERSION = 1  # its layout; another one is refused (see read_stack)
+FORMAT = "actcli checkpoint"  # the mark of a checkpoint file (a run's or a stack's)
+VERSION = 2  # its layout: the engine's state under "engine" (see read)
+STACK_FORMAT_1 = "actcli stack checkpoint"  # layout 1 (stacks only): still read
 
 
 @dataclass
-class StackState:
-    """Where a stack is, model by model in stack order (the order fused.run trains in)."""
+class Checkpoint:
+    """Where K models training together are (K = 1 for a run alone), model by model in
+    the order they train in."""
 
     names: list[str]  # each model's folder name (a compare's cell id)
     configs: list[dict[str, Any]]  # each model's resolved config (config.to_dict)
     epoch: int  # epochs finished
     cursor: Cursor | None  # where an interrupted epoch stopped
-    flat: Tensor  # every model's parameters (StackedMLP.flat) [K * P]
-    optimizer: list[dict[str, Any]]  # StackedOptimizer.state()
-    scale: float  # the schedule's factor of every learning rate
+    engine: dict[str, Any]  # the engine's state (Engine.state: weights, optimizer, ...)
     orders: list[Tensor]  # states of the batch-order generators (one per distinct seed)
-    dropout: list[Tensor]  # states of each model's dropout generator
     alive: list[bool]  # the models that still train
     stopped: list[dict[str, Any] | None]  # a model that stopped: {"reason", "epochs"}
     # each model's history, best and diagnostics; None: nothing recorded (a model that
     # trained along only, its folder complete already)
     records: list[dict[str, Any] | None]
-    seconds: float  # the stack's training time so far
+    seconds: float  # training time so far
 
     def state(self) -> dict[str, Any]:
         """The checkpoint (plain tensors and containers: loadable with weights_only=True)."""
-        return {"format": STACK_FORMAT, "version": STACK_VERSION, "names": self.names,
+        return {"format": FORMAT, "version": VERSION, "names": self.names,
                 "configs": self.configs, "epoch": self.epoch,
                 "cursor": self.cursor.state() if self.cursor is not None else None,
-                "flat": self.flat.detach().cpu(), "optimizer": self.optimizer,
-                "scale": self.scale, "orders": self.orders, "dropout": self.dropout,
-                "alive": self.alive, "stopped": self.stopped, "records": self.records,
-                "seconds": self.seconds}
+                "engine": self.engine, "orders": self.orders, "alive": self.alive,
+                "stopped": self.stopped, "records": self.records, "seconds": self.seconds}
 
     def progress(self, k: int) -> Progress | None:
         """Model k's progress, for its Tracker (None when the checkpoint recorded none)."""
@@ -169,9 +123,12 @@ class StackState:
                         list(record["diagnostics"]), self.seconds)
 
 
-def read_stack(path: Path, device: torch.device | str = "cpu") -> StackState:
-    """A stack's checkpoint, or one ActcliError line: unreadable, or not of this layout
-    (another actcli version, or not a stack's checkpoint)."""
+def read(path: Path, device: torch.device | str = "cpu",
+         alone: tuple[str, dict[str, Any], bool] | None = None) -> Checkpoint:
+    """A checkpoint, or one ActcliError line: unreadable, damaged, or of a layout this
+    version does not know. Layout 1 of a stack's checkpoint is read as it is. A run
+    alone's checkpoint of earlier versions (no layout mark) is read where ``alone`` says
+    whose it is: (folder name, config.to_dict, dense network), as :func:`legacy_run`."""
     import pickle
     import zipfile
 
@@ -185,25 +142,37 @@ def read_stack(path: Path, device: torch.device | str = "cpu") -> StackState:
                           f"{type(err).__name__})") from None
     if not isinstance(found, dict):
         found = {}
-    if found.get("format") != STACK_FORMAT or found.get("version") != STACK_VERSION:
-        version = found.get("version") if found.get("format") == STACK_FORMAT else None
-        what = (f"a stack checkpoint of layout {version}, not {STACK_VERSION} (written by "
-                "another actcli version)" if version is not None
-                else "not a stack checkpoint of this actcli version")
+    if "format" not in found and {"model", "optimizer", "generator"} <= set(found):
+        if alone is None:
+            raise ActcliError(f"{path}: not a stack's checkpoint (a run alone's, of an "
+                              "earlier actcli version); delete it to train again")
+        try:
+            return legacy_run(found, *alone, device=device)
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+            raise ActcliError(f"{path}: damaged ({type(err).__name__}: "
+                              f"{str(err).splitlines()[0] if str(err) else 'missing parts'}"
+                              "); train the run again") from None
+    if found.get("format") == STACK_FORMAT_1 and found.get("version") == 1:
+        found = dict(found, engine={key: found.get(key) for key in
+                                    ("flat", "optimizer", "scale", "dropout")})
+    elif found.get("format") != FORMAT or found.get("version") != VERSION:
+        version = found.get("version") if found.get("format") in (FORMAT, STACK_FORMAT_1) \
+            else None
+        what = (f"a checkpoint of layout {version}, not {VERSION} (written by another actcli "
+                "version: continue it with that version, or delete it to train again)"
+                if version is not None else "not a checkpoint of actcli")
         raise ActcliError(f"{path}: {what}")
     try:
         k = len(found["names"])
-        state = StackState(
+        state = Checkpoint(
             [str(n) for n in found["names"]], [dict(c) for c in found["configs"]],
             int(found["epoch"]),
             Cursor.from_state(found["cursor"], torch.device(device))
             if found["cursor"] is not None else None,
-            found["flat"], list(found["optimizer"]), float(found["scale"]),
-            list(found["orders"]), list(found["dropout"]), [bool(a) for a in found["alive"]],
+            dict(found["engine"]), list(found["orders"]), [bool(a) for a in found["alive"]],
             list(found["stopped"]), list(found["records"]), float(found["seconds"]))
-        if not isinstance(state.flat, Tensor) or not all(
-                len(part) == k for part in (state.configs, state.dropout, state.alive,
-                                            state.stopped, state.records)):
+        if not all(len(part) == k for part in (state.configs, state.alive, state.stopped,
+                                                state.records)):
             raise ValueError("its parts disagree about how many models it holds")
     except (KeyError, TypeError, ValueError, AttributeError, AssertionError) as err:
         raise ActcliError(f"{path}: damaged ({type(err).__name__}: "
@@ -212,7 +181,45 @@ def read_stack(path: Path, device: torch.device | str = "cpu") -> StackState:
     return state
 
 
-def stack_misfit(saved: StackState, names: Sequence[str], configs: Sequence[dict[str, Any]],
+def legacy_run(found: dict[str, Any], name: str, config: dict[str, Any], dense: bool,
+               device: torch.device | str = "cpu") -> Checkpoint:
+    """A run alone's checkpoint of earlier versions as a :class:`Checkpoint`.
+
+    Those held the network's state_dict, the torch optimizer's state, the schedule's
+    state, the batch-order generator and torch's global generator (dropout drew from
+    it). An autograd network's engine state is exactly that. A plain MLP trained then
+    with its parameters in one flat tensor and one optimizer over it, in parameter order:
+    the layout of a dense stack of one, whose dropout stream starts where the global
+    generator was. ValueError/KeyError/TypeError when the file lacks a part.
+    """
+    if dense:
+        held = [p for group in found["optimizer"]["param_groups"] for p in group["params"]]
+        if len(held) != 1:  # then trained with autograd (prelu did), now in a stack
+            raise ValueError("this network trained with autograd then and trains in the "
+                             "dense engine now")
+        flat = torch.cat([t.reshape(-1) for t in found["model"].values()])
+        schedule = found.get("scheduler")
+        scale = 1.0
+        if schedule is not None:  # CosineAnnealingLR (eta_min 0) after last_epoch steps
+            import math
+
+            scale = (1 + math.cos(math.pi * int(schedule["last_epoch"]) /
+                                  int(schedule["T_max"]))) / 2
+        engine = {"flat": flat, "optimizer": [found["optimizer"]], "scale": scale,
+                  "dropout": [found["torch_rng"]]}
+    else:
+        engine = {key: found[key] for key in ("model", "optimizer", "scheduler", "torch_rng")}
+    cursor = found["cursor"]
+    return Checkpoint([name], [config], int(found["epoch"]),
+                      Cursor.from_state(cursor, torch.device(device))
+                      if cursor is not None else None,
+                      engine, [found["generator"]], [True], [None],
+                      [{"history": list(found["history"]), "best": dict(found["best"]),
+                        "diagnostics": list(found.get("diagnostics", []))}],
+                      float(found["seconds"]))
+
+
+def misfit(saved: Checkpoint, names: Sequence[str], configs: Sequence[dict[str, Any]],
                  recorded: Sequence[bool]) -> str | None:
     """What keeps ``saved`` from continuing a stack of the models ``names`` with
     ``configs`` (config.to_dict), in stack order, of which those ``recorded`` need their
@@ -226,7 +233,7 @@ def stack_misfit(saved: StackState, names: Sequence[str], configs: Sequence[dict
         return (f"it holds {len(saved.names)} models, not these {len(names)}"
                 + (f" (it lacks {missing[0]})" if missing else ""))
     for position, name in enumerate(names):
-        differ = _first_difference(saved.configs[position], configs[position])
+        differ = first_difference(saved.configs[position], configs[position])
         if differ is not None:
             return f"{name}: its config is not the one the checkpoint was written with " \
                 f"({differ})"
@@ -236,39 +243,12 @@ def stack_misfit(saved: StackState, names: Sequence[str], configs: Sequence[dict
     return None
 
 
-def _first_difference(a: Any, b: Any, key: str = "") -> str | None:  # data
+def first_difference(a: Any, b: Any, key: str = "") -> str | None:  # data
     """The first key where two config documents differ, as "key: a -> b", or None."""
     if isinstance(a, dict) and isinstance(b, dict):
         for name in [*a, *(k for k in b if k not in a)]:
-            found = _first_difference(a.get(name), b.get(name), f"{key}.{name}".lstrip("."))
+            found = first_difference(a.get(name), b.get(name), f"{key}.{name}".lstrip("."))
             if found is not None:
                 return found
         return None
     return None if a == b else f"{key}: {json.dumps(a)} -> {json.dumps(b)}"
-
-
-def restore_stack(saved: StackState, path: Path, stack: StackedMLP,
-                  optimizer: StackedOptimizer, orders: Sequence[torch.Generator]) -> None:
-    """Load ``saved`` (read from ``path``; its models checked by :func:`stack_misfit`)
-    into a freshly built stack, its optimizer and its batch-order generators; ActcliError
-    when its tensors do not fit them. The caller restores the schedule's factor."""
-    try:
-        if saved.flat.shape != stack.flat.shape:
-            raise ValueError(f"{saved.flat.numel():,} parameters, not the stack's "
-                             f"{stack.flat.numel():,}")
-        with torch.no_grad():
-            stack.flat.copy_(saved.flat)
-        dead = [k for k, alive in enumerate(saved.alive) if not alive]
-        if dead:  # frozen again: the optimizer's state holds the others only
-            optimizer.freeze(dead)
-        optimizer.load(saved.optimizer)
-        if len(saved.orders) != len(orders):
-            raise ValueError(f"{len(saved.orders)} batch orders, not {len(orders)}")
-        for generator, state in zip(orders, saved.orders, strict=True):
-            generator.set_state(state)
-        for generator, state in zip(stack.generators, saved.dropout, strict=True):
-            generator.set_state(state)
-    except (ValueError, RuntimeError, TypeError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ActcliError(f"{path}: does not fit the stack its configs build ({first}); "
-                          "delete it to train the stack from zero") from None

@@ -1,15 +1,15 @@
 """The training loop: K models at once, batches, evaluation, NaN guard, stop requests.
 
-One loop serves a run alone (K = 1) and a stack of K models (``actcli.training.fused``). It drives an
-:class:`Engine`: a run alone's is :class:`SingleEngine` (a step of ``actcli.engine.autograd``: forward,
-loss, backward, optimizer step; autograd for any network, written out for plain MLPs);
-a stack's is ``actcli.training.fused.StackEngine``. Every model has its own batch order (models
-with one seed share one), its own status: a model whose loss or gradient is not finite
-stops with status ``diverged`` (its weights keep the last finite step) and the rest train
-on. The loop neither prints nor draws: it returns what happened and calls ``on_epoch`` for
-every model after every epoch. A stop request (``stop()`` true) is honoured after the
-current step; the returned :class:`Cursor` says exactly where the epoch stopped, so a
-resumed run continues with the same batches.
+One loop serves a run alone (K = 1) and a stack of K models. It drives an :class:`Engine`:
+:class:`actcli.engine.dense.DenseEngine` for plain MLPs (a run alone is a stack of one),
+:class:`actcli.engine.autograd.AutogradEngine` for a network a stack cannot express (CNN,
+batch norm). Every model has its own batch order (models with one seed share one), its
+own status: a model whose loss or gradient is not finite stops with status ``diverged``
+(its weights keep the last finite step) and the rest train on. The loop neither prints nor
+draws: it returns what happened and calls ``on_epoch`` for every model after every epoch.
+A stop request (``stop()`` true) is honoured after the current step; the returned
+:class:`Cursor` says exactly where the epoch stopped, so a resumed run continues with the
+same batches.
 """
 
 from __future__ import annotations
@@ -17,16 +17,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import torch
 from torch import Tensor
 
-from actcli.engine.autograd import Step
+from actcli.tasks.base import Split
 
-Correct = Callable[[Tensor, Tensor], Tensor]  # (logits, targets) -> number right (0-dim)
-Evaluate = Callable[[], dict[str, float]]  # metrics on held-out data, called on log epochs
-OnEpoch = Callable[[int, float, "dict[str, float] | None"], None]  # epoch, train loss, row
 Stop = Callable[[], bool]
 
 
@@ -49,35 +46,26 @@ class Engine(Protocol):
         """After epoch ``epoch``: the learning-rate schedule's step."""
         ...
 
+    def set_lr_scale(self, factor: float) -> None:
+        """Every learning rate becomes its configured one times ``factor``."""
+        ...
 
-class SingleEngine:
-    """A run alone: its step (actcli.engine.autograd), its torch optimizer and schedule."""
+    def measure(self, split: Split) -> tuple[list[float], list[float]]:
+        """Each model's (loss, accuracy) on ``split``, no dropout, no gradients."""
+        ...
 
-    k = 1
+    def diagnose(self, x: Tensor, y: Tensor) -> list[dict[str, float]]:
+        """Each model's diagnostics on the probe batch (actcli.engine.diagnostics)."""
+        ...
 
-    def __init__(self, step: Step, optimizer: torch.optim.Optimizer,
-                 correct: Correct | None = None,
-                 scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> None:
-        _check_optimizer(step, optimizer)
-        self.step, self.optimizer, self.correct = step, optimizer, correct
-        self.scheduler = scheduler
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint holds of the engine (plain tensors and containers)."""
+        ...
 
-    def train_mode(self) -> None:
-        self.step.model.train()
-
-    def batch(self, x: Tensor, y: Tensor, stacked: bool, alive: Tensor
-              ) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        outcome = self.step(self.optimizer, x, y)
-        if outcome is None:  # loss or a gradient not finite: the step was skipped
-            nan = torch.full((1,), math.nan, dtype=torch.float64, device=x.device)
-            return nan, None, torch.zeros(1, dtype=torch.bool, device=x.device)
-        loss, z = outcome
-        right = self.correct(z, y).reshape(1) if self.correct is not None else None
-        return loss.reshape(1), right, None  # the step checked it: no second device read
-
-    def epoch_end(self, epoch: int) -> None:
-        if self.scheduler is not None:
-            self.scheduler.step()
+    def load(self, state: dict[str, Any], alive: Sequence[bool]) -> None:
+        """Restore :meth:`state` (models not ``alive`` stay frozen); ValueError, KeyError,
+        RuntimeError or TypeError when it does not fit."""
+        ...
 
 
 @dataclass
@@ -200,31 +188,6 @@ def run_epoch(engine: Engine, x: Tensor, y: Tensor, batch_size: int | None, orde
     return EpochResult(loss, right / n if counted else None, diverged)
 
 
-def train_epoch(step: Step, optimizer: torch.optim.Optimizer,
-                x: Tensor, y: Tensor, batch_size: int | None, generator: torch.Generator,
-                correct: Correct | None = None, *, epoch: int = 1,
-                stop: Stop | None = None, cursor: Cursor | None = None,
-                ) -> tuple[float, float] | Cursor:
-    """One pass of a run alone: (mean loss, accuracy), NaN loss if it diverged (see
-    :func:`run_epoch`)."""
-    alive = torch.ones(1, dtype=torch.bool, device=x.device)
-    found = run_epoch(SingleEngine(step, optimizer, correct), x, y, batch_size,
-                      Orders.one(generator), alive, epoch=epoch, stop=stop, cursor=cursor)
-    if isinstance(found, Cursor):
-        return found
-    loss = float(found.loss[0])
-    if not math.isfinite(loss):
-        return math.nan, math.nan
-    return loss, float(found.accuracy[0]) if found.accuracy is not None else math.nan
-
-
-def _check_optimizer(step: Step, optimizer: torch.optim.Optimizer) -> None:
-    """The optimizer must update what the step computes gradients for."""
-    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
-    if any(id(p) not in held for p in step.parameters()):
-        raise ValueError("the optimizer must be built over step.parameters()")
-
-
 ModelEpoch = Callable[[int, int, float, "dict[str, float] | None"], None]  # model, epoch, ...
 
 
@@ -288,20 +251,3 @@ def _interrupted(results: list[FitResult], alive: Tensor, reason: str,
     for i in alive.nonzero().flatten().tolist():
         results[i].status, results[i].reason, results[i].cursor = "interrupted", reason, cursor
     return results
-
-
-def fit(step: Step, optimizer: torch.optim.Optimizer,
-        x: Tensor, y: Tensor, *, epochs: int, batch_size: int | None,
-        generator: torch.Generator, evaluate: Evaluate, log_every: int | None = None,
-        on_epoch: OnEpoch | None = None, start_epoch: int = 0,
-        correct: Correct | None = None,
-        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-        stop: Stop | None = None, cursor: Cursor | None = None) -> FitResult:
-    """:func:`run_fit` for a run alone: its step, optimizer and schedule."""
-    engine = SingleEngine(step, optimizer, correct, scheduler)
-    return run_fit(engine, x, y, epochs=epochs, batch_size=batch_size,
-                   orders=Orders.one(generator), evaluate=lambda: [evaluate()],
-                   log_every=log_every,
-                   on_epoch=None if on_epoch is None else
-                   (lambda _, epoch, loss, row: on_epoch(epoch, loss, row)),
-                   start_epoch=start_epoch, stop=stop, cursor=cursor)[0]

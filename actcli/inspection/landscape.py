@@ -17,7 +17,7 @@ from actcli import devices
 from actcli.config import Config
 from actcli.errors import ConfigError
 from actcli.tasks import TASKS
-from actcli.training import experiment
+from actcli.training.parts import build_parts
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def compute(config: Config, *, steps: int = 200, lr: float | None = None,
         raise ConfigError(f"--momentum: must be in [0, 1), got {momentum}")
     lr = float(config.optimizer.kwargs["lr"]) if lr is None else lr
     data = task.load(config.task)
-    parts = experiment.build_parts(config, data, devices.resolve("cpu"), task.input_shape)
+    parts = build_parts(config, data, devices.resolve("cpu"), task.input_shape)
     start = {k: v.clone() for k, v in parts.net.state_dict().items()}
     x, y = data.train.x, data.train.y
     makers = {

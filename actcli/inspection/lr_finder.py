@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from actcli.config import Config
-from actcli.training import experiment
+from actcli.training.parts import engine_for, prepare
 
 
 @dataclass(frozen=True)
@@ -28,26 +28,26 @@ class RangeTest:
 def find_lr(config: Config, *, steps: int = 100, low: float = 1e-5, high: float = 1.0,
             smoothing: float = 0.9) -> RangeTest:
     """Run the range test for ``config`` (its seed, model, optimizer and batch size)."""
-    p = experiment.prepare(config)
-    net, optimizer, train_step = p.parts.net, p.optimizer, p.step
-    assert optimizer is not None and train_step is not None  # prepared to train alone
-    net.train()
+    p = prepare(config)
+    engine = engine_for([p])  # what training it would use: the same step, the same numbers
+    engine.train_mode()
     x, y = p.train.x, p.train.y
     n = len(y)
     size = n if config.train.batch_size is None else min(config.train.batch_size, n)
     order = torch.randperm(n, generator=p.generator)
+    base = float(config.optimizer.kwargs["lr"])
+    alive = torch.ones(1, dtype=torch.bool, device=x.device)
     lrs, losses = [], []
     average, best = 0.0, math.inf
     for step in range(steps):
         lr = low * (high / low) ** (step / max(steps - 1, 1))
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        engine.set_lr_scale(lr / base)
         start = (step * size) % n
         idx = order[start:start + size] if size < n else slice(None)
-        outcome = train_step(optimizer, x[idx], y[idx])
-        if outcome is None:  # loss or a gradient not finite
-            break
-        value = float(outcome[0])
+        found, _, finite = engine.batch(x[idx], y[idx], False, alive)
+        if not math.isfinite(float(found[0])) or (finite is not None and not bool(finite[0])):
+            break  # loss or a gradient not finite
+        value = float(found[0])
         average = smoothing * average + (1 - smoothing) * value
         smoothed = average / (1 - smoothing ** (step + 1))
         lrs.append(lr)

@@ -18,9 +18,9 @@ import torch
 from torch import Tensor
 
 from actcli import config as config_mod
-from actcli import folders, locks, options
+from actcli import folders, locks
 from actcli.engine import model as model_mod
-from actcli.errors import ActcliError, ConfigError, quote
+from actcli.errors import ActcliError, quote
 from actcli.tasks import TASKS
 
 
@@ -36,7 +36,7 @@ class Loaded:
 
 def load(run: Path) -> Loaded:
     """A run's config and trained model (weights only), in eval mode, on the CPU."""
-    from actcli.training.experiment import scorer
+    from actcli.training.parts import scorer
 
     if not run.is_dir():
         raise ActcliError(f"{run}: not a run folder")
@@ -64,19 +64,17 @@ class Answer:
     label: str  # the predicted class, named
 
 
-def ask(loaded: Loaded, values: Sequence[str]) -> list[Answer]:
-    """The model's answer for each 1-D input, given in the task's own units."""
+def check_takes_numbers(loaded: Loaded) -> None:
+    """ActcliError unless ``loaded``'s task takes 1-D inputs (numbers, not images)."""
     if loaded.task.input_shape != (1,):
         raise ActcliError(f"task {loaded.task.name} takes images: use --image FILE")
-    if not values:
+
+
+def ask(loaded: Loaded, numbers: Sequence[float]) -> list[Answer]:
+    """The model's answer for each 1-D input, given in the task's own units."""
+    check_takes_numbers(loaded)
+    if not numbers:
         raise ActcliError("give one or more inputs, e.g. actcli predict RUN 125 131")
-    numbers = []
-    for value in values:
-        number = options.number(value)
-        if number is None:
-            raise ConfigError(f"input {quote(value)} is not a number; give numbers in the "
-                              f"task's units ({loaded.task.x_label})")
-        numbers.append(number)
     scaling = _recorded(loaded, "input_scaling", dict)
     if not all(isinstance(scaling.get(k), int | float) for k in ("shift", "scale")) \
             or scaling["scale"] == 0:

@@ -1,0 +1,33 @@
+"""``actcli eval``: a run's model measured on its test data again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from actcli import config as config_mod
+from actcli import folders, locks
+from actcli.errors import ActcliError
+from actcli.training.parts import measured_on, prepare
+
+
+def evaluate_run(run_dir: Path) -> dict[str, Any]:
+    """Re-load a run's config and model (weights only) and measure it on the test set again.
+
+    Returns the metrics now and the ones the run recorded, under ``measured``/``recorded``,
+    and what they were measured on (``measured_on``).
+    """
+    recorded = folders.read_summary(run_dir)
+    state_path = run_dir / "model.pt"
+    if not state_path.exists():
+        raise ActcliError(f"{run_dir}: no model.pt (run status: "
+                          f"{locks.status(run_dir, recorded.get('status'))})")
+    config = config_mod.load(run_dir / "config.yaml")
+    folders.check_agree(run_dir, recorded, config.task.name, config.name)
+    p = prepare(config)
+    folders.load_weights(p.parts.net, state_path, p.parts.device)
+    loss, accuracy = p.parts.measure(p.test)
+    loss_name, accuracy_name = p.task.final_names
+    return {"measured": {loss_name: loss, accuracy_name: accuracy},
+            "measured_on": measured_on(p.data),
+            "recorded": {k: recorded["metrics"].get(k) for k in (loss_name, accuracy_name)}}
