@@ -59,7 +59,7 @@ def twin_runs(overrides: list[str], n_out: int, steps: int = 4, optimizer: str =
         loss_a, z_a = auto(opt_auto, xb, yb)  # type: ignore[misc]
         saved = dense.stack.forward(xb, training=False, backward=False)  # before the step
         loss_d, _, finite = dense.batch(xb, yb, False, alive)
-        assert bool(finite.all())
+        assert finite is None  # a run alone: finite, checked inside the step
         torch.testing.assert_close(loss_d[0].double(), loss_a.double(), rtol=1e-5, atol=1e-6)
         if "model.dropout=0.3" not in overrides:  # logits without dropout: the same
             torch.testing.assert_close(saved.logits[0], z_a, rtol=1e-5, atol=1e-5)

@@ -135,7 +135,10 @@ def compare(
             base = config_mod.load(path, set_, set_notes)  # the one read of the config
             print_notes(set_notes)
             grid = parse_over(over or [])
-            names = None if activations is None else [n.strip() for n in activations.split(",")]
+            from actcli.components.formula import split_names
+
+            # a formula may hold commas inside its parentheses: max(x, 0.1*x)
+            names = None if activations is None else split_names(activations)
         console = stdout()
 
         def planned(plan: Plan, notes: list[str]) -> None:

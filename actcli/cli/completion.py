@@ -10,7 +10,8 @@ from collections.abc import Iterable
 
 ACTIVATIONS = ("step", "identity", "sigmoid", "hard_sigmoid", "tanh", "hardtanh", "relu",
                "relu6", "leaky_relu", "prelu", "elu", "celu", "selu", "gelu", "silu", "mish",
-               "softplus", "softsign", "hardswish", "logsigmoid", "softmax")
+               "softplus", "softsign", "hardswish", "logsigmoid", "swish_beta", "rational",
+               "softmax")
 LOSSES = ("mae", "mse", "smooth_l1", "bce", "bce_with_logits", "cross_entropy", "nll")
 INITS = ("uniform", "normal", "zeros", "ones", "constant", "xavier_uniform", "xavier_normal",
          "kaiming_uniform", "kaiming_normal", "orthogonal", "default")

@@ -17,6 +17,11 @@ from typing import Any, Generic, Protocol, TypeVar
 from actcli.errors import ConfigError, UnknownNameError, quote, suggest
 
 Scalar = float | int | bool | str
+# the names of the Refs of your own activation (components.activations.parse): no registry
+# has them; their options are the formula's text, parameters (pairs), trainable names
+# (a tuple) and per_unit, or the Python reference
+FORMULA = "formula"
+PYTHON = "python"
 
 
 @dataclass(frozen=True)
@@ -114,17 +119,42 @@ class Ref:
 
     kind: str
     name: str
-    params: tuple[tuple[str, Scalar], ...] = field(default=())
+    # option -> value; a formula's params are (name, value) pairs, its trainable a tuple
+    params: tuple[tuple[str, Any], ...] = field(default=())
 
     @property
-    def kwargs(self) -> dict[str, Scalar]:
+    def kwargs(self) -> dict[str, Any]:
         return dict(self.params)
 
-    def dump(self) -> str | dict[str, Scalar]:
-        """The YAML form: the bare name when there are no options, else a mapping."""
+    @property
+    def custom(self) -> bool:
+        """Your own activation (a formula or a Python reference), not a registry's name."""
+        return self.kind == "activation" and self.name in (FORMULA, PYTHON)
+
+    def dump(self) -> str | dict[str, Any]:
+        """The YAML form: the bare name when there are no options, else a mapping. A
+        formula is its text (a mapping when it has parameters or per_unit), a Python
+        reference its text."""
+        if self.custom:
+            kw = self.kwargs
+            if self.name == PYTHON:
+                return str(kw["python"])
+            if not kw["params"] and not kw["trainable"] and not kw["per_unit"]:
+                return str(kw["formula"])
+            return {"formula": kw["formula"], "params": dict(kw["params"]),
+                    "trainable": list(kw["trainable"]), "per_unit": kw["per_unit"]}
         return {"name": self.name, **self.kwargs} if self.params else self.name
 
     def __str__(self) -> str:
+        if self.custom:
+            kw = self.kwargs
+            if self.name == PYTHON:
+                return str(kw["python"])
+            learned = set(kw["trainable"])
+            parts = [f"{k}={v}{' (trainable)' if k in learned else ''}" for k, v in kw["params"]]
+            if kw["per_unit"]:
+                parts.append("per unit")
+            return f"{kw['formula']} [{', '.join(parts)}]" if parts else str(kw["formula"])
         if not self.params:
             return self.name
         return f"{self.name}({', '.join(f'{k}={v}' for k, v in self.params)})"

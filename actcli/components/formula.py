@@ -941,10 +941,14 @@ class FormulaActivation(nn.Module):
     ``repr`` shows the formula and the parameters' values: two modules with the same formula
     and fixed parameters have the same repr (they compute alike). A module with trainable
     parameters adds its ``id``, so two of them are never taken for one another.
+
+    ``shape`` (default ``()``, one value per layer): the shape of each trainable parameter,
+    e.g. ``(units,)`` after a dense layer or ``(channels, 1, 1)`` after a conv layer for one
+    value per unit; it must broadcast with x. Fixed parameters stay scalars.
     """
 
     def __init__(self, formula: Formula | str, params: Mapping[str, float] | None = None,
-                 trainable: Iterable[str] = ()) -> None:
+                 trainable: Iterable[str] = (), shape: tuple[int, ...] = ()) -> None:
         super().__init__()
         if isinstance(formula, str):
             formula = parse(formula, params)
@@ -966,6 +970,8 @@ class FormulaActivation(nn.Module):
         for name, value in formula.params.items():
             tensor = torch.tensor(value, dtype=torch.get_default_dtype())
             if name in learned:
+                if shape:
+                    tensor = torch.full(tuple(shape), value, dtype=tensor.dtype)
                 self.register_parameter(name, nn.Parameter(tensor))
             else:
                 self.register_buffer(name, tensor)
@@ -982,16 +988,21 @@ class FormulaActivation(nn.Module):
         assert tensor is not None
         return tensor
 
-    def values(self) -> dict[str, float]:
-        """Each parameter's current value."""
-        return {name: float(self._value(name, is_learned).detach())
-                for name, is_learned in self._slots}
+    def values(self) -> dict[str, float | list[float]]:
+        """Each parameter's current value (a flat list for one value per unit)."""
+        found: dict[str, float | list[float]] = {}
+        for name, is_learned in self._slots:
+            value = self._value(name, is_learned).detach()
+            found[name] = float(value) if value.dim() == 0 else value.reshape(-1).tolist()
+        return found
 
     def extra_repr(self) -> str:
         parts = [self.formula.text]
         for name, is_learned in self._slots:
             mark = " (trainable)" if is_learned else ""
-            parts.append(f"{name}={_show(self._value(name, is_learned))}{mark}")
+            value = self._value(name, is_learned)
+            shown = _show(value) if value.dim() == 0 else f"<{tuple(value.shape)} per unit>"
+            parts.append(f"{name}={shown}{mark}")
         if self.trainable:
             parts.append(f"id={id(self):#x}")
         return ", ".join(parts)

@@ -95,7 +95,7 @@ class ModelConfig(Strict):
                 f"got {len(self.activation)}",
             )
         for ref in acts:
-            if not activations.ACTIVATIONS.get(ref.name).hidden:
+            if not activations.is_hidden(ref):
                 raise PydanticCustomError(
                     "actcli", f"activation: {ref.name} is for outputs only; "
                     f"use model.output: {ref.name}",

@@ -64,15 +64,18 @@ class DenseEngine:
         pass  # the stack draws dropout in training steps only
 
     def batch(self, x: Tensor, y: Tensor, stacked: bool, alive: Tensor
-              ) -> tuple[Tensor, Tensor | None, Tensor]:
+              ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         ys = y if stacked else y.expand(self.k, *y.shape)
         saved = self.stack.forward(x, training=True, stacked=stacked)
         found = self.stack.gradients(saved, ys, self.loss, self.closed_form)
+        if self.k == 1:  # a run alone: its loss and gradient read as two numbers
+            if not math.isfinite(float(found[0]) + float(self.stack.grad.sum())):
+                # it stops here: never stepped again
+                return found, None, torch.zeros(1, dtype=torch.bool, device=found.device)
+            self.optimizer.step(self.scale)
+            return found, self.correct(saved.logits, ys), None  # known finite
         finite = self.stack.finite(found)
-        if self.k == 1:  # a run alone: one read of the device
-            if not bool(finite[0]):
-                return found, None, finite  # it stops here: never stepped again
-        elif not bool((finite | ~alive).all()):  # these stop now: never stepped again
+        if not bool((finite | ~alive).all()):  # these stop now: never stepped again
             self.optimizer.freeze((alive & ~finite).nonzero().flatten().tolist())
         self.optimizer.step(self.scale)
         return found, self.correct(saved.logits, ys), finite

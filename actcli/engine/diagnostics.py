@@ -8,6 +8,11 @@ no randomness and do not change training: a diagnosed run gives the same numbers
   (a dead ReLU: no gradient flows through it again).
 - ``saturated/<act>``: share of units whose activation derivative is below 1e-3 on every
   probe sample (a saturated sigmoid/tanh: its gradient vanishes).
+
+The derivative is the spec's (:func:`slope`): analytic for the registry's activations (at
+prelu's learned slope, swish_beta's beta and rational's coefficients as they are now), by
+autograd through the module for a formula or a Python reference (their spec is bound to
+the module: ``activations.spec_of``). ``engine.stack`` uses the same function.
 """
 
 from __future__ import annotations
@@ -48,9 +53,10 @@ def measure(net: Network, objective: Callable[[Tensor, Tensor], Tensor], x: Tens
             spec = spec_of(module)
             assert spec is not None  # hooked above for exactly these
             params = params_of(module, spec.name)
-            units = pre.transpose(0, 1).reshape(pre.shape[1], -1)  # (units, samples [x H x W])
-            out = spec.fn(units, **params)
-            slope = spec.grad(units, **params).abs()
+            # computed where the module is (N, units [, H, W]): per-unit parameters
+            # broadcast there; then (units, samples [x H x W])
+            out = _per_unit(spec.fn(pre, **params))
+            slope = _per_unit(spec.grad(pre, **params)).abs()
             layer = name.removesuffix("/act")
             found[f"dead/{layer}"] = float((out == 0).all(dim=1).float().mean())
             found[f"saturated/{layer}"] = float((slope < SATURATED).all(dim=1).float().mean())
@@ -77,9 +83,19 @@ def layer_names(net: Network) -> dict[str, nn.Module]:
     return names
 
 
-def params_of(module: nn.Module, name: str) -> dict[str, float]:
-    """The options of a built activation module, under the registry's option names."""
-    spec = ACTIVATIONS.get(name)
+def _per_unit(t: Tensor) -> Tensor:
+    return t.transpose(0, 1).reshape(t.shape[1], -1)
+
+
+def params_of(module: nn.Module, name: str | None = None) -> dict[str, float]:
+    """The options of a built activation module, under the registry's option names (prelu's
+    ``init`` is its learned slope as it is now); ``{}`` for a module whose spec is bound to
+    it (swish_beta, rational, a formula, a Python reference). ``name``: the registry's name
+    (default: the module's spec's)."""
+    found = spec_of(module)
+    if found is None or found.bound:
+        return {}
+    spec = ACTIVATIONS.get(name if name is not None else found.name)
     values = {}
     for key in spec.params:
         if key == "init":  # prelu: its learned slope, as it is now
@@ -89,3 +105,11 @@ def params_of(module: nn.Module, name: str) -> dict[str, float]:
         else:
             values[key] = float(getattr(module, key))
     return values
+
+
+def slope(module: nn.Module, x: Tensor) -> Tensor:
+    """The derivative of a hidden activation module at ``x``, elementwise: the spec's grad
+    (analytic, or autograd for a formula and a Python reference)."""
+    spec = spec_of(module)
+    assert spec is not None, f"{type(module).__name__} is no hidden activation"
+    return spec.grad(x, **params_of(module, spec.name))

@@ -88,7 +88,10 @@ class Network(nn.Module):
         modules: list[nn.Module] = [layer]
         if batch_norm:
             modules.append(norm(width))
-        modules.append(activations.build(act.name, **act.kwargs))
+        # one value per unit (per_unit learned parameters): per output of a dense layer,
+        # per channel of a conv layer
+        units = (width,) if isinstance(layer, nn.Linear) else (width, 1, 1)
+        modules.append(activations.make(act, units))
         return modules
 
     def forward(self, x: Tensor) -> Tensor:  # (N, *input_shape) -> logits (N, n_outputs)
@@ -99,16 +102,19 @@ def parameter_count(model: Any, input_shape: tuple[int, ...], n_outputs: int) ->
     """Parameters the network of a ``ModelConfig`` has, computed without building it."""
     shape = input_shape
     total = 0
-    for width in list(model.channels) if model.kind == "cnn" else []:
+    convs = list(model.channels) if model.kind == "cnn" else []
+    for width in convs:
         total += width * shape[0] * 9 + width + (2 * width if model.batch_norm else 0)
         shape = (width, shape[1] // 2, shape[2] // 2)
     features = math.prod(shape)
     for width in model.hidden:
         total += (features + 1) * width + (2 * width if model.batch_norm else 0)
         features = width
-    prelu = sum(1 for ref in per_layer(model.activation, model.hidden_layers)
-                if ref.name == "prelu")
-    return total + (features + 1) * n_outputs + prelu
+    # learned activations: prelu's slope, swish_beta's beta, rational's coefficients, ...
+    acts = per_layer(model.activation, model.hidden_layers)
+    learned = sum(activations.learned_count(ref, units) for ref, units in
+                  zip(acts, [*convs, *model.hidden], strict=True))
+    return total + (features + 1) * n_outputs + learned
 
 
 def build(model: Any, input_shape: tuple[int, ...], n_outputs: int) -> Network:

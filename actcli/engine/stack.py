@@ -422,7 +422,6 @@ def _linear(a: Tensor, w: Tensor, b: Tensor) -> Tensor:
 
 
 def _slope(module: nn.Module, x: Tensor) -> Tensor:
-    """The analytic derivative of a hidden activation module at ``x`` (as diagnostics)."""
-    spec = spec_of(module)
-    assert spec is not None  # hidden activations all have a spec
-    return spec.grad(x, **diagnostics.params_of(module, spec.name))
+    """The derivative of a hidden activation module at ``x``, as diagnostics computes it
+    (analytic from its spec; autograd for a formula or a Python reference)."""
+    return diagnostics.slope(module, x)

@@ -57,10 +57,13 @@ def flatten(value: dict[str, Any]) -> dict[str, Any]:
 def flatten_into(value: Any, prefix: str, into: dict[str, Any]) -> None:
     """Nested mappings -> dotted keys. A component written with options, such as
     ``{name: softplus, beta: 1}``, gives ``model.activation=softplus`` (as a bare name
-    does) and ``model.activation.beta=1``."""
+    does) and ``model.activation.beta=1``; a formula or a Python reference written as a
+    mapping shows as its text: ``model.activation=x * sigmoid(beta * x)``."""
     if isinstance(value, dict) and value:
         for key, item in value.items():
-            if key == "name" and prefix and isinstance(item, str):
+            named = key == "name" or key in ("formula", "python") and \
+                prefix.endswith("activation.")  # (not provenance.python)
+            if named and prefix and isinstance(item, str):
                 into[prefix[:-1]] = item
             else:
                 flatten_into(item, f"{prefix}{key}.", into)

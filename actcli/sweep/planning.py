@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import itertools
 import json
 import os
@@ -152,13 +153,28 @@ def expand(grid: Mapping[str, Sequence[Any]], seeds: int) -> list[Cell]:
     for combo in itertools.product(*(grid[k] for k in keys)) if keys else [()]:
         sets = tuple(f"{k}={flow(v)}" for k, v in zip(keys, combo, strict=True))
         label = ", ".join(sets) or "base"
-        slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", "__".join(
-            f"{k.rsplit('.', 1)[-1]}={flow(v)}" for k, v in zip(keys, combo, strict=True)))
+        slug = "__".join(f"{k.rsplit('.', 1)[-1]}={_slug(v)}"
+                         for k, v in zip(keys, combo, strict=True))
         values = dict(zip(keys, combo, strict=True))
         for seed in range(seeds):
             cells.append(Cell(f"{slug or 'base'}__seed{seed}", label,
                               (*sets, f"train.seed={seed}"), seed, values))
     return cells
+
+
+def _slug(value: Any) -> str:
+    """A value as a folder-name part: its flow text with anything but letters, digits and
+    ``_.=-`` made ``_``; a formula or a Python reference (whose operators would all become
+    ``_``, so that ``x*x`` and ``x+x`` would meet), or any long text, is cut to 32
+    characters and gets 8 hex digits of the text's hash: readable, stable, distinct."""
+    text = flow(value)
+    safe = re.sub(r"[^A-Za-z0-9_.=-]+", "_", text)
+    custom = isinstance(value, dict) and ("formula" in value or "python" in value) or \
+        isinstance(value, str) and (":" in value or any(c in value for c in "*/+()<>"))
+    if custom or len(safe) > 48:
+        digest = hashlib.sha1(text.encode()).hexdigest()[:8]
+        return f"{safe[:32].strip('_')}-{digest}"
+    return safe
 
 
 def create(config_path: Path, overrides: Sequence[str], grid: Mapping[str, Sequence[Any]],

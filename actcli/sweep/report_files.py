@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -233,12 +234,12 @@ def _gradient_flow(folder: Path, results: list[CellResult], report: Report
             if row.shown in by_label and len({len(x) for x in by_label[row.shown]}) == 1}
 
 
-def _activations(results: list[CellResult]) -> list[str]:
-    """The activations a compare varies (by name), in plan order."""
-    names: list[str] = []
+def _activations(results: list[CellResult]) -> list[Any]:
+    """The activations a compare varies (a name, a formula, a Python reference or a mapping
+    with options, as the plan has them), in plan order."""
+    found: dict[str, Any] = {}
     for r in results:
         value = r.cell.values.get("model.activation")
-        name = value.get("name") if isinstance(value, dict) else value
-        if isinstance(name, str) and name not in names:
-            names.append(name)
-    return names
+        if isinstance(value, str | dict):
+            found.setdefault(json.dumps(value, sort_keys=True), value)
+    return list(found.values())

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from actcli import config as config_mod
 from actcli import folders
+from actcli.components import activations
 from actcli.engine import checkpoints
 from actcli.tasks.base import FitPicture
 from actcli.training import outputs, tboard
@@ -78,6 +79,8 @@ class Tracker:
             {"accuracy": -1.0, "epoch": 0, "state": None}
         self.record = outputs.Record(self.history, self.diagnosed, picture_before=before,
                                      weights_before=weights_before)
+        # what a learned activation starts from (the network as its seed built it)
+        self.learned_start = activations.learned(parts.net)
         self.board = tboard.Board(folder) if p.config.log.tensorboard else None
 
     def log(self, epoch: int, train_loss: float, row: dict[str, float] | None,
@@ -144,6 +147,9 @@ class Tracker:
                             metrics={k: _finite_or_none(v) for k, v in metrics.items()})
         if reason:
             self.summary["reason"] = reason
+        learned = activations.learned(parts.net)  # (the best state, when it is loaded)
+        if learned:
+            self.summary["learned_activations"] = {"start": self.learned_start, "end": learned}
         # the data first, then the summary that says what they are, then the pictures:
         # a wrap-up cut short (Ctrl-C, kill) leaves a run that is complete or resumes
         outputs.write_data(folder, parts.net, self.record, status)
