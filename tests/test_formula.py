@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from actcli.cli.parsing import split_names
 from actcli.components import formula as fm
 from actcli.components.activations import ACTIVATIONS, SELU_ALPHA, SELU_SCALE
 from actcli.components.formula import (
@@ -32,7 +33,6 @@ from actcli.components.formula import (
     builtin_names,
     is_formula,
     parse,
-    split_names,
 )
 from actcli.errors import ConfigError
 
@@ -678,7 +678,7 @@ def test_device_is_kept(device):
 
 
 # ---------------------------------------------------------------------------------------
-# split_names and is_formula
+# the --activations list (cli.parsing.split_names) and is_formula
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -701,7 +701,7 @@ def test_split_names_splits_on_commas_outside_parentheses(text, expected):
     ("relu,", "empty entry"),
 ])
 def test_split_names_refusals_say_how_to_write_a_comma(text, fragment):
-    with pytest.raises(FormulaError) as caught:
+    with pytest.raises(ConfigError) as caught:
         split_names(text)
     message = str(caught.value)
     assert fragment in message and "\n" not in message

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from actcli.cli import parsing
 from actcli.cli.shared import (
     EXIT_INTERRUPTED,
     OutOption,
@@ -135,10 +136,8 @@ def compare(
             base = config_mod.load(path, set_, set_notes)  # the one read of the config
             print_notes(set_notes)
             grid = parse_over(over or [])
-            from actcli.components.formula import split_names
-
             # a formula may hold commas inside its parentheses: max(x, 0.1*x)
-            names = None if activations is None else split_names(activations)
+            names = None if activations is None else parsing.split_names(activations)
         console = stdout()
 
         def planned(plan: Plan, notes: list[str]) -> None:

@@ -131,3 +131,31 @@ def sort_key(text: str | None) -> tuple[str, bool] | None:
     if not text:
         return None
     return text.removeprefix("-"), text.startswith("-")
+
+
+def split_names(text: str) -> list[str]:
+    """``--activations`` text -> its entries, split on the commas outside parentheses:
+    ``relu,gelu,max(x, 0.1*x)`` is three (a formula holds commas only inside them)."""
+    how = ("a formula may hold commas only inside parentheses; quote it for the shell, e.g. "
+           "--activations relu,\"max(x, 0.1*x)\"")
+    entries, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth < 0:
+                raise ConfigError(f"unbalanced parentheses in {quote(text, 60)}: a ')' without "
+                                   f"its '('; {how}")
+        elif c == "," and depth == 0:
+            entries.append(text[start:i])
+            start = i + 1
+    if depth:
+        raise ConfigError(f"unbalanced parentheses in {quote(text, 60)}: {depth} '(' not "
+                           f"closed; {how}")
+    entries.append(text[start:])
+    names = [" ".join(e.split()) for e in entries]
+    if not all(names):
+        raise ConfigError(f"empty entry in {quote(text, 60)}: separate names with single "
+                           f"commas; {how}")
+    return names

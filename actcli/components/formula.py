@@ -29,8 +29,9 @@ the derivative 0, as torch's relu, relu6 and hardtanh do; ``min``/``max`` of two
 non-constant arguments split the gradient at a tie, as ``torch.maximum`` does.
 
 On the command line a list of activations is split on commas outside parentheses only
-(:func:`split_names`): ``--activations relu,gelu,"max(x, 0.1*x)"`` is three entries. A
-formula can only hold a comma inside parentheses; the quotes are for the shell.
+(``actcli.cli.parsing.split_names``): ``--activations relu,gelu,"max(x, 0.1*x)"`` is
+three entries. A formula can only hold a comma inside parentheses; the quotes are for the
+shell.
 
 Every refusal is one :class:`FormulaError` (a :class:`~actcli.errors.ConfigError`: one line,
 exit 2) that names what is not allowed and what is.
@@ -69,7 +70,6 @@ __all__ = [
     "builtin_names",
     "is_formula",
     "parse",
-    "split_names",
 ]
 
 MAX_LENGTH = 400  # characters of a formula, checked before anything else
@@ -903,34 +903,6 @@ def is_formula(text: object) -> bool:
     if _IDENT.fullmatch(stripped):
         return stripped == "x"
     return True
-
-
-def split_names(text: str) -> list[str]:
-    """Split a command-line list of activations on the commas outside parentheses:
-    ``relu,gelu,max(x, 0.1*x)`` is three entries."""
-    how = ("a formula may hold commas only inside parentheses; quote it for the shell, e.g. "
-           "--activations relu,\"max(x, 0.1*x)\"")
-    entries, depth, start = [], 0, 0
-    for i, c in enumerate(text):
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth < 0:
-                raise FormulaError(f"unbalanced parentheses in {quote(text, 60)}: a ')' without "
-                                   f"its '('; {how}")
-        elif c == "," and depth == 0:
-            entries.append(text[start:i])
-            start = i + 1
-    if depth:
-        raise FormulaError(f"unbalanced parentheses in {quote(text, 60)}: {depth} '(' not "
-                           f"closed; {how}")
-    entries.append(text[start:])
-    names = [" ".join(e.split()) for e in entries]
-    if not all(names):
-        raise FormulaError(f"empty entry in {quote(text, 60)}: separate names with single "
-                           f"commas; {how}")
-    return names
 
 
 class FormulaActivation(nn.Module):
