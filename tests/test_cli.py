@@ -132,6 +132,16 @@ def test_list(invoke, kind, expected):
     assert result.exit_code == 0 and expected in result.stdout
 
 
+def test_list_activations_has_the_learned_ones_and_says_what_else_it_takes(invoke):
+    result = invoke("list", "activations")
+    assert result.exit_code == 0
+    names = [line.split("│")[1].strip() for line in result.stdout.splitlines()
+             if line.startswith("│")]
+    assert "swish_beta" in names and "rational" in names
+    assert result.stdout.strip().splitlines()[-1] == (
+        'model.activation also takes a formula ("x * tanh(softplus(x))") or file.py:name')
+
+
 def test_list_unknown_kind(invoke):
     result = invoke("list", "activatons")
     assert result.exit_code == 2
@@ -294,10 +304,24 @@ def test_the_memory_estimate_counts_the_optimizer_state(monkeypatch):
         prepare(adam)
 
 
-@pytest.mark.parametrize("command", ["plot", "landscape"])
-def test_one_out_rule_for_every_picture(invoke, tmp_path, command):
-    args = ["sigmoid"] if command == "plot" else [str(CONFIGS / "rice_cooker.yaml"),
-                                                   "--steps", "5"]
+@pytest.fixture(scope="module")
+def learned_run(tmp_path_factory):
+    """A small run whose hidden activations learn (what `plot RUN_FOLDER` draws)."""
+    from actcli import config as config_mod
+    from actcli.training import driver
+
+    cfg = config_mod.load(CONFIGS / "beans.yaml", ["train.epochs=3", "model.hidden=[4]",
+                                                   "model.activation=swish_beta"])
+    return driver.run(cfg, tmp_path_factory.mktemp("learned"), figures=False).path
+
+
+@pytest.mark.parametrize("command", ["plot", "plot_formula", "plot_run", "landscape"])
+def test_one_out_rule_for_every_picture(invoke, tmp_path, command, request):
+    args = {"plot": ["sigmoid"], "plot_formula": ["x * sigmoid(1.702 * x)"],
+            "plot_run": [str(request.getfixturevalue("learned_run")) if command == "plot_run"
+                         else ""]}.get(command, [str(CONFIGS / "rice_cooker.yaml"), "--steps",
+                                                  "5"])
+    command = command.split("_")[0]
     bad = invoke(command, *args, "--out", tmp_path / "x.jpg")
     assert bad.exit_code == 2
     assert only_line(bad.stderr) == (f"error: --out: '{tmp_path / 'x.jpg'}' must be a .png "

@@ -86,3 +86,34 @@ def test_log_colour_bar_of_the_real_landscape_has_several_plain_ticks():
     labels = [label.get_text() for label in bar.get_yticklabels()]
     assert len(ticks) >= 3
     assert [float(text) for text in labels] == pytest.approx(ticks, rel=1e-2)
+
+
+# --- your own activation (#22): a one-neuron model has no hidden activation ----------------
+
+@pytest.mark.parametrize("activation", [
+    "x * tanh(softplus(x))",
+    "{formula: 'x * sigmoid(beta * x)', params: {beta: 1.0}, trainable: [beta]}",
+    "rational",
+    "tests/data/user_activations.py:swish",
+])
+def test_a_config_with_its_own_activation_draws_the_same_landscape(activation, monkeypatch):
+    from helpers import ROOT
+
+    monkeypatch.chdir(ROOT)
+    plain = compute(config.load(CONFIGS / "rice_cooker.yaml"), steps=5, points=5)
+    mine = compute(config.load(CONFIGS / "rice_cooker.yaml", [f"model.activation={activation}"]),
+                   steps=5, points=5)
+    np.testing.assert_array_equal(mine.loss, plain.loss)
+    for a, b in zip(mine.paths, plain.paths, strict=True):
+        np.testing.assert_array_equal(a.a, b.a)
+
+
+def test_cli_with_a_formula_activation(invoke, tmp_path):
+    result = invoke("landscape", CONFIGS / "beans.yaml", "--set",
+                    "model.activation=x*sigmoid(1.702*x)", "--steps", "3", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "landscape-beans.png").exists()
+    bad = invoke("landscape", CONFIGS / "beans.yaml", "--set", "model.activation=x.real",
+                 "--out", tmp_path)
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: ")
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -425,3 +425,73 @@ def test_frame_indices_evenly_spaced_first_and_last_kept(count, most):
     assert chosen[0] == 0 and chosen[-1] == count - 1 and chosen == sorted(chosen)
     gaps = np.diff(chosen)
     assert gaps.size == 0 or gaps.max() - gaps.min() <= 1
+
+
+# ---- a run's learned activations: start and end (#22) --------------------------------------
+
+def _learned_layers(units: int = 6, bad=None):
+    from actcli.plots.activations import LayerCurves
+
+    x = np.linspace(-4, 4, 81)
+    betas = np.linspace(0.5, 2.0, units)
+    per_unit = x[:, None] / (1 + np.exp(-betas * x[:, None]))  # swish with a beta per unit
+    start = x / (1 + np.exp(-x))
+    if bad is not None:
+        per_unit[40:, 0] = bad
+    return x, [LayerCurves("layer 1: swish_beta", start * 1.1, start, start, start),
+               LayerCurves("layer 2: x * sigmoid(b * x)", per_unit, start, per_unit, start),
+               LayerCurves("layer 3: relu (fixed)", np.maximum(x, 0), None, (x > 0) * 1.0)]
+
+
+def test_learned_activations_pair_each_learned_layer_and_draw_fixed_ones_once():
+    from matplotlib.collections import LineCollection
+
+    from actcli.plots.activations import learned_activations
+
+    x, layers = _learned_layers()
+    fig = drawn(learned_activations(x, layers, grad=True, title="run"))
+    value, slope = fig.axes
+    assert [value.get_title(), slope.get_title()] == ["run", "derivative (autograd)"]
+    for ax in (value, slope):
+        lines = data_lines(ax)
+        assert len(lines) == 5  # start and end of two learned layers, the fixed one once
+        dashed = [line for line in lines if line.get_linestyle() != "-"]
+        assert len(dashed) == 2  # the starts
+        (units,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+        assert len(units.get_segments()) == 6  # each unit of layer 2 thin
+    colours = {to_hex(line.get_color()) for line in data_lines(value)}
+    assert len(colours) == 3  # a colour per layer, start and end alike
+    mean = data_lines(value)[3].get_ydata()
+    np.testing.assert_allclose(mean, layers[1].end.mean(axis=1))
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["layer 1: swish_beta", "layer 2: x * sigmoid(b * x)",
+                      "layer 3: relu (fixed)", "solid: at the end of training",
+                      "dashed: at the start (untrained)", "thin: each unit; bold: their mean"]
+    assert_legends_clear(fig)
+
+
+@pytest.mark.parametrize("bad", [NAN, INF])
+def test_learned_activations_of_a_diverged_unit_draw_the_finite_part(bad):
+    from actcli.plots.activations import learned_activations
+
+    x, layers = _learned_layers(bad=bad)
+    fig = drawn(learned_activations(x, layers, grad=False))
+    low, high = fig.axes[0].get_ylim()
+    assert math.isfinite(low) and math.isfinite(high) and high < 10
+    assert np.isfinite(data_lines(fig.axes[0])[3].get_ydata()).all()  # the mean of the rest
+
+
+def test_learned_activations_cap_the_units_drawn_and_keep_a_fixed_only_legend_short():
+    from matplotlib.collections import LineCollection
+
+    from actcli.plots.activations import MAX_UNITS, LayerCurves, learned_activations
+
+    x, layers = _learned_layers(units=1000)
+    fig = drawn(learned_activations(x, layers, grad=False))
+    (units,) = [c for c in fig.axes[0].collections if isinstance(c, LineCollection)]
+    assert len(units.get_segments()) <= MAX_UNITS
+    fixed = drawn(learned_activations(x, [LayerCurves("layers 1, 2: relu (fixed)",
+                                                      np.maximum(x, 0))], grad=False))
+    assert [t.get_text() for t in fixed.legends[0].get_texts()] == ["layers 1, 2: relu (fixed)"]
+    many = [LayerCurves(f"layer {k}: swish_beta", x * k / 20, x) for k in range(1, 21)]
+    assert_legends_clear(drawn(learned_activations(x, many, grad=True)))

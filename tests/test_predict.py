@@ -11,7 +11,7 @@ from actcli.inspection import predict
 from actcli.training import driver
 from actcli.training.parts import prepare
 
-from helpers import CONFIGS
+from helpers import CONFIGS, ROOT
 from test_fashion_mnist import REAL, fake_dataset
 
 
@@ -122,3 +122,70 @@ def test_image_cli_and_its_errors(fmnist, invoke, tmp_path):
                           (["3"], "takes images: use --image FILE")]:
         result = invoke("predict", run, *args)
         assert result.exit_code == 2 and message in result.stderr, result.output
+
+
+# --- your own activation (#22): the trained network by hand from model.pt ------------------
+
+USER = ROOT / "tests" / "data" / "user_activations.py"
+TRAINABLE = ("{formula: 'x * sigmoid(beta * x)', params: {beta: 1.0}, trainable: [beta], "
+             "per_unit: true}")
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _rational(h, a, b):  # the safe PAU: P(h) / (1 + sum_j |b_j| |h|^j)
+    p = sum(a[i] * h ** i for i in range(6))
+    q = 1 + sum(abs(b[j - 1]) * np.abs(h) ** j for j in range(1, 5))
+    return p / q
+
+
+HIDDEN = {  # the hidden activation by hand, from model.pt's tensors
+    TRAINABLE: lambda h, s: h * _sigmoid(s["layers.1.beta"] * h),
+    "rational": lambda h, s: _rational(h, s["layers.1.numerator"], s["layers.1.denominator"]),
+    f"{USER}:ShiftedRelu": lambda h, s: np.maximum(h - s["layers.1.inner.shift"], 0)
+    + s["layers.1.inner.shift"],
+    "x * tanh(softplus(x))": lambda h, s: h * np.tanh(np.log1p(np.exp(h))),
+}
+
+
+@pytest.mark.parametrize("activation", list(HIDDEN))
+def test_predict_with_your_own_activation_is_the_network_by_hand(activation, tmp_path, invoke):
+    import json
+
+    cfg = config_mod.load(CONFIGS / "beans.yaml", ["train.epochs=20", "model.hidden=[3]",
+                                                   f"model.activation={activation}"])
+    run = driver.run(cfg, tmp_path, figures=False).path
+    state = {k: v.double().numpy() for k, v in
+             torch.load(run / "model.pt", weights_only=True).items()}
+    scaling = json.loads((run / "summary.json").read_text())["data"]["input_scaling"]
+    sizes = [0.2, 0.45, 0.7]
+    x = (np.array(sizes) - scaling["shift"]) / scaling["scale"]
+    h = x[:, None] * state["layers.0.weight"][:, 0] + state["layers.0.bias"]  # (3 inputs, 3 units)
+    z = HIDDEN[activation](h, state) @ state["layers.2.weight"][0] + state["layers.2.bias"][0]
+    answers = predict.ask(predict.load(run), sizes)
+    assert [a.probability for a in answers] == pytest.approx(_sigmoid(z), rel=1e-5)
+    result = invoke("predict", run, "0.45")
+    assert result.exit_code == 0, result.output
+    assert f"{_sigmoid(z[1]):.4f}" in result.stdout
+
+
+def test_predict_a_python_activation_whose_file_is_gone_is_one_line(tmp_path):
+    import shutil
+
+    mine = tmp_path / "mine.py"
+    shutil.copy(USER, mine)
+    cfg = config_mod.load(CONFIGS / "beans.yaml", ["train.epochs=2", "model.hidden=[3]",
+                                                   f"model.activation={mine}:swish"])
+    run = driver.run(cfg, tmp_path / "runs", figures=False).path
+    mine.unlink()
+    import subprocess
+    import sys
+
+    # a new process, as a user runs it (this one keeps the file it imported)
+    result = subprocess.run([sys.executable, "-m", "actcli", "predict", str(run), "0.45"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "file not found" in lines[0] and str(mine) in lines[0]

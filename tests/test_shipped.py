@@ -163,6 +163,35 @@ def test_completion_answers_without_importing_torch(tmp_path):
     assert "torch" not in imported and "matplotlib" not in imported
 
 
+def test_completion_inside_a_formula_offers_what_a_formula_may_call():
+    from actcli.components import formula
+    from actcli.components.activations import ACTIVATIONS
+
+    assert completion.FORMULA_FUNCTIONS == formula.FUNCTIONS
+    offered = [c.removeprefix("x * (") for c in completion.complete_activation("x * (")]
+    hidden = [s.name for s in ACTIVATIONS if s.elementwise]
+    assert offered == list(dict.fromkeys([*formula.FUNCTIONS, *hidden]))
+    calls = {"min": "min(x, 0)", "max": "max(x, 0)", "clamp": "clamp(x, 0, 1)",
+             "where": "where(x > 0, x, 0)"}
+    for name in offered:  # each is something a formula may call
+        formula.parse(calls.get(name, f"{name}(x)"))
+    assert completion.complete_activation("x * tanh(soft") == ["x * tanh(softplus",
+                                                               "x * tanh(softsign"]
+    assert completion.complete_activation("x*sigmoid(1.702*x) + gel") == [
+        "x*sigmoid(1.702*x) + gelu"]
+    assert completion.complete_activation("max(x, 0.1*x") == []  # x is no function
+    assert completion.complete_activation("si") == ["sigmoid", "silu"]  # names as before
+    assert completion.complete_set("model.activation=x*tanh(softp") == [
+        "model.activation=x*tanh(softplus"]
+
+
+def test_completion_inside_a_formula_imports_no_torch(tmp_path):
+    found = complete("actcli plot 'x * tanh(soft", 2, tmp_path)
+    assert found.stdout.splitlines() == ["x * tanh(softplus", "x * tanh(softsign"]
+    imported = {line.split("|")[-1].strip() for line in found.stderr.splitlines()}
+    assert not imported & {"torch", "matplotlib", "sympy"}
+
+
 def test_install_completion_is_offered(invoke):
     result = invoke("--help")
     assert "--install-completion" in result.stdout and "--show-completion" in result.stdout

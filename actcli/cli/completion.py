@@ -2,10 +2,13 @@
 
 Shell completion runs actcli on every Tab press, so it must answer in well under half a
 second: these tuples are the registries' names written out, and a test checks they match.
+Inside a formula (``plot "x * tanh(soft``, ``--set model.activation=x*sig``) the word
+being typed completes to a formula function or a built-in activation.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 ACTIVATIONS = ("step", "identity", "sigmoid", "hard_sigmoid", "tanh", "hardtanh", "relu",
@@ -17,6 +20,9 @@ INITS = ("uniform", "normal", "zeros", "ones", "constant", "xavier_uniform", "xa
          "kaiming_uniform", "kaiming_normal", "orthogonal", "default")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 TASKS = ("rice_cooker", "beans", "fashion_mnist")
+# what a formula may call besides the activations (components/formula.py FUNCTIONS)
+FORMULA_FUNCTIONS = ("exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh",
+                     "sigmoid", "softplus", "relu", "erf", "min", "max", "clamp", "where")
 SURFACES = ("bowl", "saddle", "himmelblau", "rosenbrock", "rastrigin")
 LIST_KINDS = ("activations", "losses", "inits", "optimizers", "tasks", "surfaces", "configs")
 
@@ -44,7 +50,31 @@ def starting(incomplete: str, choices: Iterable[str]) -> list[str]:
     return [c for c in choices if c.startswith(incomplete)]
 
 
+_LAST_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+_BEFORE_A_CALL = "( ,+-*/<>=!"  # what a function's name may follow in a formula
+
+
+def in_formula(incomplete: str) -> list[str]:
+    """``incomplete`` as a formula being typed (it holds a parenthesis, a space or an
+    operator): the formula functions and built-in activations its last word starts,
+    the text before that word kept. Nothing where the last word follows no operator."""
+    found = _LAST_WORD.search(incomplete)
+    word = found.group() if found else ""
+    head = incomplete[: len(incomplete) - len(word)]
+    if not head or head[-1] not in _BEFORE_A_CALL:
+        return []
+    names = dict.fromkeys((*FORMULA_FUNCTIONS, *(a for a in ACTIVATIONS if a != "softmax")))
+    return [head + name for name in names if name.startswith(word)]
+
+
+def _is_formula(incomplete: str) -> bool:
+    return "(" in incomplete or any(c in incomplete for c in " *+")
+
+
 def complete_activation(incomplete: str) -> list[str]:
+    """An activation's name; inside a formula, a function's or activation's name."""
+    if _is_formula(incomplete):
+        return in_formula(incomplete)
     return starting(incomplete, ACTIVATIONS)
 
 
@@ -73,4 +103,6 @@ def complete_set(incomplete: str) -> list[str]:
     key, sep, value = incomplete.partition("=")
     if not sep:
         return [f"{k}=" for k in starting(key, KEYS)]
+    if key == "model.activation" and _is_formula(value):
+        return [f"{key}={v}" for v in in_formula(value)]
     return [f"{key}={v}" for v in starting(value, VALUES.get(key, ()))]

@@ -238,7 +238,9 @@ def eval_(
 @app.command()
 def plot(
     names: Annotated[list[str], typer.Argument(
-        help="Activation names (actcli list activations).",
+        help="Activations: names (actcli list activations), formulas in x such as "
+        "\"x * sigmoid(1.702 * x)\", or path/to/file.py:function. Or one run folder: "
+        "its hidden activations as training left them beside where they started.",
         autocompletion=completion.complete_activation)],
     grad: Annotated[bool, typer.Option("--grad", help="Add the derivatives beside.")] = False,
     range_: Annotated[
@@ -248,7 +250,8 @@ def plot(
         "runs"
     ),
     analytic: Annotated[
-        bool, typer.Option("--analytic", help="Also draw the textbook derivative (dashed).")
+        bool, typer.Option("--analytic", help="Also draw the textbook derivative (dashed); "
+                           "for a formula, its symbolic derivative.")
     ] = False,
     points: Annotated[
         str | None,
@@ -256,6 +259,11 @@ def plot(
     ] = None,
 ) -> None:
     """Draw activation curves (and derivatives) into a PNG; print its path.
+
+    An activation is anything model.activation takes: a name, a formula in x (quoted for
+    the shell), or your Python function as path/to/file.py:name (this runs that file).
+    With --grad a formula's symbolic derivative is printed too. A run folder instead draws
+    the run's hidden activations at the end of training beside where they started.
 
     Examples:
 
@@ -265,24 +273,101 @@ def plot(
 
       actcli plot tanh --analytic --points -2,0,0.5
 
+      actcli plot "x * sigmoid(1.702 * x)" --grad
+
+      actcli plot gelu "x*sigmoid(1.702*x)" --grad --points -1,0,1
+
+      actcli plot my_activations.py:swish silu
+
+      actcli plot runs/20261122-205633-beans --grad
+
       actcli plot softmax
     """
     with user_errors():
         at = None if points is None else parsing.plot_points(points)
         from actcli.inspection import curves
 
+        if any(curves.is_run_folder(name) for name in names):
+            if len(names) > 1:
+                raise ActcliError("a run folder is drawn on its own (its activations at the "
+                                  "start and the end of training): actcli plot RUN_FOLDER; "
+                                  "plot activations by name separately")
+            if analytic:
+                raise ActcliError("--analytic draws the textbook derivative of an activation "
+                                  "by name; a run's derivatives are autograd's: use --grad")
+            _plot_run(Path(names[0]), grad, range_, out, at)
+            return
+        chosen = [_activation(curves, name) for name in names]
         if at is not None:
             from actcli.console import grid
 
-            rows = curves.at_points(list(names), at)
+            rows = curves.at_points(chosen, at)
             stdout().print(grid("values", ("name", "x", "f(x)", "f'(x) autograd",
                                             "f'(x) formula"), rows))
-        drawn = curves.draw(list(names), grad=grad, lo=range_[0], hi=range_[1], out=out,
+        drawn = curves.draw(chosen, grad=grad, lo=range_[0], hi=range_[1], out=out,
                             analytic=analytic)
         if grad or analytic:
+            for text, derivative in drawn.derivatives:
+                typer.echo(f"d/dx {text} = {derivative}")
             for name, gap in drawn.max_gap.items():
                 typer.echo(f"{name}: max |autograd - formula| derivative gap {gap:.2g}")
         typer.echo(str(drawn.path))
+
+
+def _activation(curves, text: str):  # noqa: ANN001 - inspection.curves, Chosen
+    """A ``plot`` argument as an activation (a mapping with options as YAML text, e.g.
+    ``{name: leaky_relu, negative_slope: 0.1}``); a path to a folder that does not exist
+    says so rather than what is wrong with it as a formula."""
+    from actcli.errors import ConfigError, quote
+
+    value: object = text
+    if text.lstrip().startswith("{"):  # a mapping, as a config writes one
+        import yaml
+
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"{quote(text, 60)}: not a YAML mapping; write e.g. "
+                              "\"{name: leaky_relu, negative_slope: 0.1}\"") from None
+    try:
+        return curves.choose(value)
+    except ConfigError:
+        parent = Path(text).parent
+        if ("/" in text or os.sep in text) and ":" not in text and \
+                str(parent) not in ("", ".") and _is_folder(parent):
+            raise ActcliError(f"{text}: no such run folder (nor an activation: a formula "
+                              "in x, a name, or path/to/file.py:name)") from None
+        raise
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long for the file system
+        return False
+
+
+def _plot_run(run: Path, grad: bool, range_: tuple[float, float], out: Path,
+              at: list[float] | None) -> None:
+    """`plot RUN_FOLDER`: the run's hidden activations at the start and at the end."""
+    from actcli.console import grid
+    from actcli.inspection import curves
+
+    nets = curves.load_run(run)
+    console = stdout()
+    if at is not None:
+        rows, means = curves.run_points(nets, at)
+        title = f"{run}: activations at the start and the end of training"
+        console.print(grid(title + ("; * the mean over a layer's units" if means else ""),
+                           ("layer", "x", "f start", "f end", "f' start", "f' end"), rows))
+    path, found = curves.draw_run(nets, grad=grad, lo=range_[0], hi=range_[1], out=out)
+    learned = curves.learned_rows(found)
+    if learned:
+        console.print(grid("learned activation parameters", ("layer", "parameter", "start",
+                                                               "end"), learned))
+    else:
+        typer.echo("no hidden activation of this run learns anything: each drawn once")
+    typer.echo(str(path))
 
 
 @app.command("list")
@@ -292,7 +377,8 @@ def list_(
                             "| configs", autocompletion=completion.complete_kind)
     ] = "activations",
 ) -> None:
-    """List the components of one kind with formulas and options.
+    """List the components of one kind with formulas and options. Besides the activations
+    listed, model.activation takes a formula in x or your own Python function.
 
     Examples:
 
@@ -305,7 +391,9 @@ def list_(
         from actcli.inspection import catalog
 
         found = catalog.table(kind)
-        stdout().print(grid(found.title, found.columns, found.rows, prose=True))
+        table = grid(found.title, found.columns, found.rows, prose=True)
+        table.note = found.note
+        stdout().print(table)
 
 
 @app.command()

@@ -20,6 +20,11 @@ class Table:
     title: str
     columns: tuple[str, ...]
     rows: Sequence[tuple[str, ...]]
+    note: str = ""  # a line under the table
+
+
+# under the activations: what model.activation takes besides these names
+OWN_ACTIVATION = 'model.activation also takes a formula ("x * tanh(softplus(x))") or file.py:name'
 
 
 def _defaults(params: Mapping[str, Param]) -> str:
@@ -49,7 +54,7 @@ def table(kind: str) -> Table:
 
         return Table("activations", ("name", "f(x)", "f'(x)", "range", "options", "notes"),
                      [(s.name, s.formula, s.derivative, s.output_range, _defaults(s.params),
-                       s.notes) for s in ACTIVATIONS])
+                       s.notes) for s in ACTIVATIONS], OWN_ACTIVATION)
     if kind == "losses":
         from actcli.components.losses import LOSSES
 

@@ -5,7 +5,12 @@ through pyplot, so there is no global current figure and nothing opens a window.
 """
 
 from actcli.plots._layout import FEW_POINTS, log_ticks, series_colors
-from actcli.plots.activations import activation_curves, softmax_stem
+from actcli.plots.activations import (
+    LayerCurves,
+    activation_curves,
+    learned_activations,
+    softmax_stem,
+)
 from actcli.plots.animation import MAX_FRAMES, fit_animation, frame_indices, surface_animation
 from actcli.plots.compare import (
     compare_bars,
@@ -26,6 +31,7 @@ from actcli.plots.surfaces import loss_landscape, surface_paths
 
 __all__ = [
     "Curve",
+    "LayerCurves",
     "FEW_POINTS",
     "MAX_FRAMES",
     "activation_curves",
@@ -37,6 +43,7 @@ __all__ = [
     "frame_indices",
     "gradient_flow",
     "image_grid",
+    "learned_activations",
     "learning_curves",
     "log_ticks",
     "loss_landscape",
