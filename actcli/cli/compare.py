@@ -137,7 +137,8 @@ def compare(
             print_notes(set_notes)
             grid = parse_over(over or [])
             # a formula may hold commas inside its parentheses: max(x, 0.1*x)
-            names = None if activations is None else parsing.split_names(activations)
+            names = None if activations is None else \
+                parsing.split_names(activations) if activations.strip() else []
         console = stdout()
 
         def planned(plan: Plan, notes: list[str]) -> None:
