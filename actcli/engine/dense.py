@@ -66,8 +66,9 @@ class DenseEngine:
     def batch(self, x: Tensor, y: Tensor, stacked: bool, alive: Tensor
               ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         ys = y if stacked else y.expand(self.k, *y.shape)
-        saved = self.stack.forward(x, training=True, stacked=stacked)
-        found = self.stack.gradients(saved, ys, self.loss, self.closed_form)
+        with torch.no_grad():  # (the activations' own graphs switch it on where they need it)
+            saved = self.stack.forward(x, training=True, stacked=stacked)
+            found = self.stack.gradients(saved, ys, self.loss, self.closed_form)
         if self.k == 1:  # a run alone: its loss and gradient read as two numbers
             if not math.isfinite(float(found[0]) + float(self.stack.grad.sum())):
                 # it stops here: never stepped again

@@ -21,6 +21,7 @@ frozen, the next step is the one the saved optimizer would have made.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,6 +56,8 @@ class StackedOptimizer:
         # (their optimizer, its base learning rate) per set of options
         self.groups = [(optimizers.build(ref, [t for k in models_ for t in self.tensors[k]]),
                         float(ref.kwargs["lr"])) for ref, models_ in shared.items()]
+        self._scale = 1.0  # the factor the groups' learning rates hold now
+        self._stepped = [optimizer for optimizer, _ in self.groups]  # those with a model left
 
     def freeze(self, models: Sequence[int]) -> None:
         """Take ``models`` out of every update from now on (they diverged)."""
@@ -67,6 +70,8 @@ class StackedOptimizer:
             for k in models:
                 for t in self.tensors[k]:
                     optimizer.state.pop(t, None)
+        self._stepped = [optimizer for optimizer, _ in self.groups
+                         if any(group["params"] for group in optimizer.param_groups)]
 
     def state(self) -> list[dict[str, Any]]:
         """Each group's torch ``state_dict`` (tensors not copied: save them at once)."""
@@ -79,6 +84,7 @@ class StackedOptimizer:
             raise ValueError(f"{len(states)} optimizer states, not {len(self.groups)} (one "
                              "per set of options)")
         for (optimizer, _), saved in zip(self.groups, states, strict=True):
+            self._scale = math.nan  # the loaded groups hold the saved learning rates
             try:
                 optimizer.load_state_dict(saved)
             except (KeyError, TypeError) as err:
@@ -87,9 +93,10 @@ class StackedOptimizer:
     def step(self, lr_scale: float = 1.0) -> None:
         """One update of every model not frozen, each learning rate times ``lr_scale``
         (a schedule's factor)."""
-        for optimizer, base in self.groups:
-            if all(not group["params"] for group in optimizer.param_groups):
-                continue
-            for group in optimizer.param_groups:
-                group["lr"] = base * lr_scale
+        if lr_scale != self._scale:  # (set only when it changes: a step is hot code)
+            for optimizer, base in self.groups:
+                for group in optimizer.param_groups:
+                    group["lr"] = base * lr_scale
+            self._scale = lr_scale
+        for optimizer in self._stepped:
             optimizer.step()
