@@ -177,10 +177,13 @@ def test_a_checkpoint_that_does_not_fit_is_refused_in_one_line(tmp_path, invoke)
     stopped = driver.run(cfg, tmp_path, reporter=SignalAt(5))
     path = stopped.path / "checkpoint.pt"
     state = torch.load(path, weights_only=True)
-    # as an actcli whose optimizer held one tensor per layer wrote it
-    net = model.build(cfg.model, (1,), 1)
-    state["engine"]["optimizer"] = [optimizers.build(cfg.optimizer,
-                                                     net.parameters()).state_dict()]
+    # the optimizer state of another network (a wider hidden layer)
+    net = model.build(config.load(CONFIGS / "beans.yaml", [*BEANS, "model.hidden=[9]"]).model,
+                      (1,), 1)
+    other = optimizers.build(cfg.optimizer, net.parameters())
+    net(torch.ones(4, 1)).sum().backward()
+    other.step()  # its moments: the other network's shapes
+    state["engine"]["optimizer"] = [other.state_dict()]
     torch.save(state, path)
     result = invoke("train", "--resume", stopped.path)
     assert result.exit_code == 2 and "does not fit the network" in result.stderr

@@ -437,3 +437,65 @@ def test_a_stack_checkpoint_of_layout_1_resumes_to_the_numbers_of_a_straight_run
         b = json.loads((compare_folder(tmp_path / "a") / "cells" / cell.id /
                         "summary.json").read_text())["metrics"]
         assert a == b
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
+def test_a_stack_of_one_saved_with_one_tensor_per_layer_continues_exactly(optimizer):
+    # earlier versions stepped a stack of one as one tensor per layer; now one flat tensor
+    from actcli.engine.dense import DenseEngine
+    from actcli.engine.model import build
+
+    extra = ["optimizer.momentum=0.9"] if optimizer != "adam" else []
+    cfg = config.load(CONFIGS / "beans.yaml", ["model.hidden=[5, 3]", f"optimizer={optimizer}",
+                                               *extra])
+
+    def engine() -> DenseEngine:
+        torch.manual_seed(0)
+        net = build(cfg.model, (1,), 1)
+        return DenseEngine([net], [cfg.optimizer], cfg.loss, net.output, 1, net.output,
+                           epochs=5, cosine=False, generators=[torch.Generator()])
+
+    x = torch.linspace(-1, 1, 32).unsqueeze(1)
+    y = (x > 0.1).float()
+    alive = torch.ones(1, dtype=torch.bool)
+    a = engine()
+    for _ in range(3):
+        a.batch(x, y, False, alive)
+    state = a.state()
+    (whole,) = state["optimizer"]
+    shapes = [value.shape for value, _ in a.stack.models()[0]]
+    sizes = [s.numel() for s in shapes]
+    per_layer: dict = {"state": {}, "param_groups": [{**whole["param_groups"][0],
+                                                      "params": list(range(len(shapes)))}]}
+    for i, shape in enumerate(shapes):  # what one tensor per layer held
+        start = sum(sizes[:i])
+        per_layer["state"][i] = {k: (v[start:start + sizes[i]].reshape(shape)
+                                     if isinstance(v, torch.Tensor) and v.dim() else v)
+                                 for k, v in whole["state"][0].items()}
+    b = engine()
+    b.load({**state, "optimizer": [per_layer]}, [True])
+    for _ in range(3):
+        a.batch(x, y, False, alive)
+        b.batch(x, y, False, alive)
+    assert torch.equal(a.stack.flat, b.stack.flat)
+
+
+def test_a_resumed_stack_records_where_its_learned_activations_started(tmp_path, monkeypatch):
+    # the trackers are made from the untrained network also when the stack continues
+    configs = [config.load(None, [*BASE, "model.activation=prelu", f"train.seed={seed}"])
+               for seed in (0, 1)]
+    straight = driver.run_stack(configs, [tmp_path / "a" / f"m{i}" for i in range(2)])
+    monkeypatch.setattr(checkpoints, "StopRequests", type("Stop", (StopAt,), {"at": 7}))
+    path = tmp_path / "stack.pt"
+    stopped = driver.run_stack(configs, [tmp_path / "b" / f"m{i}" for i in range(2)],
+                               checkpoint=path)
+    assert {r.status for r in stopped if r} == {"interrupted"} and path.exists()
+    monkeypatch.undo()
+    resumed = driver.run_stack(configs, [tmp_path / "b" / f"m{i}" for i in range(2)],
+                               checkpoint=path)
+    for a, b in zip(straight, resumed, strict=True):
+        assert a is not None and b is not None and b.status == "completed"
+        first = json.loads((a.path / "summary.json").read_text())["learned_activations"]
+        again = json.loads((b.path / "summary.json").read_text())["learned_activations"]
+        assert first == again
+        assert first["start"]["layer1"]["slope"] == pytest.approx(0.25)  # prelu's start

@@ -182,7 +182,11 @@ def parse_over(items: Sequence[str]) -> dict[str, list[Any]]:
         if not sep or not key or not text.strip():
             raise ConfigError(f"--over {quote(item)}: expected KEY=v1,v2,..., "
                               "e.g. model.activation=relu,tanh")
-        values = config_mod.parse_yaml(f"[{text}]", f"--over {key}")
+        if key == "model.activation":  # a formula holds commas inside its parentheses
+            values = [config_mod.parse_yaml(entry, f"--over {key}")
+                      for entry in parsing.split_names(text)]
+        else:
+            values = config_mod.parse_yaml(f"[{text}]", f"--over {key}")
         if key in grid:
             raise ConfigError(f"--over: {key} is given twice")
         grid[key] = values

@@ -140,9 +140,9 @@ def split_names(text: str) -> list[str]:
            "--activations relu,\"max(x, 0.1*x)\"")
     entries, depth, start = [], 0, 0
     for i, c in enumerate(text):
-        if c == "(":
+        if c in "([{":  # (a mapping with options nests too: {name: elu, alpha: 0.5})
             depth += 1
-        elif c == ")":
+        elif c in ")]}":
             depth -= 1
             if depth < 0:
                 raise ConfigError(f"unbalanced parentheses in {quote(text, 60)}: a ')' without "

@@ -1,7 +1,7 @@
 """What every command module shares: the output console, the error guard, common options.
 
-The command modules (cli.py, cli_compare.py, cli_inside.py, cli_runs.py) import this and
-nothing of each other; cli.py registers every command on the one Typer app.
+The command modules (main.py, compare.py, inside.py, runs.py) import this and nothing of
+each other; main.py registers every command on the one Typer app.
 """
 
 from __future__ import annotations

@@ -148,7 +148,8 @@ def read(path: Path, device: torch.device | str = "cpu",
                               "earlier actcli version); delete it to train again")
         try:
             return legacy_run(found, *alone, device=device)
-        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError,
+                AssertionError) as err:
             raise ActcliError(f"{path}: damaged ({type(err).__name__}: "
                               f"{str(err).splitlines()[0] if str(err) else 'missing parts'}"
                               "); train the run again") from None
@@ -195,8 +196,10 @@ def legacy_run(found: dict[str, Any], name: str, config: dict[str, Any], dense: 
     if dense:
         held = [p for group in found["optimizer"]["param_groups"] for p in group["params"]]
         if len(held) != 1:  # then trained with autograd (prelu did), now in a stack
-            raise ValueError("this network trained with autograd then and trains in the "
-                             "dense engine now")
+            raise ActcliError(f"{name}: its checkpoint was written by an earlier actcli, "
+                              "which trained this network with autograd; it trains in the "
+                              "dense engine now and cannot continue that state: train the "
+                              "run again")
         flat = torch.cat([t.reshape(-1) for t in found["model"].values()])
         schedule = found.get("scheduler")
         scale = 1.0

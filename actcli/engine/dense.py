@@ -17,11 +17,10 @@ import torch
 from torch import Tensor, nn
 
 from actcli.components import Ref, losses
+from actcli.engine.autograd import EVAL_BATCH
 from actcli.engine.stack import StackedLoss, StackedMLP
 from actcli.engine.stack_optim import StackedOptimizer
 from actcli.tasks.base import Split
-
-EVAL_BATCH = 8192  # samples per forward pass when measuring (no gradients: memory is small)
 
 
 def dropout_generator(seed: int, device: torch.device) -> torch.Generator:
@@ -138,5 +137,10 @@ class DenseEngine:
             raise ValueError(f"{len(dropout)} dropout streams, not "
                              f"{len(self.stack.generators)}")
         for generator, saved in zip(self.stack.generators, dropout, strict=True):
-            generator.set_state(saved)
+            try:
+                generator.set_state(saved)
+            except RuntimeError:  # a CPU generator's state is not a GPU generator's
+                raise ValueError(f"its dropout streams were saved on another kind of device "
+                                 f"than {generator.device.type}: continue it on the device "
+                                 "it trained on (the config's device)") from None
         self.scale = float(state["scale"])

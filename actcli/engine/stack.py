@@ -1,14 +1,17 @@
-"""K plain MLPs of one shape trained as one stacked model.
+"""K plain MLPs of one shape trained as one stacked model (K = 1: a run alone).
 
 Every model keeps its own ``nn.Module`` (so its state_dict, model.pt, diagnostics and
-``eval`` are those of an ordinary run), but its parameters are views into one tensor of
-shape ``[K, P]``: row k holds model k's weights and biases, and layer l of all K models is
-one ``[K, out, in]`` view of it. A step runs the K forward and backward passes as batched
-matrix products (``torch.matmul`` over the K axis), applies each model's activation to its
-own slice (models with the same activation in a layer share one call), draws each model's
-dropout masks from that model's own generator, and computes each model's mean loss.
-The gradient lands in a second ``[K, P]`` tensor that :mod:`actcli.engine.stack_optim` steps with
-each model's own hyperparameters.
+``eval`` are those of an ordinary run), but its parameters are views into one flat tensor:
+each weight and bias of all K models is one contiguous ``[K, ...]`` block (layer l's weights
+one ``[K, out, in]`` view, a ``[K * out, in]`` matrix too), and after the blocks each
+model's learned activation parameters (prelu's slope, a trainable formula's values). A
+step runs each layer of the K models as one product (``addmm`` over ``[K * out, in]`` for a
+shared batch, ``bmm``/``baddbmm`` otherwise; a stack of one the 2-D ``addmm``/``mm`` of a
+run alone), applies each model's activation to its own slice (models with the same fixed
+activation in a layer share one call), draws each model's dropout masks from that model's
+own generator, and computes each model's mean loss. The gradient lands in a second flat
+tensor of the same layout that :mod:`actcli.engine.stack_optim` steps with each model's
+own hyperparameters.
 
 A model whose loss or gradient is not finite is frozen (``alive`` false) and the others
 train on: nothing of its values reaches another model, because every quantity is either

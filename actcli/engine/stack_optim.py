@@ -25,6 +25,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from actcli.components import Ref, optimizers
@@ -85,6 +86,10 @@ class StackedOptimizer:
                              "per set of options)")
         for (optimizer, _), saved in zip(self.groups, states, strict=True):
             self._scale = math.nan  # the loaded groups hold the saved learning rates
+            held = [p for group in optimizer.param_groups for p in group["params"]]
+            if len(held) == 1 and held[0].dim() == 1:
+                saved = _as_one_tensor(saved)
+            _check_shapes(saved, held)
             try:
                 optimizer.load_state_dict(saved)
             except (KeyError, TypeError) as err:
@@ -100,3 +105,39 @@ class StackedOptimizer:
             self._scale = lr_scale
         for optimizer in self._stepped:
             optimizer.step()
+
+
+def _as_one_tensor(saved: dict[str, Any]) -> dict[str, Any]:
+    """An optimizer state over one tensor per layer (a stack of one as earlier versions
+    stepped it) as the state over the one flat tensor a stack of one steps now: each
+    per-element buffer joined in parameter order, which is the flat tensor's order; the
+    shared step count kept. A state over one tensor already is returned as it is."""
+    groups = saved.get("param_groups", [])
+    indices = [i for group in groups for i in group.get("params", [])]
+    if len(groups) != 1 or len(indices) < 2:
+        return saved
+    states = [saved.get("state", {}).get(i, {}) for i in indices]
+    joined: dict[str, Any] = {}
+    for key in states[0]:
+        values = [state.get(key) for state in states]
+        if all(isinstance(v, Tensor) and v.dim() > 0 for v in values):
+            joined[key] = torch.cat([v.reshape(-1) for v in values])
+        else:  # the step count (equal for every tensor) and options
+            first = values[0]
+            joined[key] = first.clone() if isinstance(first, Tensor) else first
+    return {"state": {0: joined} if joined else {},
+            "param_groups": [{**groups[0], "params": [0]}]}
+
+
+def _check_shapes(saved: dict[str, Any], held: Sequence[Tensor]) -> None:
+    """ValueError unless every per-element buffer of ``saved`` has its parameter's shape
+    (torch loads a buffer of another shape and fails only at the next step)."""
+    states = saved.get("state", {})
+    indices = [i for group in saved.get("param_groups", []) for i in group.get("params", [])]
+    if len(indices) != len(held):
+        raise ValueError(f"an optimizer state over {len(indices)} tensors, not {len(held)}")
+    for index, param in zip(indices, held, strict=True):
+        for key, value in states.get(index, {}).items():
+            if isinstance(value, Tensor) and value.dim() and value.shape != param.shape:
+                raise ValueError(f"an optimizer state of another shape ({key} "
+                                 f"{tuple(value.shape)}, not {tuple(param.shape)})")

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from actcli import folders, locks
+from actcli.config.flat import flatten_into
 from actcli.errors import ActcliError, ConfigError, quote, suggest
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader where PyYAML has it
@@ -45,30 +46,6 @@ class RunRecord:
     flat: dict[str, Any]  # every key of the run, flat
     config_keys: list[str] = field(default_factory=list)
     metric_keys: list[str] = field(default_factory=list)
-
-
-def flatten(value: dict[str, Any]) -> dict[str, Any]:
-    """A nested mapping (a config) as dotted keys; see :func:`flatten_into`."""
-    found: dict[str, Any] = {}
-    flatten_into(value, "", found)
-    return found
-
-
-def flatten_into(value: Any, prefix: str, into: dict[str, Any]) -> None:
-    """Nested mappings -> dotted keys. A component written with options, such as
-    ``{name: softplus, beta: 1}``, gives ``model.activation=softplus`` (as a bare name
-    does) and ``model.activation.beta=1``; a formula or a Python reference written as a
-    mapping shows as its text: ``model.activation=x * sigmoid(beta * x)``."""
-    if isinstance(value, dict) and value:
-        for key, item in value.items():
-            named = key == "name" or key in ("formula", "python") and \
-                prefix.endswith("activation.")  # (not provenance.python)
-            if named and prefix and isinstance(item, str):
-                into[prefix[:-1]] = item
-            else:
-                flatten_into(item, f"{prefix}{key}.", into)
-    else:
-        into[prefix[:-1]] = value
 
 
 def _folders(root: Path, cells: bool) -> Iterator[tuple[Path, str | None]]:

@@ -335,8 +335,8 @@ def _check_execution(run: Execution) -> None:
 
 def stacks(folder: Path) -> list[list[str]]:
     """The ids of the cells that can train together, one list per stack (plan.json); a
-    cell in none trains alone (a CNN, batch norm, prelu; in a plan of an earlier actcli,
-    periodic checkpoints too)."""
+    cell in none trains alone (a CNN, batch norm; in a plan of an earlier actcli, prelu
+    and periodic checkpoints too)."""
     return [list(ids) for ids in read(folder).get("stacks", [])]
 
 

@@ -1,4 +1,5 @@
 """One run: from a prepared config to its run folder.
 
-The drivers, the tracker, what the folder holds, TensorBoard.
+The parts kit, the memory budget, the tracker, the one driver, what the folder holds,
+TensorBoard.
 """

@@ -248,11 +248,13 @@ def run_stack(configs: Sequence[Config], run_folders: Sequence[Path], *,
     keeper = None if checkpoint is None else Keeper(
         checkpoint, names, [to_dict(configs[i]) for i in order], engine, order_of)
     flat = engine.stack.flat
-    untrained = flat.clone() if saved is not None and figures else None
+    # the trackers see the untrained network (their "before" pictures, the learned
+    # activations' start values) also when the stack continues from a checkpoint
+    untrained = flat.clone() if saved is not None else None
     if keeper is not None and saved is not None:  # before any folder is touched
         keeper.restore(saved)
     trained = flat.clone() if untrained is not None else None
-    if untrained is not None:  # the "before" figures of a resumed model: untrained weights
+    if untrained is not None:  # the trackers are made from the untrained weights
         flat.copy_(untrained)
     trackers: list[Tracker | None] = []
     with contextlib.ExitStack() as held:  # every model's folder locked while it trains

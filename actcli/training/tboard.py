@@ -31,7 +31,7 @@ def require() -> None:
 def hparams_of(config: dict[str, Any]) -> dict[str, bool | int | float | str]:
     """A resolved config as flat hyperparameters, keyed as `actcli runs` keys them
     (``model.activation`` is the name, with or without options); lists as text."""
-    from actcli.inspection.listing import flatten
+    from actcli.config.flat import flatten
 
     flat = flatten({k: v for k, v in config.items() if k not in ("compare", "log")})
     return {k: v if isinstance(v, bool | int | float | str) else str(v)
