@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from actcli import folders
 from actcli.engine.loop import Cursor
 from actcli.errors import ActcliError
 
@@ -129,17 +130,7 @@ def read(path: Path, device: torch.device | str = "cpu",
     version does not know. Layout 1 of a stack's checkpoint is read as it is. A run
     alone's checkpoint of earlier versions (no layout mark) is read where ``alone`` says
     whose it is: (folder name, config.to_dict, dense network), as :func:`legacy_run`."""
-    import pickle
-    import zipfile
-
-    try:
-        found = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ActcliError(f"{path}: no such file") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError,
-            zipfile.BadZipFile, AttributeError, TypeError) as err:
-        raise ActcliError(f"{path}: cannot be read (truncated, or not a checkpoint: "
-                          f"{type(err).__name__})") from None
+    found: Any = folders.load_state(path)  # (one line when it cannot be read)
     if not isinstance(found, dict):
         found = {}
     if "format" not in found and {"model", "optimizer", "generator"} <= set(found):

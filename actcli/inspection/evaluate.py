@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from actcli import config as config_mod
-from actcli import folders, locks
-from actcli.errors import ActcliError
+from actcli import folders
+from actcli.inspection.predict import trained
 from actcli.training.parts import measured_on, prepare
 
 
@@ -18,12 +17,7 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
     and what they were measured on (``measured_on``).
     """
     recorded = folders.read_summary(run_dir)
-    state_path = run_dir / "model.pt"
-    if not state_path.exists():
-        raise ActcliError(f"{run_dir}: no model.pt (run status: "
-                          f"{locks.status(run_dir, recorded.get('status'))})")
-    config = config_mod.load(run_dir / "config.yaml")
-    folders.check_agree(run_dir, recorded, config.task.name, config.name)
+    config, state_path = trained(run_dir, recorded)
     p = prepare(config)
     folders.load_weights(p.parts.net, state_path, p.parts.device)
     loss, accuracy = p.parts.measure(p.test)

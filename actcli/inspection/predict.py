@@ -34,6 +34,19 @@ class Loaded:
     run: Path
 
 
+def trained(run: Path, summary: dict[str, Any]) -> tuple[config_mod.Config, Path]:
+    """A trained run's config (checked against its summary.json) and its model.pt, or one
+    ActcliError line: no model.pt (saying the run's status), or a config.yaml of another
+    task or name than the summary's."""
+    state_path = run / "model.pt"
+    if not state_path.exists():
+        raise ActcliError(f"{run}: no model.pt (run status: "
+                          f"{locks.status(run, summary.get('status'))})")
+    config = config_mod.load(run / "config.yaml")
+    folders.check_agree(run, summary, config.task.name, config.name)
+    return config, state_path
+
+
 def load(run: Path) -> Loaded:
     """A run's config and trained model (weights only), in eval mode, on the CPU."""
     from actcli.training.parts import scorer
@@ -43,12 +56,7 @@ def load(run: Path) -> Loaded:
     summary = folders.read_summary(run)
     if not (run / "config.yaml").exists():
         raise ActcliError(f"{run}: not a run folder (no config.yaml)")
-    state_path = run / "model.pt"
-    if not state_path.exists():
-        raise ActcliError(f"{run}: no model.pt (run status: "
-                          f"{locks.status(run, summary.get('status'))})")
-    config = config_mod.load(run / "config.yaml")
-    folders.check_agree(run, summary, config.task.name, config.name)
+    config, state_path = trained(run, summary)
     task = TASKS.get(config.task.name).task
     net = model_mod.build(config.model, task.input_shape, task.n_outputs)
     folders.load_weights(net, state_path)
