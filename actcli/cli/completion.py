@@ -19,7 +19,8 @@ LOSSES = ("mae", "mse", "smooth_l1", "bce", "bce_with_logits", "cross_entropy", 
 INITS = ("uniform", "normal", "zeros", "ones", "constant", "xavier_uniform", "xavier_normal",
          "kaiming_uniform", "kaiming_normal", "orthogonal", "default")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
-TASKS = ("rice_cooker", "beans", "fashion_mnist")
+TASKS = ("rice_cooker", "beans", "fashion_mnist", "circle", "xor", "gauss", "spiral", "moons",
+         "reg_plane", "reg_gauss", "table")
 # what a formula may call besides the activations (components/formula.py FUNCTIONS)
 FORMULA_FUNCTIONS = ("exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh",
                      "sigmoid", "softplus", "relu", "erf", "min", "max", "clamp", "where")

@@ -83,8 +83,8 @@ def train(
         'install "actcli[tensorboard]").')] = False,
     animate: Annotated[
         int | None,
-        typer.Option("--animate", help="1-D tasks: save fit.gif, one frame every N epochs.",
-                     min=1),
+        typer.Option("--animate", help="1-D tasks: save fit.gif; 2-D tasks: decision.gif; "
+                     "one frame every N epochs.", min=1),
     ] = None,
     threads: Annotated[
         int | None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -165,9 +165,16 @@ def predict(
         show_default=False)] = None,
     image: Annotated[Path | None, typer.Option(
         help="fashion_mnist: a PNG or JPEG image to classify.")] = None,
+    settings: Annotated[list[str] | None, typer.Option(
+        "--set", help="2-D and table tasks: one input NAME=VALUE (repeat for each input: "
+        "--set x1=1.5 --set x2=-2).", show_default=False)] = None,
+    rows: Annotated[Path | None, typer.Option(
+        help="2-D and table tasks: a CSV whose header names the inputs; one answer per row "
+        "(other columns, such as the target, are ignored).")] = None,
 ) -> None:
-    """Ask a trained model (weights only): the probability and class for each input, or
-    the three most likely classes of an image.
+    """Ask a trained model (weights only): the probability and class for each input, the
+    three most likely classes of an image, or (a 2-D or table task) the class or value for
+    named inputs.
 
     Examples:
 
@@ -178,6 +185,10 @@ def predict(
       actcli predict runs/20261122-205633-rice_cooker -40 0 250
 
       actcli predict runs/20261122-211501-fashion_mnist --image shoe.jpg
+
+      actcli predict runs/20261201-151107-spiral --set x1=1.5 --set x2=-2
+
+      actcli predict runs/20261201-160000-iris --rows new_flowers.csv
     """
     with user_errors():
         from actcli.console import grid
@@ -186,6 +197,13 @@ def predict(
         parsing.check_predict_arguments([str(run), *(inputs or [])])
         loaded = predict_mod.load(run)
         console = stdout()
+        if settings or rows is not None:
+            if inputs or image is not None or (settings and rows is not None):
+                raise ActcliError("give one of: inputs, --image, --set NAME=VALUE ..., --rows")
+            _answer_rows(loaded, settings or [], rows)
+            return
+        if predict_mod.takes_columns(loaded):
+            predict_mod.check_takes_numbers(loaded)  # says how to give named inputs
         if image is not None:
             if inputs:
                 raise ActcliError("give either inputs or --image, not both")
@@ -202,3 +220,21 @@ def predict(
                            (loaded.task.x_label, "probability", "class"),
                            [(f"{a.x:g}", f"{a.probability:.4f}", a.label) for a in answers]))
 
+
+
+def _answer_rows(loaded: Any, settings: list[str], rows: Path | None) -> None:
+    """Print the answers for ``--set`` (one row) or every row of ``--rows FILE``."""
+    from actcli.console import grid
+    from actcli.inspection import predict as predict_mod
+
+    given = predict_mod.read_rows(loaded, rows) if rows is not None else \
+        [predict_mod.named_row(loaded, settings)]
+    answers = predict_mod.ask_rows(loaded, given)
+    names = predict_mod.columns(loaded)
+    regression = answers[0].label is None
+    head = (*names, "prediction") if regression else (*names, "class", "probability")
+    table = [(*(f"{a.row[n]:g}" for n in names),
+              *((f"{a.value:.6g}",) if regression else (a.label or "", f"{a.value:.4f}")))
+             for a in answers]
+    stdout().print(grid(f"{loaded.config.name}: {'predicted value' if regression else 'class'}",
+                        head, table))

@@ -82,9 +82,17 @@ LOSSES: Registry[LossSpec] = Registry(
 )
 
 
-def check_fit(loss: Ref, output: str, n_outputs: int) -> None:
-    """Raise ConfigError when ``loss`` does not fit the output layer."""
+def check_fit(loss: Ref, output: str, n_outputs: int, regression: bool = False) -> None:
+    """Raise ConfigError when ``loss`` does not fit the output layer (and the task: a
+    regression needs a loss of numbers)."""
     spec = LOSSES.get(loss.name)
+    if regression and spec.classes != "any":
+        fits = ", ".join(s.name for s in LOSSES if s.classes == "any")
+        raise ConfigError(f"{spec.name} is for classes, but the task is a regression (it "
+                          f"predicts a number); use one of: {fits}")
+    if regression and output == "softmax":
+        raise ConfigError("output softmax is for classes, but the task is a regression; "
+                          "use identity")
     if spec.classes == "binary" and n_outputs != 1:
         raise ConfigError(
             f"{spec.name} is for one output unit (two classes), but the task has "

@@ -1,4 +1,12 @@
-"""Optimizers: torch.optim classes with the options a config may set."""
+"""Optimizers: torch.optim classes with the options a config may set.
+
+Every optimizer also takes ``l1`` and ``l2``, the Playground's regularisation rates: the
+penalty ``l1 * sum |w| + l2 * sum w^2 / 2`` over the weights of every layer (biases,
+batch-norm and learned activation parameters excluded) is added to the loss being
+minimised, so its gradient ``l1 * sign(w) + l2 * w`` joins each weight's gradient before the
+optimizer's step, whatever the optimizer. The loss a run records is the data loss alone.
+(``weight_decay`` is torch's own: biases included, decoupled in adamw.)
+"""
 
 from __future__ import annotations
 
@@ -19,6 +27,13 @@ def _lr(default: float) -> Param:
 
 _WD = Param(0.0, "L2 penalty (weight decay)", ge=0.0)
 _EPS = Param(1e-8, "term added to the denominator", gt=0.0)
+PENALTIES = ("l1", "l2")  # every optimizer's regularisation rates (not torch options)
+_PENALTY = {
+    "l1": Param(0.0, "L1 regularisation rate: adds l1 * sum |w| over the weights to the loss "
+                "minimised (gradient l1 * sign(w)); biases excluded", ge=0.0),
+    "l2": Param(0.0, "L2 regularisation rate: adds l2 * sum w^2 / 2 over the weights to the "
+                "loss minimised (gradient l2 * w); biases excluded", ge=0.0),
+}
 
 
 @dataclass(frozen=True)
@@ -50,9 +65,14 @@ def _adam_params(weight_decay: float) -> dict[str, Param]:
     }
 
 
+def _with_penalties(spec: OptimizerSpec) -> OptimizerSpec:
+    return OptimizerSpec(spec.name, spec.doc, spec.formula, spec.make,
+                         {**spec.params, **_PENALTY})
+
+
 OPTIMIZERS: Registry[OptimizerSpec] = Registry(
     "optimizer",
-    [
+    [_with_penalties(spec) for spec in [
         OptimizerSpec(
             "sgd", "stochastic gradient descent, optional (Nesterov) momentum",
             "v = m v + g;  w -= lr v  (nesterov: w -= lr (g + m v))",
@@ -76,7 +96,7 @@ OPTIMIZERS: Registry[OptimizerSpec] = Registry(
             {"lr": _lr(0.01), "alpha": Param(0.99, "smoothing constant", ge=0.0, le=1.0),
              "eps": _EPS, "momentum": Param(0.0, "momentum", ge=0.0), "weight_decay": _WD},
         ),
-    ],
+    ]],
 )
 
 
@@ -96,7 +116,8 @@ def build(ref: Ref, parameters: Iterable[Tensor]) -> torch.optim.Optimizer:
     build has one for these parameters' device, else the default.
     """
     params = list(parameters)
-    optimizer = OPTIMIZERS.get(ref.name).make(params, **ref.kwargs)
+    options = {key: value for key, value in ref.kwargs.items() if key not in PENALTIES}
+    optimizer = OPTIMIZERS.get(ref.name).make(params, **options)
     if params and _fused_supported(optimizer):
         for group in optimizer.param_groups:
             group["fused"] = True
@@ -123,3 +144,19 @@ def state_copies(ref: Ref) -> int:
     if ref.name == "rmsprop":
         return 2 if kw.get("momentum") else 1
     return 1 if kw.get("momentum") else 0
+
+
+def penalty_rates(ref: Ref) -> tuple[float, float]:
+    """(l1, l2) of an optimizer section (0 where not set)."""
+    return float(ref.kwargs.get("l1", 0.0)), float(ref.kwargs.get("l2", 0.0))
+
+
+def penalty(weights: Iterable[Tensor], l1: float, l2: float) -> Tensor:
+    """``l1 * sum |w| + l2 * sum w^2 / 2`` over ``weights`` (a differentiable scalar)."""
+    total: Tensor | float = 0.0
+    for w in weights:
+        if l1:
+            total = total + l1 * w.abs().sum()
+        if l2:
+            total = total + 0.5 * l2 * (w * w).sum()
+    return torch.as_tensor(total) if not isinstance(total, Tensor) else total

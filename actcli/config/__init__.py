@@ -191,11 +191,16 @@ class Config(Strict):
                 "cuda:N, mps",
             )
         task = TASKS.get(self.task.name).task
-        n_outputs = task.n_outputs
-        if self.model.kind == "cnn" and len(task.input_shape) != 3:
+        try:
+            input_shape, n_outputs = task.shape(self.task)
+            regression = task.regression(self.task)
+        except ValueError as err:  # the task's data cannot be read: one line
+            raise PydanticCustomError("actcli", str(err).replace("{", "(").replace("}", ")")
+                                      ) from None
+        if self.model.kind == "cnn" and len(input_shape) != 3:
             raise PydanticCustomError(
                 "actcli", f"model.kind: cnn needs image input, but task {self.task.name} has "
-                f"{task.input_shape[0]} number(s) per sample; use mlp",
+                f"{input_shape[0]} number(s) per sample; use mlp",
             )
         if self.model.output == "softmax" and n_outputs < 2:
             raise PydanticCustomError(
@@ -203,7 +208,7 @@ class Config(Strict):
                 f"{self.task.name} has one output unit; use sigmoid",
             )
         try:
-            losses.check_fit(self.loss, self.model.output, n_outputs)
+            losses.check_fit(self.loss, self.model.output, n_outputs, regression)
         except ConfigError as err:
             raise PydanticCustomError("actcli", f"loss: {err}") from None
         return self

@@ -22,7 +22,8 @@ from actcli.engine.model import Network
 from actcli.tasks.base import Split
 
 Objective = Callable[[Tensor, Tensor], Tensor]  # (logits, targets) -> scalar loss
-Correct = Callable[[Tensor, Tensor], Tensor]  # (logits, targets) -> number right (0-dim)
+# (logits, targets[, the split's target variance, for a regression's R²]) -> number right
+Correct = Callable[..., Tensor]
 Outcome = tuple[Tensor, Tensor] | None  # (loss, logits), None when not finite
 EVAL_BATCH = 8192  # samples per forward pass when measuring (no gradients: memory is small)
 
@@ -30,8 +31,11 @@ EVAL_BATCH = 8192  # samples per forward pass when measuring (no gradients: memo
 class AutogradStep:
     """Forward, ``backward()``, optimizer step: any network, any loss."""
 
-    def __init__(self, model: nn.Module, objective: Objective) -> None:
-        self.model, self.objective = model, objective
+    def __init__(self, model: nn.Module, objective: Objective,
+                 penalty: Callable[[], Tensor] | None = None) -> None:
+        # penalty: the regularisation term added to the loss minimised (not to the loss
+        # returned, which is the data loss a run records)
+        self.model, self.objective, self.penalty = model, objective, penalty
 
     def parameters(self) -> list[Tensor]:
         """What the optimizer must update."""
@@ -41,9 +45,10 @@ class AutogradStep:
         optimizer.zero_grad(set_to_none=True)
         z = self.model(x)
         loss = self.objective(z, y)
-        loss.backward()
+        minimised = loss + self.penalty() if self.penalty is not None else loss
+        minimised.backward()
         grads = [p.grad for p in self.model.parameters() if p.grad is not None]
-        if not _all_finite(loss, grads):
+        if not _all_finite(minimised, grads):
             return None
         optimizer.step()
         return loss.detach(), z.detach()
@@ -65,12 +70,13 @@ def measure(net: nn.Module, objective: Objective, correct: Correct, split: Split
     net.eval()
     loss = torch.zeros((), dtype=torch.float64)
     right = torch.zeros((), dtype=torch.float64)
+    spread = split.spread()
     with torch.inference_mode():
         for start in range(0, len(split), EVAL_BATCH):
             x, y = split.x[start:start + EVAL_BATCH], split.y[start:start + EVAL_BATCH]
             z = net(x)
             loss += objective(z, y).double().cpu() * len(y)
-            right += correct(z, y).double().cpu()
+            right += correct(z, y, spread).double().cpu()
     n = max(len(split), 1)
     return float(loss) / n, float(right) / n
 
@@ -85,12 +91,13 @@ class AutogradEngine:
 
     def __init__(self, net: Network, objective: Objective, optimizer: torch.optim.Optimizer,
                  correct: Correct | None = None,
-                 scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> None:
+                 scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+                 penalty: Callable[[], Tensor] | None = None) -> None:
         held = {id(p) for group in optimizer.param_groups for p in group["params"]}
         if any(id(p) not in held for p in net.parameters()):
             raise ValueError("the optimizer must be built over the network's parameters")
         self.net, self.objective = net, objective
-        self.step = AutogradStep(net, objective)
+        self.step = AutogradStep(net, objective, penalty)
         self.optimizer, self.correct, self.scheduler = optimizer, correct, scheduler
         self._base = [float(group["lr"]) for group in optimizer.param_groups]
 

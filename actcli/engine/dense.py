@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from actcli.components import Ref, losses
+from actcli.components import optimizers as optimizers_mod
 from actcli.engine.autograd import EVAL_BATCH
 from actcli.engine.stack import StackedLoss, StackedMLP
 from actcli.engine.stack_optim import StackedOptimizer
@@ -48,14 +49,22 @@ class DenseEngine:
     def __init__(self, nets: Sequence[nn.Module], optimizers: Sequence[Ref], loss: Ref,
                  output: nn.Module, n_outputs: int, score: Callable[[Tensor], Tensor],
                  *, epochs: int, cosine: bool,
-                 generators: Sequence[torch.Generator] | None = None) -> None:
+                 generators: Sequence[torch.Generator] | None = None,
+                 regression: float | None = None) -> None:
         self.k = len(nets)
         self.stack = StackedMLP(nets, generators)
         whole = (self.stack.flat, self.stack.grad) if self.k == 1 else None
         self.optimizer = StackedOptimizer(optimizers, self.stack.models(), whole)
         self.loss: StackedLoss = losses.stacked(loss, output, n_outputs)
+        rates = [optimizers_mod.penalty_rates(ref) for ref in optimizers]
+        self.l1, self.l2 = (
+            torch.tensor(column, dtype=self.stack.dtype, device=self.stack.device)
+            if any(column) else None for column in zip(*rates, strict=True))
         self.closed_form = losses.stacked_logit_gradient(loss)
         self.score = score
+        # a regression's score is R²: the training targets' variance divides a batch's
+        # squared errors (measure divides by the variance of the split it measures)
+        self.spread = regression
         self.cosine, self.epochs = cosine, epochs
         self.scale = 1.0  # the schedule's factor of every learning rate this epoch
 
@@ -68,6 +77,8 @@ class DenseEngine:
         with torch.no_grad():  # (the activations' own graphs switch it on where they need it)
             saved = self.stack.forward(x, training=True, stacked=stacked)
             found = self.stack.gradients(saved, ys, self.loss, self.closed_form)
+            if self.l1 is not None or self.l2 is not None:
+                self.stack.penalize(self.l1, self.l2)
         if self.k == 1:  # a run alone: its loss and gradient read as two numbers
             if not math.isfinite(float(found[0]) + float(self.stack.grad.sum())):
                 # it stops here: never stepped again
@@ -88,8 +99,13 @@ class DenseEngine:
         """Every model's learning rate becomes its configured one times ``factor``."""
         self.scale = factor
 
-    def correct(self, z: Tensor, y: Tensor) -> Tensor:
-        """[K] right answers of each model (z [K, B, C], y [K, B, ...])."""
+    def correct(self, z: Tensor, y: Tensor, spread: float | None = None) -> Tensor:
+        """[K] right answers of each model (z [K, B, C], y [K, B, ...]); on a regression
+        the sum of 1 - (y - p)² / spread (``spread``: the targets' variance, the training
+        split's by default), whose mean over a split is R²."""
+        if self.spread is not None:
+            error = self.score(z) - y
+            return (1 - error * error / (spread or self.spread)).sum(dim=(1, 2))
         if z.shape[-1] == 1:
             return ((self.score(z) > 0.5).to(y.dtype) == y).sum(dim=(1, 2))
         return (z.argmax(dim=-1) == y).sum(dim=1)
@@ -98,13 +114,14 @@ class DenseEngine:
         """Each model's (loss, accuracy) on ``split``, in large batches, no dropout."""
         loss = torch.zeros(self.k, dtype=torch.float64, device=split.x.device)
         right = torch.zeros_like(loss)
+        spread = split.spread() if self.spread is not None else None
         with torch.no_grad():
             for begin in range(0, len(split), EVAL_BATCH):
                 x, y = split.x[begin:begin + EVAL_BATCH], split.y[begin:begin + EVAL_BATCH]
                 z = self.stack.forward(x, training=False, backward=False).logits
                 ys = y.expand(self.k, *y.shape)
                 loss += self.loss(z, ys).double() * len(y)
-                right += self.correct(z, ys).double()
+                right += self.correct(z, ys, spread).double()
         n = max(len(split), 1)
         return (loss / n).tolist(), (right / n).tolist()
 

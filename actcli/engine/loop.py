@@ -195,7 +195,7 @@ def run_fit(engine: Engine, x: Tensor, y: Tensor, *, epochs: int, batch_size: in
             orders: Orders, evaluate: Callable[[], Sequence[dict[str, float]]],
             log_every: int | None = None, on_epoch: ModelEpoch | None = None,
             start_epoch: int = 0, stop: Stop | None = None, cursor: Cursor | None = None,
-            alive: Tensor | None = None) -> list[FitResult]:
+            alive: Tensor | None = None, score: str = "accuracy") -> list[FitResult]:
     """Train epochs ``start_epoch + 1 .. epochs``; log ``evaluate()`` (one row per model)
     every few epochs; one result per model.
 
@@ -203,7 +203,8 @@ def run_fit(engine: Engine, x: Tensor, y: Tensor, *, epochs: int, batch_size: in
     finite; all stop with status ``interrupted`` (and a cursor) after the step where
     ``stop()`` is true. ``alive`` [K] bool (default: every model): the models that still
     train, updated in place as models stop (a stack continued from its cursor passes its
-    own); the result of a model not alive at the start says nothing about it.
+    own); the result of a model not alive at the start says nothing about it. ``score``:
+    what the engine's right answers measure (``train_<score>`` in the rows: accuracy, r2).
     """
     every = log_epochs(epochs, log_every)
     results = [FitResult("completed", start_epoch) for _ in range(engine.k)]
@@ -235,7 +236,7 @@ def run_fit(engine: Engine, x: Tensor, y: Tensor, *, epochs: int, batch_size: in
             if logged:
                 row = {"epoch": epoch, "train_loss": losses[i]}
                 if accuracies is not None:
-                    row["train_accuracy"] = accuracies[i]
+                    row[f"train_{score}"] = accuracies[i]
                 row.update(held_out[i])
                 results[i].history.append(row)
             results[i].epochs = epoch

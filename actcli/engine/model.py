@@ -122,3 +122,20 @@ def build(model: Any, input_shape: tuple[int, ...], n_outputs: int) -> Network:
     return Network(input_shape, n_outputs, kind=model.kind, channels=list(model.channels),
                    hidden=list(model.hidden), activation=model.activation, output=model.output,
                    init=model.init, dropout=model.dropout, batch_norm=model.batch_norm)
+
+
+def hidden_outputs(net: Network, x: Tensor) -> list[Tensor]:
+    """Each hidden dense layer's output (after its activation; no dropout) for inputs
+    ``x``: one (N, units) tensor per layer, in order. The network is put in eval mode."""
+    net.eval()
+    found: list[Tensor] = []
+    modules = list(net.layers)
+    with torch.inference_mode():
+        h = x.to(next(net.parameters()).device)
+        for i, module in enumerate(modules[:-1]):
+            h = module(h)
+            follows = modules[i - 1] if i else None
+            if isinstance(follows, nn.Linear | nn.BatchNorm1d) and \
+                    not isinstance(module, nn.BatchNorm1d) and h.dim() == 2:
+                found.append(h.detach().cpu())
+    return found

@@ -368,6 +368,27 @@ class StackedMLP:
         self.backward(saved, g)
         return losses.detach()
 
+    def penalize(self, l1: Tensor | None, l2: Tensor | None) -> None:
+        """Add each model's regularisation gradient ``l1 * sign(w) + l2 * w`` to its weights'
+        gradients (biases and learned activation parameters excluded); ``l1``, ``l2``: [K]
+        rates, None where every model's is 0 (components.optimizers)."""
+        for w, _, gw, _ in self.tensors:
+            if l1 is not None:
+                gw.addcmul_(l1.view(-1, 1, 1), w.sign())
+            if l2 is not None:
+                gw.addcmul_(l2.view(-1, 1, 1), w)
+
+    def penalty(self, l1: Tensor | None, l2: Tensor | None) -> Tensor:
+        """[K]: each model's ``l1 * sum |w| + l2 * sum w^2 / 2`` over its weights."""
+        total = torch.zeros(self.k, dtype=torch.float64, device=self.device)
+        for w, _, _, _ in self.tensors:
+            flat = w.detach().reshape(self.k, -1).double()
+            if l1 is not None:
+                total += l1.double() * flat.abs().sum(dim=1)
+            if l2 is not None:
+                total += 0.5 * l2.double() * (flat * flat).sum(dim=1)
+        return total
+
     def finite(self, losses: Tensor) -> Tensor:
         """[K] bool: the model's loss and every entry of its gradient are finite (a float32
         sum of the gradient that overflows reads as divergence too)."""

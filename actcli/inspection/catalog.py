@@ -79,7 +79,8 @@ def table(kind: str) -> Table:
         for spec in TASKS:
             fields = spec.task.options.model_fields
             defaults = ", ".join(f"{k}={f.default}" for k, f in fields.items() if k != "name")
-            rows.append((spec.name, spec.doc, str(spec.task.n_outputs), defaults))
+            rows.append((spec.name, spec.doc, str(getattr(spec.task, "n_outputs", "by data")),
+                         defaults))
         return Table("tasks", ("name", "what", "outputs", "options"), rows)
     if kind == "configs":
         from actcli.config import shipped

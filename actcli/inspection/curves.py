@@ -310,7 +310,7 @@ def load_run(run: Path) -> RunNetworks:
                           f"to draw (its output is {model.output})")
     with torch.random.fork_rng(devices=[]):  # seeded as training built it (build_parts)
         torch.manual_seed(loaded.config.train.seed)
-        start = model_mod.build(model, loaded.task.input_shape, loaded.task.n_outputs).eval()
+        start = model_mod.build(model, loaded.input_shape, loaded.n_outputs).eval()
     return RunNetworks(run, model_mod.per_layer(model.activation, model.hidden_layers), start,
                        loaded.net)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from actcli import folders
 from actcli.inspection.predict import trained
+from actcli.tasks.base import final_names
 from actcli.training.parts import measured_on, prepare
 
 
@@ -21,7 +22,7 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
     p = prepare(config)
     folders.load_weights(p.parts.net, state_path, p.parts.device)
     loss, accuracy = p.parts.measure(p.test)
-    loss_name, accuracy_name = p.task.final_names
+    loss_name, accuracy_name = final_names(p.task, p.config.task)
     return {"measured": {loss_name: loss, accuracy_name: accuracy},
             "measured_on": measured_on(p.data),
             "recorded": {k: recorded["metrics"].get(k) for k in (loss_name, accuracy_name)}}

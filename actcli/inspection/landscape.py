@@ -41,8 +41,9 @@ def compute(config: Config, *, steps: int = 200, lr: float | None = None,
             momentum: float = 0.9, points: int = 101) -> Landscape:
     """Run the three optimizers full-batch from the config's initial (a, b); grid the loss."""
     task = TASKS.get(config.task.name).task
-    if config.model.hidden or config.model.kind != "mlp" or task.input_shape != (1,) \
-            or task.n_outputs != 1:
+    input_shape, n_outputs = task.shape(config.task)
+    if config.model.hidden or config.model.kind != "mlp" or input_shape != (1,) \
+            or n_outputs != 1:
         raise ConfigError("landscape needs a one-neuron model on a 1-D task "
                           "(rice_cooker or beans with model.hidden: [])")
     if steps < 1:
@@ -53,7 +54,7 @@ def compute(config: Config, *, steps: int = 200, lr: float | None = None,
         raise ConfigError(f"--momentum: must be in [0, 1), got {momentum}")
     lr = float(config.optimizer.kwargs["lr"]) if lr is None else lr
     data = task.load(config.task)
-    parts = build_parts(config, data, devices.resolve("cpu"), task.input_shape)
+    parts = build_parts(config, data, devices.resolve("cpu"), input_shape)
     start = {k: v.clone() for k, v in parts.net.state_dict().items()}
     x, y = data.train.x, data.train.y
     makers = {

@@ -8,6 +8,7 @@ recorded pixel mean and std).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,8 @@ class Loaded:
     score: Callable[[Tensor], Tensor]  # logits -> probabilities
     data: dict[str, Any]  # summary.json's "data": the input scaling, pixel mean and std
     run: Path
+    input_shape: tuple[int, ...]  # one sample's, as the network was built
+    n_outputs: int
 
 
 def trained(run: Path, summary: dict[str, Any]) -> tuple[config_mod.Config, Path]:
@@ -58,11 +61,19 @@ def load(run: Path) -> Loaded:
         raise ActcliError(f"{run}: not a run folder (no config.yaml)")
     config, state_path = trained(run, summary)
     task = TASKS.get(config.task.name).task
-    net = model_mod.build(config.model, task.input_shape, task.n_outputs)
+    data = dict(summary.get("data") or {})
+    if hasattr(task, "recorded_shape"):  # a table: what it trained on, not the file now
+        try:
+            input_shape, n_outputs = task.recorded_shape(config.task, data)
+        except ValueError as err:
+            raise ActcliError(f"{run / folders.SUMMARY}: {err}; train the run again") from None
+    else:
+        input_shape, n_outputs = task.shape(config.task)
+    net = model_mod.build(config.model, input_shape, n_outputs)
     folders.load_weights(net, state_path)
     net.eval()
-    return Loaded(config, task, net, scorer(config, net, task.n_outputs),
-                  dict(summary.get("data") or {}), run)
+    return Loaded(config, task, net, scorer(config, net, n_outputs), data, run, input_shape,
+                  n_outputs)
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,12 @@ class Answer:
 
 def check_takes_numbers(loaded: Loaded) -> None:
     """ActcliError unless ``loaded``'s task takes 1-D inputs (numbers, not images)."""
-    if loaded.task.input_shape != (1,):
+    if takes_columns(loaded):
+        names = columns(loaded)
+        raise ActcliError(f"task {loaded.task.name} takes named inputs: use "
+                          + " ".join(f"--set {name}=VALUE" for name in names[:4])
+                          + (" ..." if len(names) > 4 else "") + " (or --rows FILE.csv)")
+    if getattr(loaded.task, "input_shape", None) != (1,):
         raise ActcliError(f"task {loaded.task.name} takes images: use --image FILE")
 
 
@@ -138,7 +154,7 @@ def image_tensor(path: Path) -> Tensor:
 
 def classify(loaded: Loaded, path: Path, top: int = 3) -> list[tuple[str, float]]:
     """The ``top`` most likely classes of the image at ``path`` with their probabilities."""
-    if loaded.task.input_shape == (1,):
+    if getattr(loaded.task, "input_shape", None) != (1, 28, 28):
         raise ActcliError(f"task {loaded.task.name} takes numbers, not --image")
     from actcli.tasks.fashion_mnist import CLASSES
 
@@ -150,3 +166,123 @@ def classify(loaded: Loaded, path: Path, top: int = 3) -> list[tuple[str, float]
         probabilities = loaded.score(loaded.net(x))[0].double()
     best = torch.argsort(probabilities, descending=True)[:top]
     return [(CLASSES[int(i)], float(probabilities[i])) for i in best]
+
+
+@dataclass(frozen=True)
+class RowAnswer:
+    """A 2-D or table task's answer for one row of named inputs."""
+
+    row: dict[str, float]
+    value: float  # a regression's prediction, else the probability of ``label``
+    label: str | None  # the predicted class (None for a regression)
+
+
+def takes_columns(loaded: Loaded) -> bool:
+    """Whether ``loaded``'s task takes named inputs (``--set name=value``, ``--rows``)."""
+    return hasattr(loaded.task, "encode")
+
+
+def columns(loaded: Loaded) -> tuple[str, ...]:
+    """The named inputs ``loaded``'s task takes."""
+    return tuple(loaded.task.input_columns(loaded.config.task, loaded.data))
+
+
+def ask_rows(loaded: Loaded, rows: Sequence[dict[str, float]]) -> list[RowAnswer]:
+    """The model's answer for each row (column name -> value in the data's own units),
+    through the run's recorded standardisation."""
+    if not takes_columns(loaded):
+        raise ActcliError(f"task {loaded.task.name} takes no named inputs: "
+                          + ("give numbers" if loaded.task.input_shape == (1,)
+                             else "use --image FILE"))
+    if not rows:
+        names = columns(loaded)
+        raise ActcliError("give the inputs, e.g. actcli predict RUN "
+                          + " ".join(f"--set {name}=0" for name in names[:4])
+                          + " (or --rows FILE.csv)")
+    names = columns(loaded)
+    matrix = np.array([[row[name] for name in names] for row in rows], dtype=np.float64)
+    try:
+        x = loaded.task.encode(loaded.config.task, loaded.data, matrix)
+    except ValueError as err:
+        raise ActcliError(f"{loaded.run / folders.SUMMARY}: {err}, so its answers cannot be "
+                          "reproduced; train the run again") from None
+    with torch.inference_mode():
+        scores = loaded.score(loaded.net(x)).double()
+    classes = tuple(loaded.task.output_classes(loaded.config.task, loaded.data))
+    answers = []
+    for row, score in zip(rows, scores, strict=True):
+        if not classes:  # a regression
+            answers.append(RowAnswer(dict(row), float(score[0]), None))
+        elif len(score) == 1:  # binary: P(class 1)
+            p = float(score[0])
+            answers.append(RowAnswer(dict(row), p if p > 0.5 else 1 - p, classes[int(p > 0.5)]))
+        else:
+            best = int(score.argmax())
+            answers.append(RowAnswer(dict(row), float(score[best]), classes[best]))
+    return answers
+
+
+def named_row(loaded: Loaded, settings: Sequence[str]) -> dict[str, float]:
+    """``--set x1=1.5 --set x2=-2`` -> one row; every input named exactly once."""
+    names = columns(loaded)
+    row: dict[str, float] = {}
+    for text in settings:
+        key, sep, value = text.partition("=")
+        key = key.strip()
+        if not sep or key not in names:
+            raise ActcliError(f"--set {quote(text)}: expected NAME=VALUE with NAME one of: "
+                              f"{', '.join(names)}")
+        if key in row:
+            raise ActcliError(f"--set: {key} is given twice")
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise ActcliError(f"--set {key}={value.strip()}: not a finite number")
+        row[key] = number
+    missing = [name for name in names if name not in row]
+    if missing:
+        raise ActcliError(f"--set: no value for {', '.join(missing)} (the model takes "
+                          f"{', '.join(names)})")
+    return row
+
+
+def read_rows(loaded: Loaded, path: Path) -> list[dict[str, float]]:
+    """``--rows FILE.csv``: every row's inputs (the header names them; other columns are
+    left out); one line naming the file, the line and the column for what is wrong."""
+    import csv
+
+    names = columns(loaded)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            lines = list(csv.reader(handle))
+    except FileNotFoundError:
+        raise ActcliError(f"--rows: {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ActcliError(f"--rows: {path}: cannot be read ({type(err).__name__})") from None
+    lines = [line for line in lines if any(cell.strip() for cell in line)]
+    if len(lines) < 2:
+        raise ActcliError(f"--rows: {path} needs a header line and at least one row")
+    header = [cell.strip() for cell in lines[0]]
+    missing = [name for name in names if name not in header]
+    if missing:
+        raise ActcliError(f"--rows: {path} has no column {', '.join(map(quote, missing))} "
+                          f"(the model takes {', '.join(names)}; the file has "
+                          f"{', '.join(header)})")
+    where = {name: header.index(name) for name in names}
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        row: dict[str, float] = {}
+        for name, index in where.items():
+            text = line[index].strip() if index < len(line) else ""
+            try:
+                value = float(text)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
+                raise ActcliError(f"--rows: {path} line {number}, column {quote(name)}: "
+                                  f"{quote(text)} is not a finite number")
+            row[name] = value
+        rows.append(row)
+    return rows

@@ -96,10 +96,11 @@ def _describe(module: nn.Module) -> str:
 def summarize(config: Config) -> Summary:
     """The network ``config`` builds, run once on a zero sample to read every shape."""
     task = TASKS.get(config.task.name).task
-    params = model_mod.parameter_count(config.model, task.input_shape, task.n_outputs)
+    input_shape, n_outputs = task.shape(config.task)
+    params = model_mod.parameter_count(config.model, input_shape, n_outputs)
     devices.require_memory(torch.device("cpu"), 4 * params,
                            f"building this network ({params:,} parameters)")
-    net = model_mod.build(config.model, task.input_shape, task.n_outputs).eval()
+    net = model_mod.build(config.model, input_shape, n_outputs).eval()
     weights = [m for m in net.layers if isinstance(m, nn.Linear | nn.Conv2d)]
     inits = model_mod.per_layer(config.model.init, len(weights))
     init_of = {id(m): ref.name for m, ref in zip(weights, inits, strict=True)}
@@ -108,7 +109,7 @@ def summarize(config: Config) -> Summary:
         lambda mod, _inp, out: shapes.__setitem__(id(mod), tuple(out.shape[1:])))
         for m in net.layers]
     with torch.inference_mode():
-        net(torch.zeros(1, *task.input_shape))
+        net(torch.zeros(1, *input_shape))
     for hook in hooks:
         hook.remove()
     acts = iter(model_mod.per_layer(config.model.activation, config.model.hidden_layers))
@@ -129,7 +130,7 @@ def summarize(config: Config) -> Summary:
             rows.append(Row(layer, shapes[id(module)], count, note))
             continue
         rows.append(Row(_describe(module), shapes[id(module)], count, note))
-    rows.append(Row(f"output: {config.model.output}", (task.n_outputs,), 0, "output activation"))
+    rows.append(Row(f"output: {config.model.output}", (n_outputs,), 0, "output activation"))
     total = sum(p.numel() for p in net.parameters())
     trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
-    return Summary(rows, total, trainable, task.input_shape)
+    return Summary(rows, total, trainable, input_shape)

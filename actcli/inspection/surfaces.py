@@ -184,7 +184,11 @@ class Path2D:
 def descend(spec: SurfaceSpec, start: Point, label: str, ref: Ref, steps: int) -> Path2D:
     """``steps`` steps of the optimizer ``ref`` from ``start`` (float64), full gradient."""
     p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    optimizer = optimizers_mod.OPTIMIZERS.get(ref.name).make([p], **ref.kwargs)
+    if any(optimizers_mod.penalty_rates(ref)):
+        raise ConfigError(f"{ref}: l1 and l2 regularise a network's weights; a surface's "
+                          "path has none (leave them out)")
+    options = {k: v for k, v in ref.kwargs.items() if k not in optimizers_mod.PENALTIES}
+    optimizer = optimizers_mod.OPTIMIZERS.get(ref.name).make([p], **options)
     points, values, converged_at, diverged, norm = [], [], None, False, math.inf
     for step in range(steps + 1):
         optimizer.zero_grad()

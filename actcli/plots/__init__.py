@@ -19,6 +19,14 @@ from actcli.plots.compare import (
     lr_range_tests,
     time_to_target,
 )
+from actcli.plots.plane import (
+    PlaneGrid,
+    PlanePoints,
+    decision_animation,
+    decision_grid,
+    decision_map,
+    unit_maps,
+)
 from actcli.plots.run import (
     Curve,
     confusion_matrix,
@@ -34,10 +42,15 @@ __all__ = [
     "LayerCurves",
     "FEW_POINTS",
     "MAX_FRAMES",
+    "PlaneGrid",
+    "PlanePoints",
     "activation_curves",
     "compare_bars",
     "compare_curves",
     "confusion_matrix",
+    "decision_animation",
+    "decision_grid",
+    "decision_map",
     "fit_animation",
     "fit_curve",
     "frame_indices",
@@ -53,5 +66,6 @@ __all__ = [
     "surface_animation",
     "surface_paths",
     "time_to_target",
+    "unit_maps",
     "weight_histograms",
 ]

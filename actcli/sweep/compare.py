@@ -20,6 +20,7 @@ from actcli.errors import ActcliError
 from actcli.sweep import executing, planning, report, report_files
 from actcli.sweep.executing import CellResult
 from actcli.sweep.planning import Execution, Plan
+from actcli.tasks.base import final_names
 
 
 @dataclass(frozen=True)
@@ -109,11 +110,13 @@ def run(config: Path | None = None, overrides: Sequence[str] = (), *,
                                 on_done=on_done)
     from actcli.tasks import TASKS
 
-    found = report.summarize(plan.folder, results, TASKS.get(base.task.name).task.final_names,
+    names = final_names(TASKS.get(base.task.name).task, base.task)
+    found = report.summarize(plan.folder, results, names,
                              plan.varied, tuned_lr=plan.tuned_lr, target=target,
                              rank_by=rank_by)
     try:
-        files = report_files.write(plan.folder, results, found)
+        files = report_files.write(plan.folder, results, found,
+                                   plane=report_files.is_plane(base.task.name))
     except folders.WriteError as err:  # a full disk: the cells written so far are kept
         raise folders.WriteError(f"{err}; the report is not written: free some space, then "
                                  f"actcli compare --resume {plan.folder}") from None

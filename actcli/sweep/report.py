@@ -126,9 +126,10 @@ def monitored(history: list[dict[str, float]]) -> tuple[str, str]:
     the task has a validation split, else test (else the training set, when the task holds
     nothing out)."""
     first = history[0] if history else {}
-    if "val_accuracy" in first:
-        return "val_accuracy", "val_loss"
-    return "accuracy", "train_set_loss" if "train_set_loss" in first else "test_loss"
+    score = "r2" if "r2" in first or "val_r2" in first else "accuracy"  # a regression's R²
+    if f"val_{score}" in first:
+        return f"val_{score}", "val_loss"
+    return score, "train_set_loss" if "train_set_loss" in first else "test_loss"
 
 
 def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, str],

@@ -20,8 +20,10 @@ from actcli.sweep.report import ALPHA, Report, monitored, target_cell
 LISTED = 8  # report.md names at most this many cells of a stack, and this many stacks
 
 
-def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
-    """summary.csv, report.md and the pictures; returns the files written.
+def write(folder: Path, results: list[CellResult], report: Report, *, plane: bool = False
+          ) -> list[str]:
+    """summary.csv, report.md and the pictures; returns the files written. ``plane``: the
+    task is 2-D, so decision_maps.png shows each cell's decision map.
 
     Each cell's files are read once: its metrics.csv by :func:`report.summarize`
     (``report`` holds what it says), its diagnostics.csv here; what its summary.json says
@@ -68,6 +70,10 @@ def write(folder: Path, results: list[CellResult], report: Report) -> list[str]:
         folders.save_figure(plots.gradient_flow(flow, colors=colors, named=NAMED),
                          folder / "gradient_flow.png")
         files.append("gradient_flow.png")
+    maps = _decision_maps(folder, report) if plane else None
+    if maps is not None:
+        folders.save_figure(maps, folder / "decision_maps.png")
+        files.append("decision_maps.png")
     activations = _activations(results)
     if activations:
         from actcli.inspection import curves as curves_mod
@@ -243,3 +249,48 @@ def _activations(results: list[CellResult]) -> list[Any]:
         if isinstance(value, str | dict):
             found.setdefault(json.dumps(value, sort_keys=True), value)
     return list(found.values())
+
+
+def is_plane(task: str) -> bool:
+    """Whether task ``task`` is 2-D (its picture is a decision map)."""
+    from actcli.tasks import TASKS
+    from actcli.tasks.base import PlanePicture
+
+    return TASKS.get(task).task.picture_type is PlanePicture
+
+
+def _decision_maps(folder: Path, report: Report) -> Any:  # a Figure, or None
+    """A 2-D task's decision maps side by side, one per cell (its lowest seed's model), in
+    the report's order: the Figure, or None when the task is not 2-D (or nothing ran)."""
+    import torch
+
+    from actcli.inspection import predict
+    from actcli.tasks.base import PlanePicture
+
+    maps, titles, points = [], [], None
+    data_of: dict[str, Any] = {}  # task options -> the task's data (the grid, the points)
+    for row in report.rows[:NAMED]:
+        run = row.runs[min(row.runs)]
+        loaded = predict.load(folder / "cells" / run.cell_id)
+        task = loaded.task
+        if task.picture_type is not PlanePicture:
+            return None
+        options = loaded.config.task
+        key = options.model_dump_json()
+        if key not in data_of:
+            data_of[key] = task.load(options)
+        data = data_of[key]
+
+        def score(x: torch.Tensor, loaded: Any = loaded) -> torch.Tensor:
+            with torch.inference_mode():
+                return loaded.score(loaded.net(x))
+
+        picture = task.picture(options, data, score)
+        maps.append(picture.values)
+        points = points or plots.PlanePoints(picture.train_x, picture.train_y)
+        titles.append(f"{row.shown}: {row.mean_std('accuracy')[0]:.3f}")
+        grid = plots.PlaneGrid(picture.xs, picture.ys)
+        regression = picture.regression
+    if not maps or points is None:
+        return None
+    return plots.decision_grid(grid, maps, titles, points, regression=regression)

@@ -56,7 +56,7 @@ def seconds_estimate(config: Config, models: int) -> float:
     from actcli.tasks import TASKS
 
     task = TASKS.get(config.task.name).task
-    parameters = model_mod.parameter_count(config.model, task.input_shape, task.n_outputs)
+    parameters = model_mod.parameter_count(config.model, *task.shape(config.task))
     samples = task.train_size(config.task) * config.train.epochs
     return 6 * parameters * samples * models / FLOPS
 

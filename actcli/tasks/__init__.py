@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from actcli.components import Param, Registry
-from actcli.tasks import beans, fashion_mnist, rice_cooker
+from actcli.tasks import beans, fashion_mnist, playground, rice_cooker, table
 from actcli.tasks.base import Task
 
 
@@ -18,8 +19,10 @@ class TaskSpec:
     params: Mapping[str, Param] = field(default_factory=dict)  # options live in task.options
 
 
+# each meets the Task protocol (its options class is its own Strict subclass)
+_ALL: tuple[Any, ...] = (rice_cooker.TASK, beans.TASK, fashion_mnist.TASK,
+                         *playground.PLANE_TASKS, table.TASK)
 TASKS: Registry[TaskSpec] = Registry(
     "task",
-    [TaskSpec(t.name, t.doc, t)  # type: ignore[arg-type]
-     for t in (rice_cooker.TASK, beans.TASK, fashion_mnist.TASK)],
+    [TaskSpec(t.name, t.doc, t) for t in _ALL],
 )

@@ -35,6 +35,14 @@ class Split:
     def to(self, device: torch.device) -> Split:
         return Split(self.x.to(device), self.y.to(device))
 
+    def spread(self) -> float:
+        """The population variance of float targets (a regression's R² divides by it); 1.0
+        for class labels or a constant target."""
+        if self.y.is_floating_point() and len(self.y) > 1:
+            var = float(self.y.double().var(unbiased=False))
+            return var if var > 0 else 1.0
+        return 1.0
+
 
 @dataclass(frozen=True)
 class TaskData:
@@ -44,6 +52,11 @@ class TaskData:
     val: Split | None = None  # for model selection, when the task has one
     info: dict[str, Any] = field(default_factory=dict)  # JSON-able, recorded in summary.json
     context: dict[str, Any] = field(default_factory=dict)  # the task's own, for its picture
+    score: str = "accuracy"  # what the second metric is: accuracy, or r2 for a regression
+
+    @property
+    def regression(self) -> bool:
+        return self.score == "r2"
 
     @property
     def held_out(self) -> bool:
@@ -56,10 +69,10 @@ class TaskData:
         validation split, else the test split, else (nothing held out) the training set
         itself, named so."""
         if self.val is not None:
-            return "val_loss", "val_accuracy"
+            return "val_loss", f"val_{self.score}"
         if self.held_out:
-            return "test_loss", "accuracy"
-        return "train_set_loss", "accuracy"
+            return "test_loss", self.score
+        return "train_set_loss", self.score
 
 
 @dataclass(frozen=True)
@@ -79,12 +92,27 @@ class ClassesPicture:
 
     confusion: np.ndarray  # (classes, classes): true x predicted counts
     classes: tuple[str, ...]
-    wrong_images: np.ndarray  # (n, 28, 28) uint8
-    wrong_true: np.ndarray
-    wrong_pred: np.ndarray
+    wrong_images: np.ndarray | None  # (n, 28, 28) uint8; None: the samples are no images
+    wrong_true: np.ndarray | None
+    wrong_pred: np.ndarray | None
 
 
-Picture = FitPicture | ClassesPicture
+@dataclass(frozen=True)
+class PlanePicture:
+    """A 2-D task's picture: the network's output over a grid of the plane and the points."""
+
+    xs: np.ndarray  # (G,) x1 of the grid's columns (raw task units)
+    ys: np.ndarray  # (G,) x2 of its rows
+    values: np.ndarray  # (G, G) [row, column]: P(class 1), or the predicted value
+    train_x: np.ndarray  # (N, 2) raw training points
+    train_y: np.ndarray  # their labels (0/1) or values
+    test_x: np.ndarray
+    test_y: np.ndarray
+    regression: bool
+    inputs: Tensor  # (G * G, features): the network's inputs of the grid, row by row
+
+
+Picture = FitPicture | ClassesPicture | PlanePicture
 
 
 class Task(Protocol):
@@ -92,15 +120,23 @@ class Task(Protocol):
 
     name: str
     doc: str
-    n_outputs: int
     options: type[Strict]
-    input_shape: tuple[int, ...]  # one sample's shape: (1,) or (channels, height, width)
     smoke: dict[str, Any]  # option changes that make the task tiny (``--smoke``)
     smoke_epochs: int  # at most this many epochs with ``--smoke``
-    picture_type: type[FitPicture] | type[ClassesPicture]  # what ``picture`` returns
+    picture_type: type[FitPicture] | type[ClassesPicture] | type[PlanePicture]  # of picture()
     final_names: tuple[str, str]  # names of the final (loss, accuracy) in summary.json
 
     def load(self, options: Any, progress: Any = None) -> TaskData: ...
+
+    def shape(self, options: Any) -> tuple[tuple[int, ...], int]:
+        """(one sample's input shape, output units) with these options, without loading the
+        data (a table reads its header and target column); ValueError for unreadable
+        data."""
+        ...
+
+    def regression(self, options: Any) -> bool:
+        """Whether the task predicts a number (scored by R²) rather than a class."""
+        ...
 
     def train_size(self, options: Any) -> int:
         """How many samples a training epoch goes over (without loading them)."""
@@ -109,6 +145,26 @@ class Task(Protocol):
     def extras(self, options: Any, data: TaskData, predict: Predict) -> dict[str, Any]: ...
 
     def picture(self, options: Any, data: TaskData, predict: Predict) -> Picture: ...
+
+
+def final_names(task: Task, options: Any) -> tuple[str, str]:
+    """The names of a run's final (loss, score) in summary.json: the task's, with
+    ``accuracy`` read as ``r2`` on a regression."""
+    loss, score = task.final_names
+    return (loss, score.replace("accuracy", "r2")) if task.regression(options) else (loss, score)
+
+
+class FixedShape:
+    """A task whose input shape and outputs do not depend on its options."""
+
+    n_outputs: int
+    input_shape: tuple[int, ...]
+
+    def shape(self, options: Any) -> tuple[tuple[int, ...], int]:
+        return self.input_shape, self.n_outputs
+
+    def regression(self, options: Any) -> bool:
+        return False
 
 
 class Curve1DOptions(Strict):
@@ -169,7 +225,7 @@ def _test_count(n: int, options: Any) -> int:
     return round(n * options.test_fraction)
 
 
-class Curve1D:
+class Curve1D(FixedShape):
     """A binary task on one input: subclasses give the raw samples and the labels."""
 
     name: str

@@ -17,7 +17,7 @@ from torch import Tensor
 from actcli.errors import DataError
 from actcli.strict import Strict
 from actcli.tasks import fmnist_data, idx
-from actcli.tasks.base import ClassesPicture, Predict, Split, TaskData
+from actcli.tasks.base import ClassesPicture, FixedShape, Predict, Split, TaskData
 
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
            "Bag", "Ankle boot")
@@ -51,7 +51,7 @@ def read_split(paths: dict[str, Any], prefix: str) -> tuple[np.ndarray, np.ndarr
     return images, labels
 
 
-class FashionMnist:
+class FashionMnist(FixedShape):
     name = "fashion_mnist"
     doc = "Zalando's Fashion-MNIST: 28x28 clothing images, 10 classes (real data)"
     options = FashionMnistOptions

@@ -15,11 +15,12 @@ def check_memory(config: Config, models: int = 1) -> None:
     batch's activations; ``models`` times, for a stack of that many. Reads no data."""
     task = TASKS.get(config.task.name).task
     device = devices.resolve(config.device)
-    params = model_mod.parameter_count(config.model, task.input_shape, task.n_outputs)
+    input_shape, n_outputs = task.shape(config.task)
+    params = model_mod.parameter_count(config.model, input_shape, n_outputs)
     copies = 3 + optimizers.state_copies(config.optimizer)
     batch = config.train.batch_size or task.train_size(config.task)
-    per_sample = 3 * (sum(config.model.hidden) + task.n_outputs)
-    shape = task.input_shape
+    per_sample = 3 * (sum(config.model.hidden) + n_outputs)
+    shape = input_shape
     for width in config.model.channels if config.model.kind == "cnn" else []:
         per_sample += 3 * width * shape[1] * shape[2]
         shape = (width, shape[1] // 2, shape[2] // 2)

@@ -40,7 +40,7 @@ from actcli.engine.loop import Cursor, Engine, FitResult, Orders, run_fit
 from actcli.engine.model import per_layer
 from actcli.errors import ActcliError
 from actcli.tasks import TASKS
-from actcli.tasks.base import FitPicture
+from actcli.tasks.base import FitPicture, PlanePicture
 from actcli.training import tboard
 from actcli.training.budget import check_memory
 from actcli.training.parts import Prepared, engine_for, measured_on, orders, prepare
@@ -54,7 +54,8 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None,
         command: str | None = None, figures: bool = True) -> RunResult:
     """Train ``config`` and write its run folder under ``out``; return what happened.
 
-    ``animate_every`` (1-D tasks): also save fit.gif with a frame every that many epochs.
+    ``animate_every`` (1-D and 2-D tasks): also save fit.gif (decision.gif) with a frame
+    every that many epochs.
     ``folder``: use exactly this new folder instead of ``out/<stamp>-<name>`` (compare cells).
     ``command``: the command line the run came from (default: this process's).
     ``figures``: draw the run's PNGs (compare cells leave them out unless asked).
@@ -62,9 +63,10 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None,
     if config.log.tensorboard:
         tboard.require()
     p = prepare(config, progress=reporter.download if reporter else None)
-    if animate_every is not None and p.task.picture_type is not FitPicture:
-        raise ActcliError(f"--animate draws a fit curve: task {config.task.name} has none "
-                          "(it works for rice_cooker and beans)")
+    if animate_every is not None and p.task.picture_type not in (FitPicture, PlanePicture):
+        raise ActcliError(f"--animate draws a fit curve or a decision map: task "
+                          f"{config.task.name} has neither (it works for the 1-D and 2-D "
+                          "tasks)")
     folder, summary, lock = start(p, out, folder, command, figures)
     with lock:
         engine, order = engine_for([p]), orders([p])
@@ -197,7 +199,8 @@ def misfit(saved: checkpoints.Checkpoint, configs: Sequence[Config], names: Sequ
                                  [i not in passengers for i in order])
     if problem is None:
         task = TASKS.get(configs[0].task.name).task
-        want = sum(model_mod.parameter_count(c.model, task.input_shape, task.n_outputs)
+        input_shape, n_outputs = task.shape(configs[0].task)
+        want = sum(model_mod.parameter_count(c.model, input_shape, n_outputs)
                    for c in configs)
         flat = saved.engine.get("flat")
         held = flat.numel() if isinstance(flat, Tensor) else 0
@@ -411,7 +414,7 @@ def drive(prepared: Sequence[Prepared], engine: Engine, order: Orders,
                                   batch_size=config.train.batch_size, orders=order,
                                   evaluate=evaluate, log_every=config.train.log_every,
                                   on_epoch=on_epoch, start_epoch=start_epoch, stop=pause,
-                                  cursor=cursor, alive=alive)
+                                  cursor=cursor, alive=alive, score=first.data.score)
                 living = alive.tolist()
                 for i, result in enumerate(results):
                     if not living[i] and stopped[i] is None:

@@ -1,9 +1,10 @@
 """What a run leaves in its folder besides ``summary.json`` and ``checkpoint.pt``.
 
-``metrics.csv`` and ``learning_curves.png``, ``diagnostics.csv``, ``fit.gif`` (with
-``--animate``); then, unless the run failed: ``model.pt``, the task's pictures (``fit.png``
-for a 1-D task, ``confusion_matrix.png`` and ``misclassified.png`` for classes) and
-``weights.png`` (per-layer weight histograms at the start and the end).
+``metrics.csv`` and ``learning_curves.png``, ``diagnostics.csv``, ``fit.gif`` or
+``decision.gif`` (with ``--animate``); then, unless the run failed: ``model.pt``, the
+task's pictures (``fit.png`` for a 1-D task; ``decision.png`` and ``units.png`` for a 2-D
+one; ``confusion_matrix.png`` and ``misclassified.png`` for classes) and ``weights.png``
+(per-layer weight histograms at the start and the end).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from torch import Tensor, nn
 
 from actcli import folders, plots
 from actcli.config import Config
-from actcli.tasks.base import ClassesPicture, FitPicture, TaskData
+from actcli.tasks.base import ClassesPicture, FitPicture, PlanePicture, TaskData
 
 
 @dataclass
@@ -28,7 +29,8 @@ class Record:
     history: list[dict[str, float]] = field(default_factory=list)  # metrics.csv rows
     diagnosed: list[dict[str, float]] = field(default_factory=list)  # diagnostics.csv rows
     frames: list[tuple[int, float, Any]] = field(default_factory=list)  # fit.gif frames
-    picture_before: FitPicture | None = None  # a 1-D task's picture of the untrained net
+    # a 1-D or 2-D task's picture of the untrained net (fit.png, fit.gif, decision.gif)
+    picture_before: FitPicture | PlanePicture | None = None
     weights_before: dict[str, np.ndarray] | None = None  # None on a resume: no weights.png
 
 
@@ -75,7 +77,22 @@ def draw(folder: Path, config: Config, task: Any, data: TaskData,
                                   diverged_at=diverged_at),
             folder / "learning_curves.png")))
     before = record.picture_before
-    if record.frames and before is not None:
+    if record.frames and isinstance(before, PlanePicture):
+        plane = before
+
+        def decision_gif() -> None:
+            def progress(done: int, total: int) -> None:
+                stopping = stop is not None and stop()
+                if drawing is not None:
+                    drawing("decision.gif", total if stopping else done, total)
+                if stopping:
+                    raise Skipped
+            folders.write_bytes(folder / "decision.gif", plots.decision_animation(
+                plots.PlaneGrid(plane.xs, plane.ys), record.frames,
+                plots.PlanePoints(plane.train_x, plane.train_y), regression=plane.regression,
+                progress=progress))
+        jobs.append(("decision.gif", decision_gif))
+    elif record.frames and isinstance(before, FitPicture):
         def gif() -> None:
             def progress(done: int, total: int) -> None:
                 stopping = stop is not None and stop()
@@ -107,7 +124,9 @@ def _pictures(folder: Path, config: Config, task: Any, data: TaskData, net: nn.M
     """The task's own pictures and weights.png, each as (file name, how to draw it)."""
     before = record.picture_before
     jobs: list[tuple[str, Callable[[], object]]] = []
-    if task.picture_type is FitPicture and before is not None:
+    if task.picture_type is PlanePicture:
+        jobs += _plane_pictures(folder, config, task, data, net, predict, metrics, status)
+    elif task.picture_type is FitPicture and isinstance(before, FitPicture):
         def fit() -> None:
             after = task.picture(config.task, data, predict)
             assert isinstance(after, FitPicture)  # the task's picture_type says so
@@ -122,7 +141,7 @@ def _pictures(folder: Path, config: Config, task: Any, data: TaskData, net: nn.M
                       f"{config.optimizer.name} lr={config.optimizer.kwargs['lr']:g}",
             ), folder / "fit.png")
         jobs.append(("fit.png", fit))
-    elif task.picture_type is ClassesPicture:
+    elif task.picture_type is ClassesPicture and not data.regression:
         found: list[ClassesPicture] = []
 
         def classes() -> ClassesPicture:
@@ -139,15 +158,67 @@ def _pictures(folder: Path, config: Config, task: Any, data: TaskData, net: nn.M
 
         def misclassified() -> None:
             after = classes()
+            if after.wrong_images is None or after.wrong_true is None \
+                    or after.wrong_pred is None:
+                return  # a table's samples are no images
             names = after.classes
             titles = [f"true {names[t]}\npred {names[p]}"
                       for t, p in zip(after.wrong_true, after.wrong_pred, strict=True)]
             folders.save_figure(plots.image_grid(after.wrong_images, titles,
                                               "misclassified test images"),
                              folder / "misclassified.png")
-        jobs += [("confusion_matrix.png", confusion), ("misclassified.png", misclassified)]
+        jobs.append(("confusion_matrix.png", confusion))
+        if getattr(task, "input_shape", None) == (1, 28, 28):
+            jobs.append(("misclassified.png", misclassified))
     weights_before = record.weights_before
     if weights_before is not None:
         jobs.append(("weights.png", lambda: folders.save_figure(
             plots.weight_histograms(weights_before, weights(net)), folder / "weights.png")))
+    return jobs
+
+
+def _plane_pictures(folder: Path, config: Config, task: Any, data: TaskData, net: nn.Module,
+                    predict: Callable[[Tensor], Tensor], metrics: dict[str, Any],
+                    status: str) -> list[tuple[str, Callable[[], object]]]:
+    """decision.png (the output over the plane, train and test points) and units.png (each
+    hidden unit's output over the plane; none for a network without hidden layers)."""
+    from actcli.engine.model import hidden_outputs
+    from actcli.tasks.base import final_names
+
+    found: list[PlanePicture] = []
+
+    def picture() -> PlanePicture:
+        if not found:
+            after = task.picture(config.task, data, predict)
+            assert isinstance(after, PlanePicture)  # the task's picture_type says so
+            found.append(after)
+        return found[0]
+
+    def decision() -> None:
+        after = picture()
+        loss_name, score_name = final_names(task, config.task)
+        score = metrics.get(score_name)
+        shown = f", {score_name} {score:.3f}" if isinstance(score, float) else ""
+        state = "" if status == "completed" else f" ({status})"
+        folders.save_figure(plots.decision_map(
+            plots.PlaneGrid(after.xs, after.ys), after.values,
+            plots.PlanePoints(after.train_x, after.train_y),
+            plots.PlanePoints(after.test_x, after.test_y) if len(after.test_x) else None,
+            regression=after.regression,
+            title=f"{config.name}{state}: {', '.join(getattr(config.task, 'features', ()))} -> "
+                  f"{list(config.model.hidden)}{shown}",
+            value_label="predicted value" if after.regression else "P(class 1)"),
+            folder / "decision.png")
+
+    def units() -> None:
+        after = picture()
+        side = len(after.xs)
+        layers = [h.double().numpy().T.reshape(-1, side, side)
+                  for h in hidden_outputs(net, after.inputs)]  # type: ignore[arg-type]
+        folders.save_figure(plots.unit_maps(plots.PlaneGrid(after.xs, after.ys), layers),
+                            folder / "units.png")
+
+    jobs: list[tuple[str, Callable[[], object]]] = [("decision.png", decision)]
+    if config.model.hidden:
+        jobs.append(("units.png", units))
     return jobs

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from actcli import devices
 from actcli.components import losses, optimizers
@@ -36,7 +36,7 @@ class Parts:
     net: model_mod.Network
     objective: Callable[[Tensor, Tensor], Tensor]
     score: Callable[[Tensor], Tensor]  # logits -> probabilities (or the raw output)
-    correct: Callable[[Tensor, Tensor], Tensor]  # logits, targets -> number right
+    correct: autograd.Correct  # logits, targets -> number right (R² terms: regression)
     device: torch.device
 
     def predict(self, x: Tensor) -> Tensor:
@@ -68,7 +68,14 @@ def build_parts(config: Config, data: TaskData, device: torch.device,
     objective = losses.objective(config.loss, net.output, data.n_outputs)
     score = scorer(config, net, data.n_outputs)
 
-    def correct(z: Tensor, y: Tensor) -> Tensor:  # called on every training batch
+    train_spread = data.train.spread() if data.regression else None
+
+    def correct(z: Tensor, y: Tensor, spread: float | None = None) -> Tensor:
+        """Right answers in the batch; on a regression the sum of 1 - (y - p)² / spread
+        (the training targets' variance unless ``spread``), whose mean is R²."""
+        if train_spread is not None:
+            error = score(z) - y
+            return (1 - error * error / (spread or train_spread)).sum()
         if z.shape[1] == 1:
             return ((score(z) > 0.5).to(y.dtype) == y).sum()
         # every output activation keeps the order of the logits: no need to apply it
@@ -126,7 +133,7 @@ def prepare(config: Config, progress: Any = None, data: TaskData | None = None,
         check_memory(config)
     if data is None:
         data = task.load(config.task, progress=progress)
-    parts = build_parts(config, data, device, task.input_shape)
+    parts = build_parts(config, data, device, task.shape(config.task)[0])
     # right after the network is built: where a run's dropout draws start
     dropout = dropout_generator(config.train.seed, device)
     return Prepared(config, task, data, parts,
@@ -146,14 +153,20 @@ def engine_for(prepared: Sequence[Prepared]) -> Engine:
                            first.parts.net.output, first.data.n_outputs, first.parts.score,
                            epochs=config.train.epochs,
                            cosine=config.train.lr_schedule == "cosine",
-                           generators=[p.dropout for p in prepared])
+                           generators=[p.dropout for p in prepared],
+                           regression=first.data.train.spread() if first.data.regression
+                           else None)
     if len(prepared) != 1:
         raise ValueError("only plain dense networks train in a stack")
     parts = first.parts
     optimizer = optimizers.build(config.optimizer, parts.net.parameters())
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.train.epochs) \
         if config.train.lr_schedule == "cosine" else None
-    return AutogradEngine(parts.net, parts.objective, optimizer, parts.correct, scheduler)
+    l1, l2 = optimizers.penalty_rates(config.optimizer)
+    weights = [m.weight for m in parts.net.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
+    penalty = (lambda: optimizers.penalty(weights, l1, l2)) if l1 or l2 else None
+    return AutogradEngine(parts.net, parts.objective, optimizer, parts.correct, scheduler,
+                          penalty)
 
 
 def orders(prepared: Sequence[Prepared]) -> Orders:

@@ -17,7 +17,7 @@ from actcli import config as config_mod
 from actcli import folders
 from actcli.components import activations
 from actcli.engine import checkpoints
-from actcli.tasks.base import FitPicture
+from actcli.tasks.base import FitPicture, PlanePicture, final_names
 from actcli.training import outputs, tboard
 from actcli.training.parts import Prepared
 
@@ -57,6 +57,11 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
+def frame(picture: FitPicture | PlanePicture) -> Any:
+    """What an animation keeps of an epoch's picture: the fit curve, or the map's values."""
+    return picture.score if isinstance(picture, FitPicture) else picture.values
+
+
 class Tracker:
     """What one run records while it trains and writes when it stops: history, diagnostics,
     best model, fit.gif frames, TensorBoard. A run alone has one; a stack one per model."""
@@ -70,7 +75,8 @@ class Tracker:
         # built before a checkpoint is loaded: the untrained network is the same on a
         # resume (it is rebuilt from the same seed)
         before = task.picture(p.config.task, p.data, parts.predict) \
-            if task.picture_type is FitPicture and (figures or animate_every) else None
+            if task.picture_type in (FitPicture, PlanePicture) and (figures or animate_every) \
+            else None
         weights_before = outputs.weights(parts.net) if figures else None
         self.history: list[dict[str, float]] = progress.history if progress else []
         # diagnostics.csv: one row per logged epoch
@@ -93,14 +99,15 @@ class Tracker:
             if self.board is not None:
                 self.board.log(row)
             self.diagnosed.append({"epoch": epoch, **(diagnosis or {})})
-            if p.val is not None and row["val_accuracy"] > self.best["accuracy"]:
-                self.best.update(accuracy=row["val_accuracy"], epoch=epoch,
+            watched = row.get(p.data.monitored[1], math.nan)
+            if p.val is not None and watched > self.best["accuracy"]:
+                self.best.update(accuracy=watched, epoch=epoch,
                                  state={k: v.detach().clone() for k, v in
                                         p.parts.net.state_dict().items()})
         every = self.animate_every
         if every is not None and (epoch % every == 0 or epoch == 1):
-            self.record.frames.append((epoch, train_loss, p.task.picture(
-                p.config.task, p.data, p.parts.predict).score))
+            self.record.frames.append((epoch, train_loss, frame(p.task.picture(
+                p.config.task, p.data, p.parts.predict))))
 
     def finish(self, status: str, reason: str, epochs: int, seconds: float,
                first_error: BaseException | None = None,
@@ -131,12 +138,13 @@ class Tracker:
                drawing: outputs.Drawing | None = None) -> list[str]:
         p, folder, best = self.p, self.folder, self.best
         config, task, parts = p.config, p.task, p.parts
-        loss_name, accuracy_name = task.final_names
+        loss_name, accuracy_name = final_names(task, config.task)
         metrics: dict[str, Any] = {}
         if status == "completed":
             if best["state"] is not None:
                 parts.net.load_state_dict(best["state"])
-                metrics.update(best_epoch=best["epoch"], val_accuracy=best["accuracy"])
+                metrics.update({"best_epoch": best["epoch"],
+                                p.data.monitored[1]: best["accuracy"]})
             loss, accuracy = parts.measure(p.test)
             metrics = {loss_name: loss, accuracy_name: accuracy, **metrics,
                        **task.extras(config.task, p.data, parts.predict)}
