@@ -3,7 +3,8 @@
     python benchmarks/figures.py
 
 Builds every kind of figure from realistic data (a beans run's history, a compare of the
-eleven activations, a Fashion-MNIST-sized confusion matrix and image grid, surfaces) and
+eleven activations, a Fashion-MNIST-sized confusion matrix and image grid, surfaces, a
+2-D task's decision map and hidden units, a compare's twelve decision maps) and
 times building + saving it, best of 3, in one process. Prints a table: figure, seconds,
 ratio against the slowest.
 """
@@ -36,7 +37,19 @@ def main() -> None:
     found = surfaces.search("himmelblau", starts=[(-4, -4), (4, 4)], steps=100)
     shapes = [curves_mod.evaluate(n, -4, 4) for n in eleven]
     tracks = [(p.optimizer, p.points) for p in found.paths]
+    side = np.linspace(-6, 6, 80)
+    plane = plots.PlaneGrid(side, side)
+    x1, x2 = np.meshgrid(side, side)
+    p_map = 1 / (1 + np.exp(-(x1 * x2) / 4))
+    points = plots.PlanePoints(rng.uniform(-6, 6, (250, 2)), rng.integers(0, 2, 250))
+    units = [np.tanh(rng.normal(size=(8, 1, 1)) * x1 + rng.normal(size=(8, 1, 1)) * x2)
+             for _ in range(2)]
     jobs: dict[str, Callable[[], object]] = {
+        "decision_map": lambda: plots.decision_map(plane, p_map, points, points,
+                                                   regression=False, title="spiral"),
+        "unit_maps (2 x 8)": lambda: plots.unit_maps(plane, units),
+        "decision_grid (12)": lambda: plots.decision_grid(
+            plane, [p_map] * 12, [f"cell {i}" for i in range(12)], points, regression=False),
         "learning_curves": lambda: plots.learning_curves(history, "beans"),
         "fit_curve": lambda: plots.fit_curve(data_x, data_y, plots.Curve("before", x, x),
                                              plots.Curve("after", x, x), 0.43, "bean size"),

@@ -202,6 +202,11 @@ class Config(Strict):
                 "actcli", f"model.kind: cnn needs image input, but task {self.task.name} has "
                 f"{input_shape[0]} number(s) per sample; use mlp",
             )
+        if self.model.output == "softmax" and regression:
+            raise PydanticCustomError(
+                "actcli", f"model.output: softmax is for classes, but task {self.task.name} "
+                "is a regression (it predicts a number); use identity",
+            )
         if self.model.output == "softmax" and n_outputs < 2:
             raise PydanticCustomError(
                 "actcli", f"model.output: softmax needs two or more classes, but task "

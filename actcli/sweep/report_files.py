@@ -288,7 +288,7 @@ def _decision_maps(folder: Path, report: Report) -> Any:  # a Figure, or None
         picture = task.picture(options, data, score)
         maps.append(picture.values)
         points = points or plots.PlanePoints(picture.train_x, picture.train_y)
-        titles.append(f"{row.shown}: {row.mean_std('accuracy')[0]:.3f}")
+        titles.append(f"{row.shown} (seed {run.seed}): {run.accuracy:.3f}")
         grid = plots.PlaneGrid(picture.xs, picture.ys)
         regression = picture.regression
     if not maps or points is None:
