@@ -29,6 +29,7 @@ import torch
 from torch import Tensor
 
 from actcli.components import Ref, optimizers
+from actcli.engine import updates
 
 STACKED = ("sgd", "adam", "adamw", "rmsprop")  # what a stack can train with
 
@@ -55,7 +56,7 @@ class StackedOptimizer:
         for k, ref in enumerate(refs):
             shared.setdefault(ref, []).append(k)
         # (their optimizer, its base learning rate) per set of options
-        self.groups = [(optimizers.build(ref, [t for k in models_ for t in self.tensors[k]]),
+        self.groups = [(_optimizer(ref, [t for k in models_ for t in self.tensors[k]]),
                         float(ref.kwargs["lr"])) for ref, models_ in shared.items()]
         self._scale = 1.0  # the factor the groups' learning rates hold now
         self._stepped = [optimizer for optimizer, _ in self.groups]  # those with a model left
@@ -105,6 +106,15 @@ class StackedOptimizer:
             self._scale = lr_scale
         for optimizer in self._stepped:
             optimizer.step()
+
+
+def _optimizer(ref: Ref, params: list[Tensor]) -> Any:  # Update, or a torch optimizer
+    """``ref``'s optimizer over ``params``: :class:`updates.Update` (torch's kernels without
+    torch.optim's import of its compiler) where it runs here, else torch.optim's."""
+    if updates.runs_here(ref.name, params):
+        options = {k: v for k, v in ref.kwargs.items() if k not in optimizers.PENALTIES}
+        return updates.Update(ref.name, options, params)
+    return optimizers.build(ref, params)
 
 
 def _as_one_tensor(saved: dict[str, Any]) -> dict[str, Any]:
