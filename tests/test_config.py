@@ -95,8 +95,8 @@ ERRORS = [
                            "'cross_entropy'?)"),
     ("optimizer: adamm", "c.yaml: optimizer: unknown optimizer 'adamm' (did you mean 'adam'?)"),
     ("task: {name: rice_cookr}", "c.yaml: task.name: unknown task 'rice_cookr' (did you mean "
-                                 "'rice_cooker'?); valid: beans, circle, fashion_mnist, gauss, moons, "
-                                 "reg_gauss, reg_plane, rice_cooker, spiral, table, xor"),
+                                 "'rice_cooker'?); valid: beans, circle, fashion_mnist, gauss, "
+                                 "moons, reg_gauss, reg_plane, rice_cooker, spiral, table, xor"),
     ("modle: {}", "c.yaml: unknown key 'modle' (did you mean 'model'?); valid keys in top "
                   "level: name, task, model"),
     ("model: {hiden: [3]}", "c.yaml: unknown key 'model.hiden' (did you mean 'hidden'?)"),
