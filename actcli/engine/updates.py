@@ -81,8 +81,8 @@ class Update:
         if momentum != 0:
             held = [self.state.get(p, {}).get("momentum_buffer") for p in params]
             first = all(b is None for b in held)
-            buffers = [torch.empty_like(p.grad) for p in params] if first \
-                else [b for b in held if b is not None]  # type: ignore[arg-type]
+            buffers = [torch.empty_like(p) for p in params] if first \
+                else [b for b in held if b is not None]
         torch._fused_sgd_(params, [p.grad for p in params], buffers,  # type: ignore[misc]
                           weight_decay=float(o["weight_decay"]), momentum=momentum, lr=lr,
                           dampening=float(o["dampening"]), nesterov=bool(o["nesterov"]),
