@@ -351,8 +351,12 @@ def test_no_feature_columns(tmp_path):
 def test_explicit_feature_not_a_number(tmp_path):
     path = write(tmp_path, "a,b,y\n1,2,0\n3,abc,1\n5,6,0\n")
     assert error(path, features=["a", "b"]) == f"{path} line 3, column 'b': 'abc' is not a number"
-    # by default the column is left out instead, and said so
-    assert read_table(path, "y").skipped == ("b",)
+    # by default too: a column of numbers but for a typo is not left out without a word
+    assert error(path) == (f"{path} line 3, column 'b': 'abc' is not a number, but 2 of the "
+                           "column's cells are (name task.features to leave the column out)")
+    # a column of words is left out, and said so
+    words = write(tmp_path, "a,b,y\n1,x,0\n3,abc,1\n5,z,0\n", "w.csv")
+    assert read_table(words, "y").skipped == ("b",)
 
 
 @pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "Infinity", "1e999"])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BeforeValidator, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
 from actcli.components import activations, initializers, losses, optimizers
@@ -177,7 +177,7 @@ class Config(Strict):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> Config:
+    def _check(self, info: ValidationInfo) -> Config:
         if self.name is None:
             object.__setattr__(self, "name", self.task.name)
         if not _NAME.match(self.name or "") or ".." in (self.name or ""):
@@ -191,6 +191,8 @@ class Config(Strict):
                 "cuda:N, mps",
             )
         task = TASKS.get(self.task.name).task
+        if not (info.context or {}).get("data", True) and hasattr(task, "recorded_shape"):
+            return self  # a trained run's config: what it trained on is recorded, not read
         try:
             input_shape, n_outputs = task.shape(self.task)
             regression = task.regression(self.task)
@@ -296,10 +298,12 @@ def _default_at(path: Sequence[str]) -> Any:
 # --- public API ----------------------------------------------------------------------------
 
 def validate(document: dict[str, Any], source: str = "config",
-             overridden: Sequence[tuple[str, ...]] = ()) -> Config:
-    """A raw mapping -> Config, or ConfigError with the first problem in one line."""
+             overridden: Sequence[tuple[str, ...]] = (), *, data: bool = True) -> Config:
+    """A raw mapping -> Config, or ConfigError with the first problem in one line.
+    ``data=False``: a trained run's config, whose data need not be readable any more (a
+    table's file): the checks that read the data are left out."""
     try:
-        return Config.model_validate(document)
+        return Config.model_validate(document, context={"data": data})
     except ValidationError as exc:
         errors = exc.errors()
         first = errors[0]
@@ -312,14 +316,14 @@ def validate(document: dict[str, Any], source: str = "config",
 
 
 def load(path: str | Path | None, overrides: Sequence[str] = (),
-         notes: list[str] | None = None) -> Config:
+         notes: list[str] | None = None, *, data: bool = True) -> Config:
     """Read, override and validate a config. ``path=None`` starts from the defaults.
     ``notes`` collects what the overrides changed besides their own key (options dropped
-    when a component is renamed)."""
+    when a component is renamed). ``data=False``: as :func:`validate`."""
     document = read_document(Path(path)) if path is not None else {}
     source = str(path) if path is not None else "config"
     changed = [apply_override(document, item, notes) for item in overrides]
-    return validate(document, source, changed)
+    return validate(document, source, changed, data=data)
 
 
 def written_keys(path: str | Path | None, overrides: Sequence[str] = ()) -> set[str]:

@@ -45,7 +45,8 @@ def trained(run: Path, summary: dict[str, Any]) -> tuple[config_mod.Config, Path
     if not state_path.exists():
         raise ActcliError(f"{run}: no model.pt (run status: "
                           f"{locks.status(run, summary.get('status'))})")
-    config = config_mod.load(run / "config.yaml")
+    # a table run answers from what it recorded: its data file may be gone
+    config = config_mod.load(run / "config.yaml", data=False)
     folders.check_agree(run, summary, config.task.name, config.name)
     return config, state_path
 

@@ -518,8 +518,29 @@ def _default_features(raw: _Raw, target: str) -> tuple[list[str], tuple[str, ...
         if cells is not None and not _PANDAS_INDEX.fullmatch(name) and _numeric(cells):
             chosen.append(name)
         else:
+            if cells is not None:
+                _typo(raw, name, cells)
             skipped.append(name)
     return chosen, tuple(skipped)
+
+
+def _typo(raw: _Raw, name: str, cells: Sequence[str]) -> None:
+    """TableError for a column of numbers but for a few cells (a typo would otherwise
+    leave the whole column out of the default features without a word)."""
+    numbers, words = [], []
+    for line, cell in zip(raw.lines, cells, strict=True):
+        if not cell:
+            continue
+        try:
+            float(cell)
+            numbers.append(line)
+        except ValueError:
+            words.append((line, cell))
+    if numbers and words and len(words) <= max(1, len(numbers) // 10):
+        line, cell = words[0]
+        raise TableError(f"{raw.path} line {line}, column {quote(name)}: {quote(cell)} is not "
+                         f"a number, but {len(numbers)} of the column's cells are (name "
+                         "task.features to leave the column out)")
 
 
 def _named_features(raw: _Raw, target: str, features: Sequence[str]) -> list[str]:

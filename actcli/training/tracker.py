@@ -82,7 +82,7 @@ class Tracker:
         # diagnostics.csv: one row per logged epoch
         self.diagnosed: list[dict[str, float]] = progress.diagnostics if progress else []
         self.best: dict[str, Any] = progress.best if progress else \
-            {"accuracy": -1.0, "epoch": 0, "state": None}
+            {"accuracy": -math.inf, "epoch": 0, "state": None}  # (an R² has no floor)
         self.record = outputs.Record(self.history, self.diagnosed, picture_before=before,
                                      weights_before=weights_before)
         # what a learned activation starts from (the network as its seed built it)
