@@ -35,7 +35,8 @@ def test_a_path_wins_over_a_shipped_name(tmp_path, monkeypatch):
     Path("rice_cooker").write_text("task: beans\n")
     assert shipped.resolve("rice_cooker") == Path("rice_cooker")
     with pytest.raises(ConfigError, match="nosuch: config file not found, and no shipped "
-                       "config is named 'nosuch'; shipped: beans, compare_beans"):
+                       "config is named 'nosuch'; shipped: beans, circle, compare_beans, "
+                       "compare_fashion_mnist, compare_spiral, fashion_mnist"):
         shipped.resolve("nosuch")
     with pytest.raises(ConfigError, match="named without a folder: beans"):
         shipped.resolve("elsewhere/beans.yaml")

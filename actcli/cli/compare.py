@@ -242,7 +242,8 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
                 cells.append(f"{found.tuned_lr[row.label]:g}")
         columns, rows = without(columns, rows, drop)
         seeds = max((row.seeds for row in found.rows), default=0)
-        return grid(f"compare: best first by {found.rank_by}, {seeds} seed(s)", columns, rows)
+        ranked = found.accuracy_name if found.rank_by == "accuracy" else found.rank_by
+        return grid(f"compare: best first by {ranked}, {seeds} seed(s)", columns, rows)
 
     loss, seconds = found.loss_name, "s/run"
     console.print(fit(console.width, [

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -119,6 +120,26 @@ class FitResult:
 def log_epochs(epochs: int, log_every: int | None) -> int:
     """Epochs between logged rows: as asked, or about 200 rows over the run."""
     return log_every if log_every is not None else max(1, epochs // 200)
+
+
+DIAGNOSED = 20  # diagnostics rows a run records at most
+
+
+def logged(epochs: int, log_every: int | None) -> list[int]:
+    """The epochs :func:`run_fit` logs: the first, every :func:`log_epochs`, the last."""
+    every = log_epochs(epochs, log_every)
+    return [e for e in range(1, epochs + 1) if e == 1 or e % every == 0 or e == epochs]
+
+
+def diagnosed(epochs: int, log_every: int | None) -> set[int]:
+    """The logged epochs whose diagnostics (a probe's forward and backward, as dear as a
+    training step) are measured: all of them up to :data:`DIAGNOSED`, else that many
+    evenly spaced, the first and the last among them. So a run of many cheap epochs (a
+    full-batch stack) does not spend as long diagnosing as training."""
+    rows = logged(epochs, log_every)
+    if len(rows) <= DIAGNOSED:
+        return set(rows)
+    return {rows[i] for i in np.linspace(0, len(rows) - 1, DIAGNOSED).round().astype(int)}
 
 
 @dataclass

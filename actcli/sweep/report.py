@@ -193,7 +193,8 @@ def _target(rows: list[Row], given: tuple[str, float] | None) -> Target | None:
     finals = [np.mean([run.history[-1][accuracy_key] for run in row.runs.values()])
               for row in rows if all(run.history for run in row.runs.values())]
     best = float(max(finals))
-    return Target("accuracy", TARGET_FRACTION * best, accuracy_key,
+    # within 1% of the best (an R² may be negative: 1% of its size below it)
+    return Target("accuracy", best - (1 - TARGET_FRACTION) * abs(best), accuracy_key,
                   f"{TARGET_FRACTION:.0%} of the best cell's final {accuracy_key}, "
                   f"{best:.4g}")
 

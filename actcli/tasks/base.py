@@ -17,6 +17,7 @@ import torch
 from pydantic import Field
 from torch import Tensor
 
+from actcli.errors import DataError
 from actcli.strict import Strict
 
 Predict = Callable[[Tensor], Tensor]  # model inputs (N, n_inputs) -> scores (N, n_outputs)
@@ -258,6 +259,10 @@ class Curve1D(FixedShape):
         n = len(raw)
         order = torch.arange(n)
         n_test = _test_count(n, options)
+        if n - n_test < 2:
+            raise DataError(f"task.test_fraction: {options.test_fraction} of {n} samples "
+                            f"holds out {n_test}, leaving {n - n_test} to train on (at least "
+                            "2 are needed)")
         if n_test:
             gen = torch.Generator().manual_seed(options.seed)
             order = torch.randperm(n, generator=gen)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import Field, create_model, field_validator
+from pydantic import Field, create_model, field_validator, model_validator
 from torch import Tensor
 
 from actcli.strict import Strict
@@ -46,6 +46,15 @@ class PlaneOptions(Strict):
         "split; none = raw values, as the Playground feeds them")
     seed: int = Field(0, ge=0, description="seed of the points and the split, not of training")
 
+    @model_validator(mode="after")
+    def _some_to_train_on(self) -> PlaneOptions:
+        held = round(self.count * self.test_fraction)
+        if self.count - held < 2:
+            raise ValueError(f"test_fraction {self.test_fraction} of {self.count} points "
+                             f"holds out {held}, leaving {self.count - held} to train on "
+                             "(at least 2 are needed)")
+        return self
+
     @field_validator("features", mode="before")
     @classmethod
     def _known(cls, value: Any) -> Any:  # raw config data
@@ -54,7 +63,7 @@ class PlaneOptions(Strict):
         if isinstance(value, list | tuple):
             names = [pd.canonical_feature(str(v)) for v in value]
             if len(set(names)) != len(names):
-                raise ValueError(f"features: {', '.join(names)} names a feature twice")
+                raise ValueError(f"{', '.join(names)} names a feature twice")
             return tuple(names)
         return value
 

@@ -33,7 +33,7 @@ from torch import Tensor
 from actcli import config as config_mod
 from actcli import devices, folders, locks, provenance
 from actcli.config import Config, to_dict
-from actcli.engine import checkpoints
+from actcli.engine import checkpoints, loop
 from actcli.engine import model as model_mod
 from actcli.engine.dense import DenseEngine
 from actcli.engine.loop import Cursor, Engine, FitResult, Orders, run_fit
@@ -374,16 +374,23 @@ def drive(prepared: Sequence[Prepared], engine: Engine, order: Orders,
     due = [time.monotonic() + every_seconds] if every_seconds is not None else []
     epoch_due = [False]  # train.checkpoint_every: a checkpoint after this epoch
 
+    probed = loop.diagnosed(config.train.epochs, config.train.log_every)
+    finished = [start_epoch]  # the last epoch finished
+
     def evaluate() -> list[dict[str, float]]:
         loss, accuracy = engine.measure(held_out)
-        # one pass measures every model (the weights are those on_epoch sees)
-        diagnosed[:] = engine.diagnose(probe_x, probe_y)
+        # one pass measures every model (the weights are those on_epoch sees); on the
+        # epochs loop.diagnosed picks
+        diagnosed[:] = engine.diagnose(probe_x, probe_y) if finished[0] + 1 in probed \
+            else []
         return [{names[0]: loss[i], names[1]: accuracy[i]} for i in range(k)]
 
     def on_epoch(i: int, epoch: int, train_loss: float, row: dict[str, float] | None) -> None:
+        finished[0] = epoch
         tracker = trackers[i]
         if tracker is not None:
-            tracker.log(epoch, train_loss, row, diagnosed[i] if row is not None else None)
+            tracker.log(epoch, train_loss, row,
+                        diagnosed[i] if row is not None and diagnosed else None)
         if every is not None and epoch % every == 0 and epoch < config.train.epochs:
             epoch_due[0] = True
         if reporter is not None and i == 0:

@@ -79,7 +79,7 @@ class Tracker:
             else None
         weights_before = outputs.weights(parts.net) if figures else None
         self.history: list[dict[str, float]] = progress.history if progress else []
-        # diagnostics.csv: one row per logged epoch
+        # diagnostics.csv: one row per diagnosed epoch (engine.loop.diagnosed)
         self.diagnosed: list[dict[str, float]] = progress.diagnostics if progress else []
         self.best: dict[str, Any] = progress.best if progress else \
             {"accuracy": -math.inf, "epoch": 0, "state": None}  # (an R² has no floor)
@@ -98,7 +98,8 @@ class Tracker:
             self.history.append(row)
             if self.board is not None:
                 self.board.log(row)
-            self.diagnosed.append({"epoch": epoch, **(diagnosis or {})})
+            if diagnosis is not None:  # (on the epochs engine.loop.diagnosed picks)
+                self.diagnosed.append({"epoch": epoch, **diagnosis})
             watched = row.get(p.data.monitored[1], math.nan)
             if p.val is not None and watched > self.best["accuracy"]:
                 self.best.update(accuracy=watched, epoch=epoch,
