@@ -89,14 +89,17 @@ def complete_kind(incomplete: str) -> list[str]:
 
 def complete_config(incomplete: str) -> list[str]:
     """Shipped config names and the YAML files here that start with ``incomplete``."""
+    from importlib import resources
     from pathlib import Path
 
-    from actcli.config import shipped
-
+    # the shipped configs' folder (config.shipped.folder), found without importing the
+    # config package: its __init__ imports torch
+    shipped = sorted(Path(p).stem for p in Path(str(resources.files("actcli") / "configs"))
+                     .glob("*.yaml"))
     here = Path(incomplete).parent if "/" in incomplete else Path(".")
     files = sorted(str(p) if "/" in incomplete else p.name
                    for p in here.glob("*.y*ml") if p.is_file())
-    return starting(incomplete, [*shipped.names(), *files])
+    return starting(incomplete, [*shipped, *files])
 
 
 def complete_set(incomplete: str) -> list[str]:

@@ -591,7 +591,9 @@ def autograd_slope(module: nn.Module, x: Tensor) -> Tensor:
         out = module.forward(leaf)
         if not out.requires_grad:
             return torch.zeros_like(x)
-        (grad,) = torch.autograd.grad(out, leaf, torch.ones_like(out), allow_unused=True)
+        # the gradient of the sum: the same backward as grad_outputs of ones (which makes
+        # torch import its symbolic-shapes machinery and sympy, 0.3 s, on first use)
+        (grad,) = torch.autograd.grad(out.sum(), leaf, allow_unused=True)
     return torch.zeros_like(x) if grad is None else grad.detach()
 
 

@@ -344,7 +344,12 @@ class StackedMLP:
                 layer = self.layers[depth - 1]
                 ordered = g if layer.order is None else g.index_select(0, layer.order)
                 learned = [p for p, _ in layer.params]
-                found = torch.autograd.grad(graph[1], [*graph[0], *learned], ordered)
+                with torch.enable_grad():
+                    # the gradient of sum(out * g): the same backward as grad_outputs=g
+                    # (which makes torch import its symbolic shapes and sympy, 0.3 s, on
+                    # first use); times 1.0 and summing are exact
+                    vjp = (graph[1] * ordered).sum()
+                found = torch.autograd.grad(vjp, [*graph[0], *learned])
                 g = layer.join(found[:len(graph[0])])
                 for (_, place), grad in zip(layer.params, found[len(graph[0]):], strict=True):
                     place.copy_(grad)  # a learned activation's gradient, into the stack's

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from torch import Tensor, nn
 
-from actcli import folders, plots
+from actcli import folders
 from actcli.config import Config
 from actcli.tasks.base import ClassesPicture, FitPicture, PlanePicture, TaskData
 
@@ -70,6 +70,10 @@ def draw(folder: Path, config: Config, task: Any, data: TaskData,
     own, and says how far it got through ``drawing``). Once ``stop()`` is true the figures
     not drawn yet are left out; returns their file names. ``diverged_at``: the epoch a
     diverged run stopped at, marked on the learning curves."""
+    if not figures and not record.frames:
+        return []  # (a compare's cell): nothing to draw, matplotlib never imported
+    from actcli import plots  # matplotlib: only when a figure is drawn
+
     jobs: list[tuple[str, Callable[[], object]]] = []
     if record.history and figures:
         jobs.append(("learning_curves.png", lambda: folders.save_figure(
@@ -122,6 +126,8 @@ def _pictures(folder: Path, config: Config, task: Any, data: TaskData, net: nn.M
               predict: Callable[[Tensor], Tensor], record: Record, metrics: dict[str, Any],
               status: str) -> list[tuple[str, Callable[[], object]]]:
     """The task's own pictures and weights.png, each as (file name, how to draw it)."""
+    from actcli import plots  # matplotlib: only when a figure is drawn
+
     before = record.picture_before
     jobs: list[tuple[str, Callable[[], object]]] = []
     if task.picture_type is PlanePicture:
@@ -182,6 +188,7 @@ def _plane_pictures(folder: Path, config: Config, task: Any, data: TaskData, net
                     status: str) -> list[tuple[str, Callable[[], object]]]:
     """decision.png (the output over the plane, train and test points) and units.png (each
     hidden unit's output over the plane; none for a network without hidden layers)."""
+    from actcli import plots  # matplotlib: only when a figure is drawn
     from actcli.engine.model import hidden_outputs
     from actcli.tasks.base import final_names
 
