@@ -44,10 +44,14 @@ def main() -> None:
     points = plots.PlanePoints(rng.uniform(-6, 6, (250, 2)), rng.integers(0, 2, 250))
     units = [np.tanh(rng.normal(size=(8, 1, 1)) * x1 + rng.normal(size=(8, 1, 1)) * x2)
              for _ in range(2)]
+    wide = [np.tanh(rng.normal(size=(32, 1, 1)) * x1 + rng.normal(size=(32, 1, 1)) * x2)
+            for _ in range(2)]
     jobs: dict[str, Callable[[], object]] = {
         "decision_map": lambda: plots.decision_map(plane, p_map, points, points,
                                                    regression=False, title="spiral"),
         "unit_maps (2 x 8)": lambda: plots.unit_maps(plane, units),
+        "unit_maps (2 x 32)": lambda: plots.unit_maps(plane, wide),
+        "unit_maps (4 x 32)": lambda: plots.unit_maps(plane, wide * 2),
         "decision_grid (12)": lambda: plots.decision_grid(
             plane, [p_map] * 12, [f"cell {i}" for i in range(12)], points, regression=False),
         "learning_curves": lambda: plots.learning_curves(history, "beans"),

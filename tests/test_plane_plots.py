@@ -148,17 +148,29 @@ def tanh_units(count: int, seed: int = 0) -> np.ndarray:
     return np.tanh(a * X1 + b * X2) * np.arange(1, count + 1)[:, None, None]
 
 
-def test_unit_maps_one_axes_per_unit_each_on_its_own_symmetric_scale():
+def unit_images(fig):
+    """(image, title) of every unit's map, in drawing order."""
+    (ax,) = [ax for ax in fig.axes if ax.images] or [None]
+    if ax is None:
+        return []
+    return list(zip(ax.images, ax.texts, strict=True))
+
+
+def test_unit_maps_one_map_per_unit_each_on_its_own_symmetric_scale():
     layers = [tanh_units(8), tanh_units(8, seed=1)]
     fig = unit_maps(GRID, layers)
-    axes = map_axes(fig)
-    assert len(axes) == len(fig.axes) == 16
-    titles = [ax.texts[0].get_text().split()[0] for ax in axes]
+    maps = unit_images(fig)
+    assert len(maps) == 16
+    titles = [text.get_text().split()[0] for _, text in maps]
     assert titles == [f"h{layer}.{unit}" for layer in (1, 2) for unit in range(1, 9)]
-    for ax, values in zip(axes, [u for layer in layers for u in layer], strict=True):
+    for (image, _), values in zip(maps, [u for layer in layers for u in layer], strict=True):
         top = np.abs(values).max()
-        assert ax.images[0].get_clim() == pytest.approx((-top, top))
-        np.testing.assert_array_equal(ax.images[0].get_array(), values)
+        assert image.get_clim() == pytest.approx((-top, top))
+        np.testing.assert_array_equal(image.get_array(), values)
+        left, right, bottom, up = image.get_extent()
+        x0, x1, y0, y1 = GRID.extent  # the plane's shape (about 2:1), kept in its square
+        assert (right - left) / (up - bottom) == pytest.approx((x1 - x0) / (y1 - y0))
+        assert image.origin == "lower"  # values[0] (the lowest x2) at the bottom
     labels = [t.get_text() for t in fig.texts]
     assert "layer 1\n(8 units)" in labels and "layer 2\n(8 units)" in labels
     data, pixels = png(fig)
@@ -168,16 +180,29 @@ def test_unit_maps_one_axes_per_unit_each_on_its_own_symmetric_scale():
 def test_unit_maps_wrap_long_layers_and_leave_out_past_the_maximum():
     fig = unit_maps(GRID, [tanh_units(2 * UNIT_COLUMNS), tanh_units(100)],
                     names=["dense 1: relu", "dense 2: tanh"])
-    axes = map_axes(fig)
-    assert len(axes) == 2 * UNIT_COLUMNS + 64  # of 100: the first 64
-    first = axes[:2 * UNIT_COLUMNS]
-    assert len({round(ax.get_position().y0, 4) for ax in first}) == 2
-    assert len({round(ax.get_position().x0, 4) for ax in first}) == UNIT_COLUMNS
-    assert axes[-1].texts[0].get_text().startswith("h2.64 ")
+    maps = unit_images(fig)
+    assert len(maps) == 2 * UNIT_COLUMNS + 64  # of 100: the first 64
+    first = [image.get_extent() for image, _ in maps[:2 * UNIT_COLUMNS]]
+    assert len({round(e[2], 4) for e in first}) == 2  # two rows
+    assert len({round(e[0], 4) for e in first}) == UNIT_COLUMNS
+    assert maps[-1][1].get_text().startswith("h2.64 ")
     labels = [t.get_text() for t in fig.texts]
     assert "dense 1: relu\n(32 units)" in labels
     assert "dense 2: tanh\n(100 units:\nfirst 64 shown,\n36 left out)" in labels
-    assert not map_axes(unit_maps(GRID, [])) and png(unit_maps(GRID, []))[0][:8] == PNG
+    assert not unit_images(unit_maps(GRID, [])) and png(unit_maps(GRID, []))[0][:8] == PNG
+
+
+def test_unit_maps_draw_each_map_where_its_values_are():
+    # one unit positive in the upper half of the plane (x2 > 0): blue above, orange below
+    values = np.where(X2 > 0, 1.0, -1.0)[None]
+    fig = unit_maps(GRID, [values])
+    ((image, _),) = unit_images(fig)
+    _, pixels = png(fig)
+    left, right, bottom, up = image.get_extent()
+    ax = image.axes
+    upper = pixel_at(fig, ax, pixels, (left + right) / 2, bottom + 0.8 * (up - bottom))
+    lower = pixel_at(fig, ax, pixels, (left + right) / 2, bottom + 0.2 * (up - bottom))
+    assert np.abs(upper - rgb255(1.0)).max() < 12 and np.abs(lower - rgb255(0.0)).max() < 12
 
 
 def test_decision_grid_one_panel_per_map_titled_on_one_scale():

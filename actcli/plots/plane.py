@@ -179,17 +179,27 @@ def unit_maps(grid: PlaneGrid, layers: Sequence[np.ndarray], *,
     orange negative) and as large as its largest |activation|, given in its title
     ('h1.3 ±0.8': layer 1, unit 3, both counted from 1): a unit's shape shows even when
     its values are small, and the title says how small. ``names`` label the rows
-    (default 'layer 1', ...), each followed by the unit count. Laid out by hand (no
-    layout engine) and without ticks: 128 axes stay cheap."""
+    (default 'layer 1', ...), each followed by the unit count. Every map is an image on
+    one axes spanning the figure (positions in inches; an axes per unit costs ~4 ms, so
+    4 layers of 32 units would take a second), laid out by hand, without ticks."""
     shown = [np.asarray(layer, dtype=float)[:MAX_UNITS] for layer in layers]
     columns = max(min(max((len(s) for s in shown), default=1), UNIT_COLUMNS), 1)
     rows = [max(math.ceil(len(s) / columns), 1) for s in shown]
-    cell, label_w, top, gap = 0.92, 1.35, 0.5, 0.14  # inches
+    cell, label_w, top, gap, side = 0.92, 1.35, 0.5, 0.14, 0.78  # inches
     width = label_w + columns * cell + 0.1
-    height = top + sum(rows) * cell + gap * max(len(rows) - 1, 0) + 0.1
-    fig = Figure(figsize=(width, max(height, 1.2)))
+    height = max(top + sum(rows) * cell + gap * max(len(rows) - 1, 0) + 0.1, 1.2)
+    fig = Figure(figsize=(width, height))
     fig.suptitle("hidden units over the plane (each map on its own scale, white = 0)",
-                 y=1 - 0.12 / max(height, 1.2), va="top", fontsize="medium")
+                 y=1 - 0.12 / height, va="top", fontsize="medium")
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    ax.set_axis_off()
+    # a map keeps the plane's aspect inside its square
+    left, right, bottom, up = grid.extent
+    aspect = (up - bottom) / (right - left)
+    w, h = (side, side * aspect) if aspect <= 1 else (side / aspect, side)
+    cmap = PLAYGROUND.with_extremes(bad=_BLANK)
     y = top
     for index, (layer, count, full) in enumerate(zip(shown, rows, layers, strict=True)):
         name = names[index] if names is not None else f"layer {index + 1}"
@@ -201,16 +211,18 @@ def unit_maps(grid: PlaneGrid, layers: Sequence[np.ndarray], *,
                  va="center", fontsize="small")
         for unit, values in enumerate(layer):
             row, column = divmod(unit, columns)
-            box = ((label_w + column * cell + 0.04) / width,
-                   1 - (y + (row + 1) * cell) / height, 0.78 / width, 0.78 / height)
-            ax = fig.add_axes(box)
+            x0 = label_w + column * cell + 0.04 + (side - w) / 2
+            y0 = height - (y + (row + 1) * cell) + (side - h) / 2
             scale = np.abs(values[np.isfinite(values)])
             limit = float(scale.max()) if scale.size else 0.0
-            _plane_axes(ax, grid, _values(grid, values), Normalize(-(limit or 1), limit or 1),
-                        contour=False, ticks=False)
-            ax.text(0.5, 1.03, f"h{index + 1}.{unit + 1} ±{limit:.2g}", fontsize=6.5,
-                    ha="center", va="bottom", transform=ax.transAxes)  # cheaper than a title
+            ax.imshow(_values(grid, values), cmap=cmap, origin="lower",
+                      norm=Normalize(-(limit or 1), limit or 1), interpolation="nearest",
+                      extent=(x0, x0 + w, y0, y0 + h), aspect="auto")
+            ax.text(x0 + w / 2, y0 + h + 0.03, f"h{index + 1}.{unit + 1} ±{limit:.2g}",
+                    fontsize=6.5, ha="center", va="bottom")
         y += count * cell + gap
+    ax.set_xlim(0, width)  # (imshow moves the limits to its extent)
+    ax.set_ylim(0, height)
     if not layers:
         fig.text(0.5, 0.4, "no hidden units", ha="center")
     return fig
