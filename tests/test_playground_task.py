@@ -636,3 +636,18 @@ def test_smoke_trains_every_2d_task(invoke, tmp_path, task):
     score = "r2" if task.startswith("reg") else "accuracy"
     assert math.isfinite(summary["metrics"][score])
     assert (run / "decision.png").read_bytes()[:8] == PNG
+
+
+def test_the_shipped_compare_spiral_runs_as_one_stack_and_draws_every_cells_map(tmp_path):
+    from actcli.config import shipped
+
+    found = compare.run(shipped.resolve("compare_spiral"),
+                        ["train.epochs=2", "task.count=60", "train.batch_size=null"], seeds=1,
+                        workers=1, out=tmp_path)
+    assert len(found.results) == 12  # identity and the eleven
+    assert all(r.status == "completed" for r in found.results)
+    assert {r.stack for r in found.results} == {12}
+    assert "decision_maps.png" in found.files
+    with Image.open(found.plan.folder / "decision_maps.png") as image:
+        assert image.size[0] > image.size[1] > 300  # 4 columns of 3 rows
+    assert "decision_maps.png" in (found.plan.folder / "report.md").read_text()
