@@ -39,7 +39,7 @@ def test_defaults_fill_every_key():
     assert data["train"] == {"epochs": 100, "batch_size": None, "seed": 0,
                              "lr_schedule": "constant", "checkpoint_every": None,
                              "checkpoint_seconds": 30.0,
-                             "log_every": None}
+                             "log_every": None, "precision": "fp32"}
     assert data["device"] == "auto"
 
 

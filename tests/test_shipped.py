@@ -122,12 +122,17 @@ def test_completion_names_match_the_registries():
                  "task": "beans"}.get(key, completion.VALUES.get(key, ("1",))[0])
         task = "fashion_mnist" if key.split(".")[-1] in (
             "data_dir", "download", "val_size", "normalize", "limit_train", "limit_test") \
-            else "beans" if key in ("task.count", "task.noise") else "rice_cooker"
+            else "beans" if key in ("task.count", "task.noise") \
+            else "spiral" if key == "task.features" \
+            else "table" if key in ("task.path", "task.target", "task.kind",
+                                    "task.val_fraction") else "rice_cooker"
+        value = {"task.features": "[x1]", "task.path": "iris.csv", "task.target": "species",
+                 "task.kind": "auto", "task.val_fraction": "0.1"}.get(key, value)
         overrides = [f"task={task}"] if key.startswith("task.") else []
         overrides += ["optimizer=sgd"] if key == "optimizer.momentum" else []
         if key in ("task.data_dir",):
             value = "/tmp"
-        if task == "fashion_mnist":
+        if task in ("fashion_mnist", "table"):
             overrides += ["model.output=softmax", "loss=cross_entropy"]
         if key == "model.output" or key == "loss":
             continue  # their values depend on each other; checked by the schema tests

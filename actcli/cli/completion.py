@@ -34,14 +34,18 @@ KEYS = ("name", "task", "task.name", "task.scale", "task.test_fraction", "task.s
         "task.limit_train", "task.limit_test", "model.kind", "model.channels", "model.hidden",
         "model.dropout", "model.batch_norm", "model.activation", "model.output", "model.init",
         "loss", "optimizer", "optimizer.name", "optimizer.lr", "optimizer.momentum",
-        "optimizer.weight_decay", "train.epochs", "train.batch_size", "train.seed",
+        "optimizer.weight_decay", "optimizer.l1", "optimizer.l2", "train.epochs",
+        "train.batch_size", "train.seed",
         "train.lr_schedule", "train.checkpoint_every", "train.checkpoint_seconds",
-        "train.log_every", "device", "log.tensorboard")
+        "train.log_every", "train.precision", "device", "log.tensorboard",
+        "task.features", "task.path", "task.target", "task.kind",
+        "task.val_fraction")
 VALUES = {  # what a key's value may be, where it is one of a few names
     "task": TASKS, "task.name": TASKS, "model.activation": ACTIVATIONS, "loss": LOSSES,
     "model.init": INITS, "optimizer": OPTIMIZERS, "optimizer.name": OPTIMIZERS,
     "model.output": ("sigmoid", "softmax", "identity"), "model.kind": ("mlp", "cnn"),
-    "train.lr_schedule": ("constant", "cosine"), "device": ("auto", "cpu", "cuda", "mps"),
+    "train.lr_schedule": ("constant", "cosine"), "train.precision": ("fp32", "tf32", "bf16"),
+    "device": ("auto", "cpu", "cuda", "mps"),
     "task.scale": ("standard", "minmax", "none"), "model.batch_norm": ("true", "false"),
     "log.tensorboard": ("true", "false"),
 }

@@ -128,6 +128,12 @@ class TrainConfig(Strict):
     log_every: int | None = Field(
         None, ge=1, description="epochs between rows of metrics.csv; null = about 200 rows"
     )
+    precision: Literal["fp32", "tf32", "bf16"] = Field(
+        "fp32", description="matrix products in float32 (fp32); TF32 tensor cores (tf32: "
+        "an NVIDIA GPU, Ampere or later); or bfloat16 (bf16: products and activations' "
+        "inputs rounded to bfloat16, weights, gradients and the optimizer in float32), on a "
+        "GPU or a CPU; changes the numbers: compare with fp32"
+    )
 
 
 class CompareConfig(Strict):

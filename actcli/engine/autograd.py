@@ -32,10 +32,12 @@ class AutogradStep:
     """Forward, ``backward()``, optimizer step: any network, any loss."""
 
     def __init__(self, model: nn.Module, objective: Objective,
-                 penalty: Callable[[], Tensor] | None = None) -> None:
+                 penalty: Callable[[], Tensor] | None = None, bf16: bool = False) -> None:
         # penalty: the regularisation term added to the loss minimised (not to the loss
-        # returned, which is the data loss a run records)
+        # returned, which is the data loss a run records); bf16: the forward under
+        # torch.autocast to bfloat16 (the weights and the step stay float32)
         self.model, self.objective, self.penalty = model, objective, penalty
+        self.bf16 = bf16
 
     def parameters(self) -> list[Tensor]:
         """What the optimizer must update."""
@@ -43,8 +45,9 @@ class AutogradStep:
 
     def __call__(self, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor) -> Outcome:
         optimizer.zero_grad(set_to_none=True)
-        z = self.model(x)
-        loss = self.objective(z, y)
+        with autocast(x.device, self.bf16):
+            z = self.model(x)
+            loss = self.objective(z.float(), y)
         minimised = loss + self.penalty() if self.penalty is not None else loss
         minimised.backward()
         grads = [p.grad for p in self.model.parameters() if p.grad is not None]
@@ -52,6 +55,15 @@ class AutogradStep:
             return None
         optimizer.step()
         return loss.detach(), z.detach()
+
+
+def autocast(device: torch.device, bf16: bool) -> Any:  # a context manager
+    """torch.autocast to bfloat16 on ``device`` when ``bf16``, else nothing."""
+    import contextlib
+
+    if not bf16:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
 def _all_finite(loss: Tensor, grads: list[Tensor]) -> bool:
@@ -64,8 +76,8 @@ def _all_finite(loss: Tensor, grads: list[Tensor]) -> bool:
     return bool(torch.isfinite(torch.stack(torch._foreach_norm(grads))).all())
 
 
-def measure(net: nn.Module, objective: Objective, correct: Correct, split: Split
-            ) -> tuple[float, float]:
+def measure(net: nn.Module, objective: Objective, correct: Correct, split: Split,
+            bf16: bool = False) -> tuple[float, float]:
     """(loss, accuracy) of ``net`` on ``split``, in large batches, no gradients."""
     net.eval()
     loss = torch.zeros((), dtype=torch.float64)
@@ -74,7 +86,8 @@ def measure(net: nn.Module, objective: Objective, correct: Correct, split: Split
     with torch.inference_mode():
         for start in range(0, len(split), EVAL_BATCH):
             x, y = split.x[start:start + EVAL_BATCH], split.y[start:start + EVAL_BATCH]
-            z = net(x)
+            with autocast(x.device, bf16):
+                z = net(x).float()
             loss += objective(z, y).double().cpu() * len(y)
             right += correct(z, y, spread).double().cpu()
     n = max(len(split), 1)
@@ -92,12 +105,13 @@ class AutogradEngine:
     def __init__(self, net: Network, objective: Objective, optimizer: torch.optim.Optimizer,
                  correct: Correct | None = None,
                  scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-                 penalty: Callable[[], Tensor] | None = None) -> None:
+                 penalty: Callable[[], Tensor] | None = None, bf16: bool = False) -> None:
         held = {id(p) for group in optimizer.param_groups for p in group["params"]}
         if any(id(p) not in held for p in net.parameters()):
             raise ValueError("the optimizer must be built over the network's parameters")
         self.net, self.objective = net, objective
-        self.step = AutogradStep(net, objective, penalty)
+        self.step = AutogradStep(net, objective, penalty, bf16)
+        self.bf16 = bf16
         self.optimizer, self.correct, self.scheduler = optimizer, correct, scheduler
         self._base = [float(group["lr"]) for group in optimizer.param_groups]
 
@@ -126,7 +140,7 @@ class AutogradEngine:
     def measure(self, split: Split) -> tuple[list[float], list[float]]:
         """([loss], [accuracy]) on ``split``."""
         assert self.correct is not None  # an engine that measures counts right answers
-        loss, accuracy = measure(self.net, self.objective, self.correct, split)
+        loss, accuracy = measure(self.net, self.objective, self.correct, split, self.bf16)
         return [loss], [accuracy]
 
     def diagnose(self, x: Tensor, y: Tensor) -> list[dict[str, float]]:

@@ -50,9 +50,11 @@ class DenseEngine:
                  output: nn.Module, n_outputs: int, score: Callable[[Tensor], Tensor],
                  *, epochs: int, cosine: bool,
                  generators: Sequence[torch.Generator] | None = None,
-                 regression: float | None = None) -> None:
+                 regression: float | None = None, precision: str = "fp32") -> None:
         self.k = len(nets)
-        self.stack = StackedMLP(nets, generators)
+        # bf16: the stack's matrix products in bfloat16, everything else float32
+        self.stack = StackedMLP(nets, generators,
+                                torch.bfloat16 if precision == "bf16" else None)
         whole = (self.stack.flat, self.stack.grad) if self.k == 1 else None
         self.optimizer = StackedOptimizer(optimizers, self.stack.models(), whole)
         self.loss: StackedLoss = losses.stacked(loss, output, n_outputs)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -152,7 +153,8 @@ class StackedMLP:
     """
 
     def __init__(self, nets: Sequence[nn.Module],
-                 dropout_generators: Sequence[torch.Generator] | None = None) -> None:
+                 dropout_generators: Sequence[torch.Generator] | None = None,
+                 low: torch.dtype | None = None) -> None:
         if not nets:
             raise ValueError("a stack needs at least one network")
         layers = [dense_layers(net) for net in nets]
@@ -161,6 +163,9 @@ class StackedMLP:
             raise ValueError("every network of a stack must be a plain dense stack of the "
                              "same layer shapes")
         self.k = len(nets)
+        # low: the matrix products' dtype (bfloat16) where it is not float32: their inputs
+        # are rounded to it and their results come back as float32
+        self.low = low
         first = next(nets[0].parameters())
         self.device, self.dtype = first.device, first.dtype
         # every model's weights and biases, layer by layer (the same shapes in every model)
@@ -263,9 +268,9 @@ class StackedMLP:
             saved.inputs.append(a)
             if one:
                 wt, bias = self._one[depth][:2]
-                z = torch.addmm(bias, a, wt)
+                z = self._mm(torch.addmm, bias, a, wt)
             else:
-                z = _linear(a, w, b)
+                z = _linear(a, w, b, self.low)
             if depth == last:
                 saved.logits = z.unsqueeze(0) if one else z
                 break
@@ -320,22 +325,22 @@ class StackedMLP:
             w, _, gw, gb = self.tensors[depth]
             if saved.one:  # one model: the products of a run alone, no batch axis
                 wt, _, gw1, gb1 = self._one[depth]
-                torch.mm(g.t(), inputs, out=gw1)
+                self._into(torch.mm, gw1, g.t(), inputs)
                 torch.sum(g, dim=0, out=gb1)
                 if depth == 0:
                     break
-                g = g.mm(wt.t())
+                g = self._mm(torch.mm, g, wt.t())
             else:
                 if inputs.dim() == 2:  # shared inputs: one product for all K models
                     out, features = gw.shape[1], gw.shape[2]
-                    torch.mm(g.transpose(1, 2).reshape(self.k * out, -1), inputs,
-                             out=gw.view(self.k * out, features))
+                    self._into(torch.mm, gw.view(self.k * out, features),
+                               g.transpose(1, 2).reshape(self.k * out, -1), inputs)
                 else:
-                    torch.bmm(g.transpose(1, 2), inputs, out=gw)
+                    self._into(torch.bmm, gw, g.transpose(1, 2), inputs)
                 torch.sum(g, dim=1, out=gb)
                 if depth == 0:
                     break
-                g = torch.bmm(g, w)
+                g = self._mm(torch.bmm, g, w)
             mask = saved.masks[depth - 1]
             if mask is not None:
                 g = g.mul_(mask)
@@ -372,6 +377,19 @@ class StackedMLP:
         # a model whose loss is NaN has NaN gradients: they stay in its own rows
         self.backward(saved, g)
         return losses.detach()
+
+    def _mm(self, product: Any, *args: Tensor) -> Tensor:
+        """``product(*args)``, in :attr:`low` (the result as float32) where it is set."""
+        if self.low is None:
+            return product(*args)
+        return product(*(t.to(self.low) for t in args)).to(self.dtype)
+
+    def _into(self, product: Any, out: Tensor, *args: Tensor) -> None:
+        """``product(*args, out=out)``, in :attr:`low` where it is set."""
+        if self.low is None:
+            product(*args, out=out)
+        else:
+            out.copy_(product(*(t.to(self.low) for t in args)))
 
     def penalize(self, l1: Tensor | None, l2: Tensor | None) -> None:
         """Add each model's regularisation gradient ``l1 * sign(w) + l2 * w`` to its weights'
@@ -439,15 +457,19 @@ class StackedMLP:
             self.grad.copy_(kept)
 
 
-def _linear(a: Tensor, w: Tensor, b: Tensor) -> Tensor:
+def _linear(a: Tensor, w: Tensor, b: Tensor, low: torch.dtype | None = None) -> Tensor:
     """z = a w^T + b of every model: a [B, F] shared by all (one matrix product over the
-    [K * out, F] weights, as a run alone computes its own) or [K, B, F]; z [K, B, out]."""
+    [K * out, F] weights, as a run alone computes its own) or [K, B, F]; z [K, B, out].
+    ``low``: the product in that dtype, z back in w's."""
     k, out, features = w.shape
+    dtype = w.dtype
+    if low is not None:
+        a, w, b = a.to(low), w.to(low), b.to(low)
     if a.dim() == 2:
         z = torch.addmm(b.view(k * out), a, w.view(k * out, features).t())
         # model by model in memory: the activations and their backward run on whole rows
-        return z.view(len(a), k, out).transpose(0, 1).contiguous()
-    return torch.baddbmm(b.unsqueeze(1), a, w.transpose(1, 2))
+        return z.view(len(a), k, out).transpose(0, 1).contiguous().to(dtype)
+    return torch.baddbmm(b.unsqueeze(1), a, w.transpose(1, 2)).to(dtype)
 
 
 def _slope(module: nn.Module, x: Tensor) -> Tensor:

@@ -95,6 +95,7 @@ def start(prepared: Prepared, out: Path, folder: Path | None = None,
     summary: dict[str, Any] = {
         "status": "running", "name": config.name, "task": config.task.name, "metrics": {},
         "epochs": 0, "seconds": 0.0, "device": str(prepared.parts.device),
+        "precision": prepared.config.train.precision,
         "torch": torch.__version__, "seed": config.train.seed,
         "parameters": sum(p.numel() for p in prepared.parts.net.parameters()),
         "data": prepared.data.info, "measured_on": measured_on(prepared.data),

@@ -24,6 +24,7 @@ from actcli.engine.autograd import AutogradEngine
 from actcli.engine.dense import DenseEngine, dropout_generator
 from actcli.engine.loop import Engine, Orders
 from actcli.engine.stack import dense_layers
+from actcli.errors import ConfigError
 from actcli.tasks import TASKS
 from actcli.tasks.base import Split, TaskData
 from actcli.training.budget import check_memory
@@ -58,6 +59,17 @@ def scorer(config: Config, net: model_mod.Network, n_outputs: int
         # a logit loss with no output activation still predicts through its sigmoid/softmax
         return torch.sigmoid if n_outputs == 1 else (lambda z: torch.softmax(z, dim=-1))
     return net.output
+
+
+def set_precision(precision: str, device: torch.device) -> None:
+    """TF32 matrix products (CUDA) on or off for this process as ``precision`` says;
+    ConfigError for a precision the device does not have."""
+    if precision == "tf32" and device.type != "cuda":
+        raise ConfigError(f"train.precision: tf32 needs an NVIDIA GPU (device {device.type} "
+                          "has no TF32 units); use fp32, or bf16 on this device")
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+        torch.backends.cudnn.allow_tf32 = precision == "tf32"
 
 
 def build_parts(config: Config, data: TaskData, device: torch.device,
@@ -128,6 +140,7 @@ def prepare(config: Config, progress: Any = None, data: TaskData | None = None,
     ``alone``: check the memory for this run (a stack checks it for all its runs at once).
     """
     device = devices.resolve(config.device)
+    set_precision(config.train.precision, device)
     task = TASKS.get(config.task.name).task
     if alone:
         check_memory(config)
@@ -155,7 +168,7 @@ def engine_for(prepared: Sequence[Prepared]) -> Engine:
                            cosine=config.train.lr_schedule == "cosine",
                            generators=[p.dropout for p in prepared],
                            regression=first.data.train.spread() if first.data.regression
-                           else None)
+                           else None, precision=config.train.precision)
     if len(prepared) != 1:
         raise ValueError("only plain dense networks train in a stack")
     parts = first.parts
@@ -166,7 +179,7 @@ def engine_for(prepared: Sequence[Prepared]) -> Engine:
     weights = [m.weight for m in parts.net.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
     penalty = (lambda: optimizers.penalty(weights, l1, l2)) if l1 or l2 else None
     return AutogradEngine(parts.net, parts.objective, optimizer, parts.correct, scheduler,
-                          penalty)
+                          penalty, bf16=config.train.precision == "bf16")
 
 
 def orders(prepared: Sequence[Prepared]) -> Orders:
