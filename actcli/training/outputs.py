@@ -9,10 +9,11 @@ one; ``confusion_matrix.png`` and ``misclassified.png`` for classes) and ``weigh
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from torch import Tensor, nn
@@ -148,14 +149,7 @@ def _pictures(folder: Path, config: Config, task: Any, data: TaskData, net: nn.M
             ), folder / "fit.png")
         jobs.append(("fit.png", fit))
     elif task.picture_type is ClassesPicture and not data.regression:
-        found: list[ClassesPicture] = []
-
-        def classes() -> ClassesPicture:
-            if not found:
-                after = task.picture(config.task, data, predict)
-                assert isinstance(after, ClassesPicture)  # the task's picture_type says so
-                found.append(after)
-            return found[0]
+        classes = _once(task, config, data, predict, ClassesPicture)
 
         def confusion() -> None:
             after = classes()
@@ -192,14 +186,7 @@ def _plane_pictures(folder: Path, config: Config, task: Any, data: TaskData, net
     from actcli.engine.model import hidden_outputs
     from actcli.tasks.base import final_names
 
-    found: list[PlanePicture] = []
-
-    def picture() -> PlanePicture:
-        if not found:
-            after = task.picture(config.task, data, predict)
-            assert isinstance(after, PlanePicture)  # the task's picture_type says so
-            found.append(after)
-        return found[0]
+    picture = _once(task, config, data, predict, PlanePicture)
 
     def decision() -> None:
         after = picture()
@@ -229,3 +216,18 @@ def _plane_pictures(folder: Path, config: Config, task: Any, data: TaskData, net
     if config.model.hidden:
         jobs.append(("units.png", units))
     return jobs
+
+
+P = TypeVar("P", ClassesPicture, PlanePicture)
+
+
+def _once(task: Any, config: Config, data: TaskData, predict: Callable[[Tensor], Tensor],
+          kind: type[P]) -> Callable[[], P]:
+    """The task's picture, computed at the first call only (several figures read it)."""
+    @functools.cache
+    def picture() -> P:
+        after = task.picture(config.task, data, predict)
+        assert isinstance(after, kind)  # the task's picture_type says so
+        return after
+
+    return picture
