@@ -6,7 +6,7 @@ layer, or a feature) decides whether a network can learn a set at all.
 Three questions, each a compare of the shipped configs (the cells of one question train as
 one stack, through the library `actcli compare` uses):
 
-- spiral.yaml, the same [8, 8] network with activation identity, relu, tanh;
+- spiral.yaml, the same [16, 16] network with activation identity, relu, tanh;
 - xor.yaml with hidden [] (one neuron) and hidden [4];
 - circle.yaml with hidden [] and features [x1, x2] against [x1^2, x2^2].
 

@@ -102,7 +102,8 @@ ERRORS = [
     ("model: {hiden: [3]}", "c.yaml: unknown key 'model.hiden' (did you mean 'hidden'?)"),
     ("task: {name: beans, cout: 3}", "c.yaml: unknown key 'task.cout' (did you mean 'count'?)"),
     ("loss: cross_entropy", "c.yaml: loss: cross_entropy needs two or more classes"),
-    ("model: {output: softmax}\nloss: cross_entropy", "c.yaml: model.output: softmax needs two"),
+    ("model: {output: softmax}\nloss: cross_entropy", "c.yaml: model.output: softmax is for "
+     "three or more classes; task rice_cooker has two, learned by one sigmoid output"),
     ("model: {output: softmx}", "c.yaml: model.output: 'softmx' is not allowed; valid:"),
     ("model: {activation: softmax, hidden: [3]}",
      "c.yaml: model.activation: softmax is for outputs"),

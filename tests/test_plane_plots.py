@@ -257,3 +257,15 @@ def test_decision_animation_shows_the_chosen_frames_and_the_surface_moves():
     assert len(regression) == 3
     with pytest.raises(ValueError, match="at least one frame"):
         decision_animation(GRID, [], TRAIN, regression=False)
+
+
+def test_a_regressions_learning_curves_show_its_r2():
+    from actcli.plots import learning_curves
+
+    history = [{"epoch": e, "train_loss": 1 / e, "train_r2": 1 - 2 / e, "test_loss": 1 / e,
+                "r2": 1 - 3 / e} for e in range(1, 6)]
+    fig = learning_curves(history, "reg_gauss")
+    assert len(fig.axes) == 2 and fig.axes[1].get_title() == "R² (1 = perfect)"
+    assert [line.get_label() for line in fig.axes[1].lines] == ["train r2", "r2"]
+    assert fig.axes[1].get_ylim()[0] == pytest.approx(-1.02)  # -2 is shown down to -1
+    assert png(fig)[0][:8] == PNG

@@ -651,3 +651,29 @@ def test_the_shipped_compare_spiral_runs_as_one_stack_and_draws_every_cells_map(
     with Image.open(found.plan.folder / "decision_maps.png") as image:
         assert image.size[0] > image.size[1] > 300  # 4 columns of 3 rows
     assert "decision_maps.png" in (found.plan.folder / "report.md").read_text()
+
+
+def test_a_compare_over_the_data_draws_each_cells_own_points_and_plane(tmp_path, monkeypatch):
+    from actcli import plots
+    from actcli.config import shipped
+
+    seen = {}
+    real = plots.decision_grid
+
+    def spy(grids, maps, titles, points, **kwargs):
+        seen.update(grids=grids, points=points, titles=titles)
+        return real(grids, maps, titles, points, **kwargs)
+
+    monkeypatch.setattr(plots, "decision_grid", spy)
+    found = compare.run(shipped.resolve("moons"), ["train.epochs=2", "task.count=60"],
+                        grid={"task.noise": [0.0, 0.5]}, seeds=1, workers=1, out=tmp_path)
+    assert "decision_maps.png" in found.files
+    by_noise = {}
+    for title, grid, points in zip(seen["titles"], seen["grids"], seen["points"], strict=True):
+        noise = float(title.split()[0])
+        data = pd.generate("moons", 60, noise, 0)[0]
+        # each panel's points are its own cell's (a subset of that cell's set) ...
+        assert all(any(np.allclose(p, q) for q in data) for p in points.x)
+        by_noise[noise] = grid
+    # ... on its own plane: noise 0.5 scatters the moons beyond the Playground's [-6, 6]
+    assert by_noise[0.0].xs[-1] == pd.SPAN < by_noise[0.5].xs[-1]

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from actcli import config as config_mod
 from actcli.engine import model as model_mod
@@ -422,7 +424,7 @@ def test_two_text_classes_train_one_sigmoid_and_predict_names_the_class(invoke, 
     refused = invoke("train", write_config(tmp_path, task, name="soft"), "--out",
                      tmp_path / "none")
     assert refused.exit_code == 2
-    assert "softmax needs two or more classes" in only_line(refused.stderr)
+    assert "softmax is for three or more classes" in only_line(refused.stderr)
     assert not (tmp_path / "none").exists()
 
     run = train(invoke, write_config(tmp_path, task, output="sigmoid", loss="bce",
@@ -638,3 +640,45 @@ def test_a_parquet_file_trains(invoke, tmp_path, iris):
     args = [a for name, v in SETOSA.items() for a in ("--set", f"{name}={v}")]
     result = invoke("predict", run, *args)
     assert result.exit_code == 0, result.output
+
+
+def test_a_relative_path_is_recorded_as_the_file_it_named(invoke, tmp_path, monkeypatch):
+    # trained from one folder, measured and retrained from another: the same file
+    data = tmp_path / "here"
+    data.mkdir()
+    shutil.copy(IRIS, data / "flowers.csv")
+    monkeypatch.chdir(data)
+    config = write_config(data, {"path": "flowers.csv", "target": "species"})
+    run = train(invoke, config, tmp_path / "runs")
+    recorded = yaml.safe_load((run / "config.yaml").read_text())["task"]["path"]
+    assert recorded == str(data / "flowers.csv")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "flowers.csv").write_text("species,a\nx,1\ny,2\nx,3\n")  # another file
+    monkeypatch.chdir(elsewhere)
+    measured = invoke("eval", run)
+    assert measured.exit_code == 0, measured.output
+    assert summary_of(run)["data"]["table"]["path"] == str(data / "flowers.csv")
+
+
+def test_rows_of_a_tsv_file_are_read_by_tabs(invoke, iris, tmp_path):
+    rows = tmp_path / "rows.tsv"
+    rows.write_text("sepal_length\tsepal_width\tpetal_length\tpetal_width\n"
+                    "5.1\t3.5\t1.4\t0.2\n", encoding="utf-8")
+    answered = invoke("predict", iris, "--rows", rows)
+    assert answered.exit_code == 0, answered.output
+    assert "setosa" in answered.stdout
+    semicolons = tmp_path / "rows.csv"
+    semicolons.write_text("sepal_length;sepal_width;petal_length;petal_width\n5;3;1;0\n")
+    refused = invoke("predict", iris, "--rows", semicolons)
+    assert refused.exit_code == 2
+    assert "must be separated by commas" in only_line(refused.stderr)
+
+
+def test_named_inputs_for_a_one_dimensional_run_are_one_line(invoke, tmp_path):
+    run = train(invoke, "rice_cooker", tmp_path / "runs", "--smoke")
+    for given in (["--set", "temperature=125"], ["--rows", IRIS]):
+        refused = invoke("predict", run, *given)
+        assert refused.exit_code == 2, refused.output
+        assert only_line(refused.stderr).startswith(
+            "error: task rice_cooker takes no named inputs: give numbers")

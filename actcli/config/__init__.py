@@ -217,8 +217,9 @@ class Config(Strict):
             )
         if self.model.output == "softmax" and n_outputs < 2:
             raise PydanticCustomError(
-                "actcli", f"model.output: softmax needs two or more classes, but task "
-                f"{self.task.name} has one output unit; use sigmoid",
+                "actcli", f"model.output: softmax is for three or more classes; task "
+                f"{self.task.name} has two, learned by one sigmoid output: use model.output: "
+                "sigmoid with loss: bce (or bce_with_logits)",
             )
         try:
             losses.check_fit(self.loss, self.model.output, n_outputs, regression)

@@ -257,7 +257,8 @@ def read_rows(loaded: Loaded, path: Path) -> list[dict[str, float]]:
     names = columns(loaded)
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            lines = list(csv.reader(handle))
+            lines = list(csv.reader(handle, delimiter="\t" if path.suffix.lower() == ".tsv"
+                                    else ","))
     except FileNotFoundError:
         raise ActcliError(f"--rows: {path}: no such file") from None
     except (OSError, UnicodeDecodeError) as err:
@@ -267,6 +268,9 @@ def read_rows(loaded: Loaded, path: Path) -> list[dict[str, float]]:
         raise ActcliError(f"--rows: {path} needs a header line and at least one row")
     header = [cell.strip() for cell in lines[0]]
     missing = [name for name in names if name not in header]
+    if missing and len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+        raise ActcliError(f"--rows: {path}: its header is one column, {quote(header[0])}: "
+                          "a .csv file must be separated by commas, a .tsv file by tabs")
     if missing:
         raise ActcliError(f"--rows: {path} has no column {', '.join(map(quote, missing))} "
                           f"(the model takes {', '.join(names)}; the file has "

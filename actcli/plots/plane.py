@@ -228,8 +228,9 @@ def unit_maps(grid: PlaneGrid, layers: Sequence[np.ndarray], *,
     return fig
 
 
-def decision_grid(grid: PlaneGrid, maps: Sequence[np.ndarray], titles: Sequence[str],
-                  train: PlanePoints, *, regression: bool, columns: int | None = None) -> Figure:
+def decision_grid(grid: PlaneGrid | Sequence[PlaneGrid], maps: Sequence[np.ndarray],
+                  titles: Sequence[str], train: PlanePoints | Sequence[PlanePoints], *,
+                  regression: bool, columns: int | None = None) -> Figure:
     """A compare's decision maps side by side, one panel per cell, on one colour scale.
 
     Each panel shows its map (as in :func:`decision_map`, the 0.5 line where a
@@ -239,8 +240,14 @@ def decision_grid(grid: PlaneGrid, maps: Sequence[np.ndarray], titles: Sequence[
     share the plane; ticks on every panel would cost more than all the rest)."""
     if len(titles) != len(maps):
         raise ValueError(f"{len(maps)} maps but {len(titles)} titles")
-    shown = [_values(grid, values) for values in maps]
-    norm = _norm(regression, train.y, *(m.compressed() for m in shown))
+    # one grid and one set of points for all panels, or each panel its own (cells whose
+    # data differ: another set, other noise)
+    grids = [grid] * len(maps) if isinstance(grid, PlaneGrid) else list(grid)
+    points = [train] * len(maps) if isinstance(train, PlanePoints) else list(train)
+    if len(grids) != len(maps) or len(points) != len(maps):
+        raise ValueError(f"{len(maps)} maps but {len(grids)} grids and {len(points)} point sets")
+    shown = [_values(g, values) for g, values in zip(grids, maps, strict=True)]
+    norm = _norm(regression, *(p.y for p in points), *(m.compressed() for m in shown))
     count = max(len(shown), 1)
     columns = max(min(columns or min(math.ceil(math.sqrt(count)), 6), count), 1)
     rows = math.ceil(count / columns)
@@ -256,8 +263,8 @@ def decision_grid(grid: PlaneGrid, maps: Sequence[np.ndarray], titles: Sequence[
                            panel / width, panel / height))
         crosses = not regression and values.count() > 0 and values.min() < 0.5 < values.max()
         corner = row == rows - 1 and column == 0
-        image, _ = _plane_axes(ax, grid, values, norm, crosses, ticks=corner)
-        _points(ax, train, norm, size=5, alpha=0.5)
+        image, _ = _plane_axes(ax, grids[k], values, norm, crosses, ticks=corner)
+        _points(ax, points[k], norm, size=5, alpha=0.5)
         ax.set_title(_wrap(titles[k], 30), fontsize="small", pad=3)
         if corner:
             ax.tick_params(labelsize=7, length=2, pad=1)

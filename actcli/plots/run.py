@@ -24,6 +24,11 @@ def learning_curves(history: Sequence[Mapping[str, float]], title: str = "", *,
     loss_keys = [k for k in ("train_loss", "train_set_loss", "test_loss", "val_loss")
                  if history and k in history[0]]
     acc_keys = [k for k in history[0] if "accuracy" in k] if history else []
+    # a regression's score: R² (at most 1, unbounded below)
+    r2 = not acc_keys and bool(history) and any(k in ("r2", "train_r2", "val_r2")
+                                                for k in history[0])
+    if r2:
+        acc_keys = [k for k in ("train_r2", "r2", "val_r2") if k in history[0]]
     fig = Figure(figsize=(10 if acc_keys else 5.5, 4), layout="constrained")
     axes = fig.subplots(1, 2 if acc_keys else 1, squeeze=False, sharex=True)[0]
     raw = {k: np.asarray([row.get(k, np.nan) for row in history], dtype=float)
@@ -43,7 +48,14 @@ def learning_curves(history: Sequence[Mapping[str, float]], title: str = "", *,
         for key in acc_keys:
             axes[1].plot(epochs, _finite(raw[key]), marker=marker, markersize=4,
                          label=key.replace("_", " "))
-        axes[1].set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(-0.02, 1.02))
+        if r2:
+            low = float(np.nanmin(_finite(np.concatenate([raw[k] for k in acc_keys])),
+                                  initial=0.0))
+            axes[1].set(xlabel="epoch", ylabel="R²", title="R² (1 = perfect)",
+                        ylim=(max(low, -1.0) - 0.02, 1.02))
+        else:
+            axes[1].set(xlabel="epoch", ylabel="accuracy", title="accuracy",
+                        ylim=(-0.02, 1.02))
     marks = [float(epochs[np.argmax(bad)])] if bad.any() else []
     marks += [diverged_at] if diverged_at is not None and np.isfinite(diverged_at) else []
     if marks:

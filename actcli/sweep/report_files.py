@@ -267,7 +267,7 @@ def _decision_maps(folder: Path, report: Report) -> Any:  # a Figure, or None
     from actcli.inspection import predict
     from actcli.tasks.base import PlanePicture
 
-    maps, titles, points = [], [], None
+    maps, titles, points, grids = [], [], [], []
     data_of: dict[str, Any] = {}  # task options -> the task's data (the grid, the points)
     for row in report.rows[:NAMED]:
         run = row.runs[min(row.runs)]
@@ -287,10 +287,11 @@ def _decision_maps(folder: Path, report: Report) -> Any:  # a Figure, or None
 
         picture = task.picture(options, data, score)
         maps.append(picture.values)
-        points = points or plots.PlanePoints(picture.train_x, picture.train_y)
+        points.append(plots.PlanePoints(picture.train_x, picture.train_y))
         titles.append(f"{row.shown} (seed {run.seed}): {run.accuracy:.3f}")
-        grid = plots.PlaneGrid(picture.xs, picture.ys)
+        grids.append(plots.PlaneGrid(picture.xs, picture.ys))
         regression = picture.regression
-    if not maps or points is None:
+    if not maps:
         return None
-    return plots.decision_grid(grid, maps, titles, points, regression=regression)
+    # each cell's own grid and points (cells may differ in set, noise, count)
+    return plots.decision_grid(grids, maps, titles, points, regression=regression)

@@ -54,16 +54,25 @@ class TableOptions(Strict):
     def _one_or_more(cls, value: Any) -> Any:  # raw config data
         return [value] if isinstance(value, str) else value
 
+    @field_validator("path", mode="after")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        """Recorded as the absolute path it names here: config.yaml retrains (and eval
+        measures) the same file from any folder."""
+        return str(located(value))
+
 
 def located(path: str) -> Path:
-    """The file ``path`` names: as given, else a data file shipped beside the configs."""
+    """The file ``path`` names, as an absolute path: as given (from the working folder),
+    else a data file shipped beside the configs (found through the package's resources,
+    not the config layer)."""
     given = Path(path).expanduser()
     if given.exists() or given.is_absolute() or len(given.parts) > 1:
-        return given
-    from actcli.config import shipped
+        return given.absolute()
+    from importlib import resources
 
-    bundled = shipped.folder() / given.name
-    return bundled if bundled.is_file() else given
+    bundled = Path(str(resources.files("actcli") / "configs")) / given.name
+    return bundled if bundled.is_file() else given.absolute()
 
 
 @functools.lru_cache(maxsize=8)
