@@ -237,7 +237,7 @@ def _answer_rows(loaded: Any, settings: list[str], rows: Path | None) -> None:
     answers = predict_mod.ask_rows(loaded, given)
     names = predict_mod.columns(loaded)
     regression = answers[0].label is None
-    head = (*names, "prediction") if regression else (*names, "class", "probability")
+    head = (*names, "prediction") if regression else (*names, "class", "P(that class)")
     table = [(*(f"{a.row[n]:g}" for n in names),
               *((f"{a.value:.6g}",) if regression else (a.label or "", f"{a.value:.4f}")))
              for a in answers]

@@ -186,7 +186,7 @@ def unit_maps(grid: PlaneGrid, layers: Sequence[np.ndarray], *,
     columns = max(min(max((len(s) for s in shown), default=1), UNIT_COLUMNS), 1)
     rows = [max(math.ceil(len(s) / columns), 1) for s in shown]
     cell, label_w, top, gap, side = 0.92, 1.35, 0.5, 0.14, 0.78  # inches
-    width = label_w + columns * cell + 0.1
+    width = max(label_w + columns * cell + 0.1, 5.6)  # (the title's width)
     height = max(top + sum(rows) * cell + gap * max(len(rows) - 1, 0) + 0.1, 1.2)
     fig = Figure(figsize=(width, height))
     fig.suptitle("hidden units over the plane (each map on its own scale, white = 0)",
