@@ -78,7 +78,8 @@ def table(kind: str) -> Table:
         rows = []
         for spec in TASKS:
             fields = spec.task.options.model_fields
-            defaults = ", ".join(f"{k}={f.default}" for k, f in fields.items() if k != "name")
+            defaults = ", ".join(f"{k}={_shown(f.default)}" for k, f in fields.items()
+                                 if k != "name")
             rows.append((spec.name, spec.doc, str(getattr(spec.task, "n_outputs", "by data")),
                          defaults))
         return Table("tasks", ("name", "what", "outputs", "options"), rows)
@@ -102,3 +103,10 @@ def table(kind: str) -> Table:
                          else ""), points(s.saddles), f"{s.lr:g}", s.notes)
                       for s in SURFACES])
     raise UnknownNameError("kind", kind, KINDS)
+
+
+def _shown(value: object) -> str:
+    """An option's default as a config writes it: a list as [a, b], not Python's tuple."""
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
