@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from actcli.errors import DataError
+from actcli.tasks.scaling import Standardize
 from actcli.tasks.table_data import (
     MAX_AUTO_CLASSES,
     MIN_ROWS,
-    Standardize,
     Table,
     TableError,
     header,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -26,6 +25,7 @@ from torch import Tensor
 from actcli.strict import Strict
 from actcli.tasks import playground_data as pd
 from actcli.tasks.base import PlanePicture, Predict, Split, TaskData
+from actcli.tasks.scaling import Standardize
 
 GRID = 80  # points per side of the plane a picture evaluates the network on
 
@@ -68,25 +68,18 @@ class PlaneOptions(Strict):
         return value
 
 
-@dataclass(frozen=True)
-class Standardize:
-    """x_model = (x - mean) / std per feature."""
+def fitted(x: np.ndarray, how: str, names: Sequence[str]) -> Standardize:
+    """The standardisation of features ``x`` (the training rows) that ``scale`` asks for:
+    fitted (``standard``), or none (``none``: mean 0, std 1)."""
+    if how == "none":
+        return Standardize((0.0,) * len(names), (1.0,) * len(names), tuple(names))
+    return Standardize.fit(x, names)
 
-    mean: np.ndarray
-    std: np.ndarray
 
-    @classmethod
-    def fit(cls, x: np.ndarray, how: str) -> Standardize:
-        if how == "none" or len(x) == 0:
-            return cls(np.zeros(x.shape[1]), np.ones(x.shape[1]))
-        std = x.std(axis=0)
-        return cls(x.mean(axis=0), np.where(std > 0, std, 1.0))
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return (x - self.mean) / self.std
-
-    def record(self, names: Sequence[str]) -> dict[str, Any]:
-        return {"features": list(names), "mean": self.mean.tolist(), "std": self.std.tolist()}
+def record(standardize: Standardize) -> dict[str, Any]:
+    """summary.json's ``data.input_standardize`` of a 2-D run."""
+    return {"features": list(standardize.names), "mean": list(standardize.mean),
+            "std": list(standardize.std)}
 
 
 class PlaneTask:
@@ -122,7 +115,7 @@ class PlaneTask:
                                ).numpy()
         train_idx, test_idx = order[n_test:], order[:n_test]
         raw = pd.features(points, options.features)
-        standardize = Standardize.fit(raw[train_idx], options.scale)
+        standardize = fitted(raw[train_idx], options.scale, options.features)
         dtype = torch.get_default_dtype()
         x = torch.from_numpy(standardize(raw)).to(dtype)
         y = torch.from_numpy(targets).to(dtype).unsqueeze(1)
@@ -131,7 +124,7 @@ class PlaneTask:
         return TaskData(
             train, test, 1,
             info={"samples": n, "train_samples": len(train_idx), "test_samples": n_test,
-                  "input_standardize": standardize.record(options.features)},
+                  "input_standardize": record(standardize)},
             context={"points": points, "targets": targets, "train_idx": train_idx,
                      "test_idx": test_idx, "standardize": standardize},
             score="r2" if self.is_regression else "accuracy",
@@ -144,8 +137,7 @@ class PlaneTask:
         found = recorded.get("input_standardize")
         if not isinstance(found, dict) or found.get("features") != list(options.features):
             raise ValueError("records no data.input_standardize for its features")
-        standardize = Standardize(np.asarray(found["mean"], dtype=np.float64),
-                                  np.asarray(found["std"], dtype=np.float64))
+        standardize = Standardize(tuple(found["mean"]), tuple(found["std"]))
         inputs = standardize(pd.features(rows, options.features))
         return torch.from_numpy(inputs).to(torch.get_default_dtype())
 

@@ -30,6 +30,7 @@ from torch import Tensor
 from actcli.strict import Strict
 from actcli.tasks import table_data
 from actcli.tasks.base import ClassesPicture, Predict, Split, TaskData
+from actcli.tasks.scaling import Standardize
 
 
 class TableOptions(Strict):
@@ -124,7 +125,7 @@ class TableTask:
                 table.n_rows, options.val_fraction, options.test_fraction, options.seed)
         except ValueError as err:
             raise table_data.TableError(f"{table.path}: {err}") from None
-        standardize = table_data.Standardize.fit(table.x[train_idx], table.feature_names)
+        standardize = Standardize.fit(table.x[train_idx], table.feature_names)
         dtype = torch.get_default_dtype()
         x = torch.from_numpy(standardize(table.x)).to(dtype)
         regression = table.kind == "regression"
@@ -154,11 +155,11 @@ class TableTask:
 
     # what `predict` reads from the run's summary.json (data), not from the file
     def _recorded(self, recorded: dict[str, Any]) -> tuple[dict[str, Any],
-                                                           table_data.Standardize]:
+                                                           Standardize]:
         table, found = recorded.get("table"), recorded.get("input_standardize")
         if not isinstance(table, dict) or not isinstance(found, dict):
             raise ValueError("records no data.table and data.input_standardize")
-        return table, table_data.Standardize.from_dict(found)
+        return table, Standardize.from_dict(found)
 
     def recorded_shape(self, options: TableOptions, recorded: dict[str, Any]
                        ) -> tuple[tuple[int, ...], int]:
