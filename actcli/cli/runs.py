@@ -227,11 +227,6 @@ def _answer_rows(loaded: Any, settings: list[str], rows: Path | None) -> None:
     from actcli.console import grid
     from actcli.inspection import predict as predict_mod
 
-    if not predict_mod.takes_columns(loaded):
-        shape = getattr(loaded.task, "input_shape", None)
-        raise ActcliError(f"task {loaded.task.name} takes no named inputs: "
-                          + (f"give numbers, e.g. actcli predict {loaded.run} 0.5"
-                             if shape == (1,) else "use --image FILE"))
     given = predict_mod.read_rows(loaded, rows) if rows is not None else \
         [predict_mod.named_row(loaded, settings)]
     answers = predict_mod.ask_rows(loaded, given)

@@ -184,23 +184,24 @@ def takes_columns(loaded: Loaded) -> bool:
 
 
 def columns(loaded: Loaded) -> tuple[str, ...]:
-    """The named inputs ``loaded``'s task takes."""
+    """The named inputs ``loaded``'s task takes; one ActcliError line for a task that
+    takes none (numbers of a 1-D task, an image)."""
+    if not takes_columns(loaded):
+        raise ActcliError(f"task {loaded.task.name} takes no named inputs: "
+                          + (f"give numbers, e.g. actcli predict {loaded.run} 0.5"
+                             if getattr(loaded.task, "input_shape", None) == (1,)
+                             else "use --image FILE"))
     return tuple(loaded.task.input_columns(loaded.config.task, loaded.data))
 
 
 def ask_rows(loaded: Loaded, rows: Sequence[dict[str, float]]) -> list[RowAnswer]:
     """The model's answer for each row (column name -> value in the data's own units),
     through the run's recorded standardisation."""
-    if not takes_columns(loaded):
-        raise ActcliError(f"task {loaded.task.name} takes no named inputs: "
-                          + ("give numbers" if loaded.task.input_shape == (1,)
-                             else "use --image FILE"))
+    names = columns(loaded)
     if not rows:
-        names = columns(loaded)
         raise ActcliError("give the inputs, e.g. actcli predict RUN "
                           + " ".join(f"--set {name}=0" for name in names[:4])
                           + " (or --rows FILE.csv)")
-    names = columns(loaded)
     matrix = np.array([[row[name] for name in names] for row in rows], dtype=np.float64)
     try:
         x = loaded.task.encode(loaded.config.task, loaded.data, matrix)
