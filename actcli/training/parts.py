@@ -39,6 +39,7 @@ class Parts:
     score: Callable[[Tensor], Tensor]  # logits -> probabilities (or the raw output)
     correct: autograd.Correct  # logits, targets -> number right (R² terms: regression)
     device: torch.device
+    spread: float | None = None  # a regression's training targets' variance (R²'s divisor)
 
     def predict(self, x: Tensor) -> Tensor:
         """Scores for inputs ``x`` (any device), on the CPU, in eval mode."""
@@ -93,7 +94,7 @@ def build_parts(config: Config, data: TaskData, device: torch.device,
         # every output activation keeps the order of the logits: no need to apply it
         return (z.argmax(dim=1) == y).sum()
 
-    return Parts(net, objective, score, correct, device)
+    return Parts(net, objective, score, correct, device, train_spread)
 
 
 def measured_on(data: TaskData) -> str:
@@ -167,8 +168,7 @@ def engine_for(prepared: Sequence[Prepared]) -> Engine:
                            epochs=config.train.epochs,
                            cosine=config.train.lr_schedule == "cosine",
                            generators=[p.dropout for p in prepared],
-                           regression=first.data.train.spread() if first.data.regression
-                           else None, precision=config.train.precision)
+                           regression=first.parts.spread, precision=config.train.precision)
     if len(prepared) != 1:
         raise ValueError("only plain dense networks train in a stack")
     parts = first.parts
