@@ -59,6 +59,16 @@ def gradients(step: int, shapes: list[torch.Size]) -> list[torch.Tensor]:
     return [torch.randn(shape, generator=generator) for shape in shapes]
 
 
+def step_both(update: Update, reference: torch.optim.Optimizer, ours: list[torch.Tensor],
+              theirs: list[torch.Tensor], step: int) -> None:
+    """One step of each with the same gradients (step ``step``'s)."""
+    for ours_t, theirs_t, g in zip(ours, theirs, gradients(step, [t.shape for t in ours]),
+                                   strict=True):
+        ours_t.grad, theirs_t.grad = g.clone(), g.clone()
+    update.step()
+    reference.step()
+
+
 @pytest.mark.parametrize(("name", "changes"), VARIANTS)
 def test_each_step_is_torch_optims_bit_for_bit(name, changes):
     options = {**OPTIONS[name], **changes}
@@ -66,12 +76,7 @@ def test_each_step_is_torch_optims_bit_for_bit(name, changes):
     update = Update(name, options, ours)
     reference = torch_optimizer(name, options, theirs)
     for step in range(6):
-        for ours_t, theirs_t, g in zip(ours, theirs, gradients(step, [t.shape for t in ours]),
-                                       strict=True):
-            ours_t.grad = g.clone()
-            theirs_t.grad = g.clone()
-        update.step()
-        reference.step()
+        step_both(update, reference, ours, theirs, step)
         for ours_t, theirs_t in zip(ours, theirs, strict=True):
             assert torch.equal(ours_t, theirs_t.detach()), (name, changes, step)
 
@@ -83,11 +88,7 @@ def test_state_dicts_load_into_each_other(name, changes):
     update = Update(name, options, ours)
     reference = torch_optimizer(name, options, theirs)
     for step in range(3):
-        for ours_t, theirs_t, g in zip(ours, theirs, gradients(step, [t.shape for t in ours]),
-                                       strict=True):
-            ours_t.grad, theirs_t.grad = g.clone(), g.clone()
-        update.step()
-        reference.step()
+        step_both(update, reference, ours, theirs, step)
     # torch's state into a fresh Update, ours into a fresh torch optimizer: both continue
     # as the originals do
     moved_ours, moved_theirs = [t.clone() for t in ours], [t.detach().clone().requires_grad_()
