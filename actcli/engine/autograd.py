@@ -57,6 +57,13 @@ class AutogradStep:
         return loss.detach(), z.detach()
 
 
+def r2_terms(predicted: Tensor, y: Tensor, spread: float) -> Tensor:
+    """Each sample's ``1 - (y - p)² / spread``: their mean over a split whose targets have
+    variance ``spread`` is its R² (a regression's "right answers")."""
+    error = predicted - y
+    return 1 - error * error / spread
+
+
 def autocast(device: torch.device, bf16: bool) -> Any:  # a context manager
     """torch.autocast to bfloat16 on ``device`` when ``bf16``, else nothing."""
     import contextlib

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from actcli.components import Ref, losses
 from actcli.components import optimizers as optimizers_mod
-from actcli.engine.autograd import EVAL_BATCH
+from actcli.engine.autograd import EVAL_BATCH, r2_terms
 from actcli.engine.stack import StackedLoss, StackedMLP
 from actcli.engine.stack_optim import StackedOptimizer
 from actcli.tasks.base import Split
@@ -106,8 +106,7 @@ class DenseEngine:
         the sum of 1 - (y - p)² / spread (``spread``: the targets' variance, the training
         split's by default), whose mean over a split is R²."""
         if self.spread is not None:
-            error = self.score(z) - y
-            return (1 - error * error / (spread or self.spread)).sum(dim=(1, 2))
+            return r2_terms(self.score(z), y, spread or self.spread).sum(dim=(1, 2))
         if z.shape[-1] == 1:
             return ((self.score(z) > 0.5).to(y.dtype) == y).sum(dim=(1, 2))
         return (z.argmax(dim=-1) == y).sum(dim=1)

@@ -87,8 +87,7 @@ def build_parts(config: Config, data: TaskData, device: torch.device,
         """Right answers in the batch; on a regression the sum of 1 - (y - p)² / spread
         (the training targets' variance unless ``spread``), whose mean is R²."""
         if train_spread is not None:
-            error = score(z) - y
-            return (1 - error * error / (spread or train_spread)).sum()
+            return autograd.r2_terms(score(z), y, spread or train_spread).sum()
         if z.shape[1] == 1:
             return ((score(z) > 0.5).to(y.dtype) == y).sum()
         # every output activation keeps the order of the logits: no need to apply it
