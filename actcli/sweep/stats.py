@@ -1,21 +1,14 @@
-"""Small statistics for comparing runs over seeds, valid at three seeds.
-
-A cell is compared with the best one seed by seed (the same seed gives both the same data
-split and initialisation stream), so each pair of runs gives one difference. Over those
-differences: the mean with a Student-t 95% confidence interval, and an exact sign-flip
-(permutation) test, which assumes only that a difference is as likely to be positive as
-negative when the two cells are alike. It is exact at any number of seeds and handles
-differences that are all equal (zero variance). Holm's step-down method corrects the
-p-values for the number of cells compared.
+"""Small statistics for comparing runs over seeds: the mean and standard deviation, the
+Student-t confidence interval of a mean, and the t distribution itself (its CDF through the
+regularised incomplete beta function, its quantiles by bisection), written here so that a
+compare needs no scipy. :mod:`actcli.sweep.sequential` builds its verdicts on them.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
-
-EXACT_UP_TO = 16  # seeds up to which the sign-flip test enumerates all 2^n sign patterns
-DRAWS = 200_000  # random sign patterns beyond that (seeded, so the p-value is repeatable)
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -38,57 +31,6 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
     return mean, mean - half, mean + half
 
 
-def sign_flip_p(differences: Sequence[float]) -> float:
-    """Two-sided p-value of the exact sign-flip test that the differences centre on zero.
-
-    The share of the 2^n ways of flipping the signs whose |sum| is at least the observed
-    |sum|. All differences zero gives 1; n equal non-zero differences give 2 / 2^n, the
-    smallest p that n seeds can give.
-    """
-    n = len(differences)
-    if n == 0:
-        return 1.0
-    observed = abs(sum(differences))
-    slack = 1e-12 * max(1.0, sum(abs(d) for d in differences))  # rounding of the sums
-    import numpy as np
-
-    if n <= EXACT_UP_TO:
-        # every sign pattern at once: row k of `signs` holds the bits of k as +-1
-        bits = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1
-        sums = np.abs((1.0 - 2.0 * bits) @ np.asarray(differences, dtype=float))
-        return int((sums >= observed - slack).sum()) / 2 ** n
-
-    signs = np.random.default_rng(0).choice((-1.0, 1.0), size=(DRAWS, n))
-    hits = int((np.abs(signs @ np.asarray(differences, dtype=float)) >= observed - slack).sum())
-    return (1 + hits) / (1 + DRAWS)
-
-
-def smallest_p(n: int) -> float:
-    """The smallest two-sided p-value the sign-flip test can give with ``n`` pairs."""
-    return min(1.0, 2.0 / 2 ** n)
-
-
-def seeds_needed(comparisons: int, alpha: float) -> int:
-    """Fewest seeds with which a difference can reach p < ``alpha`` after Holm's correction
-    over ``comparisons`` tests (the smallest p is multiplied by their number)."""
-    n = 1
-    while comparisons * smallest_p(n) >= alpha:
-        n += 1
-    return n
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm's step-down adjusted p-values, in the order given (each capped at 1)."""
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [0.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p_values[i]))
-        adjusted[i] = running
-    return adjusted
-
-
 def t_cdf(t: float, df: float) -> float:
     """P(T <= t) for Student's t with ``df`` degrees of freedom."""
     square = t * t
@@ -99,8 +41,10 @@ def t_cdf(t: float, df: float) -> float:
     return 1.0 - tail if t > 0 else tail
 
 
+@functools.lru_cache(maxsize=256)
 def t_quantile(p: float, df: float) -> float:
-    """The t with P(T <= t) = p, by bisection on :func:`t_cdf` (to about 1e-12)."""
+    """The t with P(T <= t) = p, by bisection on :func:`t_cdf` (to about 1e-12; cached: a
+    deciding compare asks for the same few quantiles many times)."""
     if not 0 < p < 1:
         raise ValueError(f"p must be in (0, 1), got {p}")
     low, high = -1.0, 1.0
