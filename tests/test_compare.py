@@ -6,7 +6,9 @@ import csv
 import json
 import shutil
 
+import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from actcli import config
 from actcli.cli.compare import parse_over, parse_target
@@ -150,17 +152,24 @@ def test_report_ranks_compares_with_the_best_and_writes_everything(tmp_path):
     found = _summarize(folder, results)
     assert found.rows[0].label == "model.activation=relu" and found.rows[0].verdict == "best"
     step = found.rows[1]
-    assert step.label == "model.activation=step" and step.seeds == 3 and step.pairs == 3
-    # the difference is taken seed by seed, by seed number
+    told = step.verdicts["rank"]
+    assert step.label == "model.activation=step" and step.seeds == 3 and told.pairs == 3
+    # the difference is taken seed by seed, by seed number; one pair of cells and one look:
+    # the interval is scipy's 95% t interval of those differences
     diffs = [found.rows[0].runs[s].accuracy - step.runs[s].accuracy for s in range(3)]
-    assert step.difference[0] == pytest.approx(sum(diffs) / 3)
-    # one comparison: 2/2^6 < 0.05 <= 2/2^5
-    assert step.verdict == "too few seeds" and "6 seeds would be needed" in found.power_note
+    assert told.mean == pytest.approx(sum(diffs) / 3)
+    if np.std(diffs) > 0:
+        low, high = scipy_stats.t.interval(0.95, 2, loc=np.mean(diffs),
+                                           scale=scipy_stats.sem(diffs))
+        assert (told.low, told.high) == pytest.approx((low, high), rel=1e-9)
+        assert step.verdict == ("worse" if low > 0 else "undecided (3 seeds)")
+    else:  # equal differences on every seed give no interval
+        assert step.verdict == "undecided (3 seeds)" and "no spread" in told.interval()
     files = report_files.write(folder, results, found)
     assert {"summary.csv", "report.md", "bars.png", "curves.png", "gradient_flow.png",
-            "activations.png", "to_target.png"} <= set(files)
+            "activations.png", "to_target.png", "seeds.png"} <= set(files)
     text = (folder / "report.md").read_text()
-    assert "sign-flip test" in text and "| 1 | relu | 3 |" in text and "Holm" in text
+    assert "Bonferroni alpha spending" in text and "| 1 | relu | 3 |" in text
     assert "Varied: `model.activation`" in text
     with open(folder / "summary.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -178,8 +187,9 @@ def test_seeds_are_paired_by_number_and_missing_ones_left_out(tmp_path):
             (("model.activation=relu", 2), ("model.activation=tanh", 0))]
     found = _summarize(folder, kept)
     best, other = found.rows
-    assert other.pairs == 1 and set(best.runs) & set(other.runs) == {1}
-    assert other.difference[0] == pytest.approx(best.runs[1].accuracy - other.runs[1].accuracy)
+    told = other.verdicts["rank"]
+    assert told.pairs == 1 and set(best.runs) & set(other.runs) == {1}
+    assert told.mean == pytest.approx(best.runs[1].accuracy - other.runs[1].accuracy)
 
 
 def test_time_to_target_is_the_first_epoch_that_meets_it(tmp_path):

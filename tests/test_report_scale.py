@@ -128,7 +128,7 @@ def test_every_figure_is_drawn_bounded_and_without_warnings(written):
     assert written.warnings == []
     pictures = [name for name in written.files if name.endswith(".png")]
     assert {"curves.png", "bars.png", "to_target.png", "gradient_flow.png",
-            "activations.png"} == set(pictures)
+            "activations.png", "seeds.png"} == set(pictures)
     for name in pictures:
         width, height = png_size(written.folder / name)
         assert width <= MAX_PIXELS and height <= MAX_PIXELS, (name, width, height)

@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 
 
 def compare(
-    config: Annotated[Path | None, config_argument(
+    config: Annotated[list[Path] | None, config_argument(
         "YAML config every cell starts from, or a shipped config's name (default: "
-        "compare_beans, the eleven activations on beans).")] = None,
+        "compare_beans, the eleven activations on beans). Two or more: the same sweep on "
+        "each task, and an aggregate across them.")] = None,
     activations: Annotated[
         str | None,
         typer.Option(help="Comma-separated activations (default: the config's "
@@ -64,8 +65,28 @@ def compare(
                      "takes to reach it (default: 99% of the best cell's final accuracy)."),
     ] = None,
     rank_by: Annotated[
-        str, typer.Option(help="accuracy | loss | epochs_to_target | seconds_to_target")
-    ] = "accuracy",
+        str | None, typer.Option(help="accuracy | loss | epochs_to_target | "
+                                 "seconds_to_target (default: the config's compare.rank_by, "
+                                 "else accuracy), on the validation split where there is one")
+    ] = None,
+    margin: Annotated[
+        list[str] | None,
+        typer.Option("--margin", help="Equivalence margin: VALUE for the ranked metric, or "
+                     "METRIC=VALUE to judge another metric too (repeatable), e.g. 0.002 or "
+                     "accuracy=0.002."),
+    ] = None,
+    until_decided: Annotated[bool, typer.Option(
+        "--until-decided", help="Add seeds in rounds to the cells still undecided until each "
+        "is worse, equivalent within --margin or tied (bounded by --max-seeds and "
+        "--budget).")] = False,
+    max_seeds: Annotated[
+        int | None, typer.Option(help="A deciding compare's most seeds per cell (default: "
+                                 "the config's compare.max_seeds, 20).")
+    ] = None,
+    budget: Annotated[
+        str | None, typer.Option(help="A deciding compare's time budget, e.g. 50s, 10m: no "
+                                 "round starts that would end past it.")
+    ] = None,
     tensorboard: Annotated[bool, typer.Option(
         "--tensorboard", help="Every cell also writes TensorBoard event files: "
         "tensorboard --logdir COMPARE_FOLDER.")] = False,
@@ -99,6 +120,8 @@ def compare(
 
       actcli compare configs/compare_beans.yaml --rank-by epochs_to_target
 
+      actcli compare compare_beans --until-decided --margin accuracy=0.005 --budget 1m
+
       actcli compare configs/compare_fashion_mnist.yaml --target accuracy=0.89
 
       actcli compare configs/beans.yaml --over model.init=zeros,xavier_uniform,kaiming_normal
@@ -116,11 +139,23 @@ def compare(
         from actcli.sweep import report as report_mod
 
         wanted = parse_target(target)  # bad options fail before anything runs
-        report_mod.check_rank_by(rank_by)
+        if rank_by is not None:
+            report_mod.check_rank_by(rank_by)
+        margins = parse_margins(margin, rank_by)
+        if resume is not None and (margins is not None or max_seeds is not None
+                                   or budget is not None):
+            raise ActcliError("--resume continues a compare with its planned margins, max "
+                              "seeds and budget: give no --margin, --max-seeds or --budget")
+        if budget is not None:
+            from actcli.sweep import sequential
+
+            sequential.parse_budget(budget)
 
         path, base, grid, names = None, None, None, None
+        configs = list(config or [])
+        across = len(configs) > 1 or (resume is not None and _is_across(resume))
         if resume is not None:
-            if (config is not None or activations or over or set_ or seeds is not None
+            if (configs or activations or over or set_ or seeds is not None
                     or tensorboard):
                 raise ActcliError("--resume runs a compare as it was planned: give no CONFIG, "
                                   "--activations, --over, --seeds, --set or --tensorboard "
@@ -130,10 +165,12 @@ def compare(
             from actcli import config as config_mod
             from actcli.config import shipped
 
-            path = config_path(config if config is not None else Path(shipped.DEFAULT_COMPARE))
+            paths = [config_path(c) for c in configs or [Path(shipped.DEFAULT_COMPARE)]]
+            path = paths[0]
             set_ = [*(set_ or []), *(["log.tensorboard=true"] if tensorboard else [])]
             set_notes: list[str] = []
-            base = config_mod.load(path, set_, set_notes)  # the one read of the config
+            bases = [config_mod.load(p, set_, set_notes) for p in paths]  # each read once
+            base = bases[0]
             print_notes(set_notes)
             grid = parse_over(over or [])
             # a formula may hold commas inside its parentheses: max(x, 0.1*x)
@@ -151,11 +188,25 @@ def compare(
             console.print(f"  {result.status:<10} {result.cell.label}, seed {result.cell.seed}"
                           f"{extra}", markup=False, highlight=False)
 
+        def say(line: str) -> None:
+            console.print(line, markup=False, highlight=False)
+
+        if across:
+            _across(console, paths if resume is None else [], set_, resume, grid=grid,
+                    activations=names, seeds=seeds, workers=workers, threads=threads,
+                    backend=backend, address=ray_address, cell_figures=cell_figures,
+                    fuse=not no_fuse, tune_lr=tune_lr, out=out, target=wanted,
+                    rank_by=rank_by, margins=margins, until_decided=until_decided or None,
+                    max_seeds=max_seeds, budget=budget, fail_fast=fail_fast,
+                    on_planned=planned, on_done=done, say=say)
+            return
         found = compare_mod.run(
             path, set_, base=base, grid=grid, activations=names, seeds=seeds, workers=workers,
             threads=threads, backend=backend, address=ray_address, cell_figures=cell_figures,
             fuse=not no_fuse, tune_lr=tune_lr, out=out, resume=resume, target=wanted,
-            rank_by=rank_by, fail_fast=fail_fast, on_planned=planned, on_done=done)
+            rank_by=rank_by, margins=margins, until_decided=until_decided or None,
+            max_seeds=max_seeds, budget=budget, fail_fast=fail_fast, on_planned=planned,
+            on_done=done, say=say)
         folder = found.folder
         _print_report(console, found.report)
         typer.echo(str(folder / "report.md"))
@@ -168,6 +219,55 @@ def compare(
             raise RunError(f"{len(found.report.failures)} of {len(found.results)} runs did not "
                            f"complete (listed in {folder / 'report.md'}); rerun them with: "
                            f"actcli compare --resume {folder}")
+
+
+def _is_across(folder: Path) -> bool:
+    from actcli.sweep import across
+
+    return across.is_across(folder)
+
+
+def _across(console, configs: list[Path], overrides: list[str], resume: Path | None,  # noqa: ANN001 - rich Console
+            **kwargs: Any) -> None:
+    """A compare across tasks: each task's table as it ends, then the aggregate."""
+    from actcli.console import grid
+    from actcli.sweep import across
+
+    if resume is not None:  # a resume runs as planned: only how it runs may change
+        kwargs = {k: v for k, v in kwargs.items() if k not in (
+            "grid", "activations", "seeds", "tune_lr", "out", "margins", "max_seeds",
+            "budget") and v is not None}
+        kwargs.pop("rank_by", None)
+    else:
+        kwargs["grid"] = kwargs.get("grid") or None
+    found = across.run(configs, overrides, resume=resume, **kwargs)
+    for name, comparison in zip(found.names, found.comparisons, strict=False):
+        console.print(f"task {name}:", markup=False, highlight=False)
+        _print_report(console, comparison.report)
+    tasks = found.names[:len(found.comparisons)]
+    console.print(grid(f"across {len(tasks)} tasks: best mean rank first (by "
+                       f"{found.rank_by})",
+                       ["cell", *(f"rank {t}" for t in tasks), "mean rank [95% CI]",
+                        "norm. IQM [95% CI]"],
+                       [[row.shown, *(f"{row.ranks[t]:g}" for t in tasks),
+                         f"{row.mean_rank[0]:.2f} [{row.mean_rank[1]:.2f}, "
+                         f"{row.mean_rank[2]:.2f}]",
+                         f"{row.iqm[0]:.3f} [{row.iqm[1]:.3f}, {row.iqm[2]:.3f}]"]
+                        for row in found.rows]))
+    if found.left_out:
+        console.print(f"not aggregated (not complete on every task): "
+                      f"{', '.join(found.left_out)}", markup=False, highlight=False)
+    typer.echo(str(found.folder / "report.md"))
+    if found.interrupted:
+        typer.echo(f"interrupted; resume with: actcli compare --resume {found.folder}",
+                   err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if found.failures:
+        from actcli.errors import RunError
+
+        raise RunError(f"{found.failures} runs did not complete (listed in "
+                       f"{found.folder / 'report.md'}); rerun them with: actcli compare "
+                       f"--resume {found.folder}")
 
 
 def parse_over(items: Sequence[str]) -> dict[str, list[Any]]:
@@ -191,6 +291,33 @@ def parse_over(items: Sequence[str]) -> dict[str, list[Any]]:
             raise ConfigError(f"--over: {key} is given twice")
         grid[key] = values
     return grid
+
+
+def parse_margins(items: Sequence[str] | None, rank_by: str | None
+                  ) -> dict[str, float] | None:
+    """``--margin 0.002`` (the ranked metric: ``rank_by``, else :data:`report.RANKED`,
+    which the compare reads as its rank-by) or ``--margin accuracy=0.002`` items -> metric:
+    margin; None for no ``--margin``."""
+    if not items:
+        return None
+    from actcli.sweep import report as report_mod
+
+    found: dict[str, float] = {}
+    for item in items:
+        metric, sep, number = item.rpartition("=")
+        metric = metric.strip() if sep else (rank_by or report_mod.RANKED)
+        try:
+            value = float(number)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0:
+            raise ConfigError(f"--margin: {quote(item)} must be VALUE or METRIC=VALUE with a "
+                              "number >= 0, e.g. 0.002 or epochs_to_target=2")
+        if metric != report_mod.RANKED and metric not in report_mod.RANK_BY:
+            raise ConfigError(f"--margin: {quote(metric)} is not a metric; valid: "
+                              f"{', '.join(report_mod.RANK_BY)}")
+        found[metric] = value
+    return found
 
 
 def parse_target(text: str | None) -> tuple[str, float] | None:
@@ -220,21 +347,26 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
     """The ranking in as many columns as the terminal has: no value wraps; the loss, the
     seconds and then digits give way first (report.md keeps everything)."""
     from actcli.console import fit, grid, without
-    from actcli.sweep import report as report_mod
 
-    def verdict(row) -> str:  # noqa: ANN001 - report.Row
-        if row.p_holm is None:
+    extra = [m for m in found.decided if m != found.rank_by]
+    ranked = found.name(found.rank_by)
+
+    def verdict(row, key: str) -> str:  # noqa: ANN001 - report.Row
+        if key == "rank":
             return row.verdict
-        short = {"no clear difference": "unclear", "too few seeds": "few seeds"}
-        return f"{short.get(row.verdict, row.verdict)} p={row.p_holm:.2g}"
+        if key in row.best_of:
+            return "best"
+        told = row.verdicts.get(key)
+        return "-" if told is None or not row.complete else told.text()
 
     def table(digits: int, drop: tuple[str, ...] = ()):
         columns = ["#", "cell", found.accuracy_name, found.loss_name, "to target", "s/run",
-                   "vs best"]
-        rows = [[str(i), row.shown, f"{row.mean_std('accuracy')[0]:.{digits}f} ± "
-                 f"{row.mean_std('accuracy')[1]:.{digits}f}",
-                 f"{row.mean_std('loss')[0]:.{digits}f} ± {row.mean_std('loss')[1]:.{digits}f}",
-                 report_mod.target_cell(row), _seconds(row.mean_std("seconds")[0]), verdict(row)]
+                   f"vs best ({ranked})", *(f"{found.name(m)} vs best" for m in extra)]
+        rows = [[str(i) if row.complete else "-", row.shown,
+                 row.spread("accuracy", digits) if row.runs else "-",
+                 row.spread("loss", digits) if row.runs else "-",
+                 report_target(row), _seconds(row.mean_std("seconds")[0]) if row.runs else "-",
+                 verdict(row, "rank"), *(verdict(row, m) for m in extra)]
                 for i, row in enumerate(found.rows, 1)]
         if found.tuned_lr:
             columns.append("lr")
@@ -242,19 +374,27 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
                 cells.append(f"{found.tuned_lr[row.label]:g}")
         columns, rows = without(columns, rows, drop)
         seeds = max((row.seeds for row in found.rows), default=0)
-        ranked = found.accuracy_name if found.rank_by == "accuracy" else found.rank_by
         return grid(f"compare: best first by {ranked}, {seeds} seed(s)", columns, rows)
+
+    def report_target(row) -> str:  # noqa: ANN001 - report.Row
+        from actcli.sweep.report import target_cell
+
+        return target_cell(row) if row.runs else "-"
 
     loss, seconds = found.loss_name, "s/run"
     console.print(fit(console.width, [
         lambda: table(4), lambda: table(4, (loss,)), lambda: table(4, (loss, seconds)),
         lambda: table(3, (loss, seconds)), lambda: table(2, (loss, seconds, "#"))]))
-    if found.target is not None:
-        console.print(f"target: {found.target.describe()}", markup=False, highlight=False)
-    if found.power_note:
-        console.print(found.power_note, markup=False, highlight=False)
-    if found.time_note:
-        console.print(found.time_note, markup=False, highlight=False)
+    say = [f"target: {found.target.describe()}" if found.target is not None else "",
+           *found.ties,
+           f"{len(found.complete)} of {found.cells} cells complete: the best is named among "
+           "them only" if len(found.complete) < found.cells else "",
+           f"verdicts: intervals at {found.coverage:.4%} each ({found.schedule.looks} look(s) "
+           "x every pair of cells), all holding together at 95%; report.md says how",
+           found.note, found.time_note]
+    for line in say:
+        if line:
+            console.print(line, markup=False, highlight=False)
     for r in found.failures:
         console.print(f"not completed: {r.cell.label}, seed {r.cell.seed}: {r.status}"
                       f"{': ' + r.error if r.error else ''}", markup=False, highlight=False)

@@ -151,6 +151,29 @@ class CompareConfig(Strict):
         1, ge=1, description="torch threads each cell trains with; a cell's numbers depend "
         "on this (sums split across threads round differently), never on workers",
     )
+    rank_by: Literal["accuracy", "loss", "epochs_to_target", "seconds_to_target"] = Field(
+        "accuracy", description="what ranks the cells (on the validation split where there "
+        "is one): accuracy (a regression's R²), loss, or the epochs or seconds each takes to "
+        "reach the target",
+    )
+    margins: dict[Literal["accuracy", "loss", "epochs_to_target", "seconds_to_target"],
+                  Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="metric -> equivalence margin: a cell is "
+        "equivalent to the best when its difference lies inside ±margin (with the "
+        "report's confidence); a metric named here is judged besides rank_by",
+    )
+    until_decided: bool = Field(
+        False, description="add seeds in rounds to the cells still undecided until each is "
+        "worse, equivalent or tied, or max_seeds or the budget is reached",
+    )
+    max_seeds: int = Field(20, ge=2, description="a deciding compare's most seeds per cell")
+    step: int = Field(2, ge=1, description="seeds a deciding compare adds to each open "
+                      "cell per round")
+    budget: str | None = Field(
+        None, pattern=r"^\s*\d+(\.\d+)?\s*[smh]?\s*$",
+        description="a deciding compare's time budget, e.g. 50s, 10m, 1.5h; it starts no "
+        "round that would end past it (null: none)",
+    )
 
 
 class LogConfig(Strict):

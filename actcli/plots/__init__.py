@@ -17,6 +17,7 @@ from actcli.plots.compare import (
     compare_curves,
     gradient_flow,
     lr_range_tests,
+    seed_scores,
     time_to_target,
 )
 from actcli.plots.plane import (
@@ -65,6 +66,7 @@ __all__ = [
     "softmax_stem",
     "surface_animation",
     "surface_paths",
+    "seed_scores",
     "time_to_target",
     "unit_maps",
     "weight_histograms",

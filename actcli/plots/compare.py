@@ -277,3 +277,38 @@ def lr_range_tests(tests: Mapping[str, tuple[Sequence[float], Sequence[float], f
     ax.grid(alpha=0.3)
     _legend_beside(fig, *_handles_labels(ax), columns)
     return fig
+
+
+def seed_scores(labels: Sequence[str], values: Sequence[Sequence[float]], name: str,
+                iqms: Sequence[tuple[float, float, float]], *, named: int = NAMED) -> Figure:
+    """Every seed's score per cell, best first: one dot a seed (spread sideways where seeds
+    share a value, so that ties stay countable), the interquartile mean as a bar with its
+    bootstrap 95% interval. Past ``named`` cells only the first ``named`` are drawn, and
+    the title says how many are left out."""
+    shown = list(labels[:named])
+    fig = Figure(figsize=(max(6, _label_width(len(shown)) * len(shown) + 2),
+                          _bars_height(shown)), layout="constrained")
+    ax = fig.subplots()
+    for i, seeds in enumerate(values[:named]):
+        points = np.asarray([v for v in seeds if np.isfinite(v)], dtype=float)
+        if points.size:
+            _, inverse, counts = np.unique(points, return_inverse=True, return_counts=True)
+            offset = np.zeros(points.size)
+            for group in range(counts.size):  # equal values side by side, centred
+                members = np.flatnonzero(inverse == group)
+                offset[members] = (np.arange(members.size) - (members.size - 1) / 2) * \
+                    min(0.08, 0.6 / max(members.size, 1))
+            ax.plot(i + offset, points, "o", color="C0", alpha=0.7, markersize=4,
+                    label="a seed" if i == 0 else None)
+        middle, low, high = iqms[i]
+        if np.isfinite(middle):
+            ax.errorbar(i, middle, yerr=[[middle - low], [high - middle]], fmt="_",
+                        color="C1", markersize=18, capsize=4, lw=1.5,
+                        label="IQM, bootstrap 95% CI" if i == 0 else None)
+    _category_axis(ax, shown, vertical=True)
+    ax.grid(axis="y", alpha=0.3)
+    left = len(labels) - len(shown)
+    ax.set(ylabel=name, title=f"{name} of every seed (best first)" +
+           (f"; {left} more cells in summary.csv" if left else ""))
+    ax.legend(loc="best", fontsize="small")
+    return fig

@@ -234,8 +234,7 @@ def create(config_path: Path, overrides: Sequence[str], grid: Mapping[str, Seque
                                       c.overrides[-1]), c.seed, c.values) for c in cells]
     run = execution or Execution()
     # a Ray cluster's CPUs, not this machine's, bound how many parts a long stack is cut in
-    cpus = workers_mod.ray_cpus(run.address) if run.backend == "ray" else None
-    stacks_found = _stacks(cells, checked_all, run.threads, cpus)
+    stacks_found = plan_stacks(cells, checked_all, run)
     folder = folders.create(out, f"compare-{name or base.name}")
     folders.write_text(folder / "base.yaml", base_doc)
     folders.write_json(folder / "plan.json", {
@@ -253,6 +252,13 @@ def create(config_path: Path, overrides: Sequence[str], grid: Mapping[str, Seque
                                                   for k, t in tests.items()}),
                             folder / "lr_range_test.png")
     return Plan(folder, cells, run, list(grid), tuned)
+
+
+def plan_stacks(cells: Sequence[Cell], configs: Sequence[config_mod.Config],
+                execution: Execution) -> list[list[str]]:
+    """The stacks of ``cells`` (as :func:`create` decides them) for how they are to run."""
+    cpus = workers_mod.ray_cpus(execution.address) if execution.backend == "ray" else None
+    return _stacks(cells, configs, execution.threads, cpus)
 
 
 def _stacks(cells: Sequence[Cell], configs: Sequence[config_mod.Config], threads: int,

@@ -15,13 +15,13 @@ from actcli import folders, plots
 from actcli.plots.compare import NAMED
 from actcli.sweep.executing import CellResult
 from actcli.sweep.planning import flow, stacks
-from actcli.sweep.report import ALPHA, Report, monitored, target_cell
+from actcli.sweep.report import RANKED, Report, describe, monitored, robust_summary, target_cell
 
 LISTED = 8  # report.md names at most this many cells of a stack, and this many stacks
 
 
-def write(folder: Path, results: list[CellResult], report: Report, *, plane: bool = False
-          ) -> list[str]:
+def write(folder: Path, results: list[CellResult], report: Report, *, plane: bool = False,
+          decide: str = "") -> list[str]:
     """summary.csv, report.md and the pictures; returns the files written. ``plane``: the
     task is 2-D, so decision_maps.png shows each cell's decision map.
 
@@ -31,17 +31,28 @@ def write(folder: Path, results: list[CellResult], report: Report, *, plane: boo
     A compare of more than NAMED cells names its best NAMED in each figure and shows the
     others in grey or by their rank."""
     by_id = {run.cell_id: run for row in report.rows for run in row.runs.values()}
+    rows_of = {run.cell_id: row for row in report.rows for run in row.runs.values()}
+    robust = robust_summaries(report)
     sizes = {r.cell.id: r.stack for r in results}  # None: the cell did not run
     table = []
     for r in results:
-        run = by_id.get(r.cell.id)
+        run, row = by_id.get(r.cell.id), rows_of.get(r.cell.id)
+        middle, low, high, beats = robust.get(row.label if row else "", (None,) * 4)
+        split = {report.accuracy_name: run.accuracy if run else None,
+                 report.loss_name: _round(run.loss, 6) if run else None}
+        if report.test_name:
+            split[report.test_name] = r.metrics.get(report.test_name)
         table.append({
             "cell": r.cell.id, "label": r.cell.label, "seed": r.cell.seed, "status": r.status,
-            report.accuracy_name: r.metrics.get(report.accuracy_name),
-            report.loss_name: r.metrics.get(report.loss_name), "seconds": r.seconds,
+            **split, "seconds": r.seconds,
             "epochs_to_target": run.epochs_to_target if run else None,
             "seconds_to_target": _round(run.seconds_to_target) if run else None,
             "stack": sizes[r.cell.id], "error": r.error,
+            # the cell's, on every one of its rows: the ranked metric's interquartile mean,
+            # its bootstrap 95% interval, the probability of beating the best on a random
+            # pair of seeds, and its verdict
+            "cell_iqm": middle, "cell_iqm_low": low, "cell_iqm_high": high,
+            "p_beats_best": beats, "verdict": row.verdict if row else r.status,
             **{f"set:{k}": csv_value(v) for k, v in r.cell.values.items()},
         })
     folders.write_csv(folder / "summary.csv", table)
@@ -59,6 +70,13 @@ def write(folder: Path, results: list[CellResult], report: Report, *, plane: boo
             [r.mean_std("accuracy") for r in report.rows], report.accuracy_name,
             named=NAMED), folder / "bars.png")
         files.append("bars.png")
+    ranked = report.complete
+    if ranked:
+        folders.save_figure(plots.seed_scores(
+            [r.shown for r in ranked], [list(r.values(report.rank_by).values()) for r in ranked],
+            report.name(report.rank_by), [robust[r.label][:3] for r in ranked], named=NAMED),
+            folder / "seeds.png")
+        files.append("seeds.png")
     if report.target is not None and report.rows:
         folders.save_figure(plots.time_to_target(
             [r.shown for r in report.rows],
@@ -82,7 +100,7 @@ def write(folder: Path, results: list[CellResult], report: Report, *, plane: boo
         folders.save_figure(plots.activation_curves(shown, grad=True), folder / "activations.png")
         files.append("activations.png")
     folders.write_text(folder / "report.md",
-                    markdown(report, files, _training(folder, results, sizes)))
+                    markdown(report, files, _training(folder, results, sizes), decide=decide))
     return [*files, "report.md"]
 
 
@@ -131,64 +149,49 @@ def csv_value(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool) else flow(value)
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(value, digits)
 
 
-def _pm(mean_std: tuple[float, float], digits: int = 4) -> str:
-    return f"{mean_std[0]:.{digits}f} ± {mean_std[1]:.{digits}f}"
+def robust_summaries(report: Report) -> dict[str, tuple[float, float, float, float]]:
+    """label -> (IQM, low, high, P(beats the best)) of the ranked metric, complete cells."""
+    best = report.best(RANKED)
+    return {row.label: robust_summary(row, best, report.rank_by) for row in report.complete}
 
 
-def markdown(report: Report, pictures: list[str], training: str = "") -> str:
+def markdown(report: Report, pictures: list[str], training: str = "",
+             title: str = "# actcli compare", decide: str = "") -> str:
+    """report.md: the table, what the verdicts rest on, how the cells trained, the pictures.
+    ``decide``: a deciding compare's paragraph (its rounds and why it stopped)."""
     out = io.StringIO()
-    out.write("# actcli compare\n\n")
+    out.write(f"{title}\n\n")
     if report.varied:
         out.write(f"Varied: {', '.join(f'`{k}`' for k in report.varied)}. Ranked by "
-                  f"`{report.rank_by}`.\n\n")
+                  f"`{report.name(report.rank_by)}`.\n\n")
     if report.target is not None:
         out.write(f"Target: {report.target.describe()}.\n\n")
-    acc, loss = report.accuracy_name, report.loss_name
-    lr_head = " lr (range test) |" if report.tuned_lr else ""
-    out.write(f"| rank | cell | seeds | {acc} (mean ± std) | {loss} (mean ± std) | "
-              f"epochs to target | s to target | s/run | best − this [95% CI] | pairs | "
-              f"p | p (Holm) | verdict |{lr_head}\n"
-              f"|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-              f"{'---|' if lr_head else ''}\n")
-    for i, row in enumerate(report.rows, 1):
-        diff = "-" if row.difference is None else _interval(row.difference)
-        p = "-" if row.p_value is None else f"{row.p_value:.3g}"
-        holm = "-" if row.p_holm is None else f"{row.p_holm:.3g}"
-        pairs = "-" if i == 1 else str(row.pairs)
-        out.write(f"| {i} | {row.shown} | {row.seeds} | {_pm(row.mean_std('accuracy'))} | "
-                  f"{_pm(row.mean_std('loss'))} | {target_cell(row)} | "
-                  f"{target_cell(row, epochs=False)} | {row.mean_std('seconds')[0]:.1f} | "
-                  f"{diff} | {pairs} | {p} | {holm} | {row.verdict} |"
-                  f"{f' {report.tuned_lr[row.label]:g} |' if report.tuned_lr else ''}\n")
-    out.write("\n")
+    complete = len(report.complete)
+    if complete < report.cells:
+        out.write(f"**{complete} of {report.cells} cells are complete** (every planned seed "
+                  f"trained); the best is named among those only, the others are listed "
+                  f"last as incomplete.\n\n")
+    if decide:
+        out.write(f"{decide}\n\n")
+    out.write(_table(report))
+    for line in report.ties:
+        out.write(f"- {line[0].upper()}{line[1:]}.\n")
+    out.write("\n" if report.ties else "")
     if report.tuned_lr:
         out.write("Each cell ran at its own learning rate: a range test from its seed-0 "
                   "network picked the lr at the smoothed-loss minimum divided by 10 "
                   "(lr_range_test.png).\n\n")
-    out.write(
-        f"Method. Each cell is compared with the best one seed by seed: runs with the same "
-        f"seed number share their data and initialisation stream, so each pair gives one "
-        f"difference of `{report.rank_by}` (best − this, signed so that positive means the "
-        f"best is better; a seed missing in either cell is left out, `pairs` counts those "
-        f"used). The table gives the mean difference with its Student-t 95% confidence "
-        f"interval, the two-sided p of an exact sign-flip test (the share of the 2^n ways of "
-        f"flipping the signs of the n differences whose sum is at least as far from zero as "
-        f"the observed one: valid at any n, and equal differences give 2/2^n, never 0), and "
-        f"that p after Holm's correction over the {report.compared} cells compared. A cell "
-        f"is `worse` when its corrected p is below {ALPHA}; `too few seeds` when no result "
-        f"of that many pairs could reach it. Epochs to target: the first logged epoch at "
-        f"which the run met the target (mean over the seeds that did, with how many did); "
-        f"seconds to target: the run's training seconds times that share of its epochs.\n\n")
+    out.write(method(report) + "\n\n")
     if training:
         out.write(f"{training}\n\n")
     if report.time_note:
         out.write(f"**{report.time_note}**\n\n")
-    if report.power_note:
-        out.write(f"**{report.power_note}**\n\n")
+    if report.note:
+        out.write(f"**{report.note}**\n\n")
     for picture in pictures:
         if picture.endswith(".png"):
             out.write(f"![{picture}]({picture})\n\n")
@@ -200,11 +203,68 @@ def markdown(report: Report, pictures: list[str], training: str = "") -> str:
     return out.getvalue()
 
 
-def _interval(difference: tuple[float, float, float]) -> str:
-    mean, low, high = difference
-    if math.isnan(low):
-        return f"{mean:+.4g}"
-    return f"{mean:+.4g} [{low:+.4g}, {high:+.4g}]"
+def _table(report: Report) -> str:
+    """The ranking as a Markdown table: one row a cell, best first."""
+    acc, loss, metric = report.accuracy_name, report.loss_name, report.name(report.rank_by)
+    extra = [m for m in report.decided if m != report.rank_by]
+    robust = robust_summaries(report)
+    heads = ["rank", "cell", "seeds", f"{acc} (mean ± std)"]
+    heads += [f"{report.test_name} (mean ± std)"] if report.test_name else []
+    heads += [f"{loss} (mean ± std)", "epochs to target", "s to target", "s/run"]
+    heads += [f"{metric} IQM [95% CI]", "P(beats best)",
+              f"best − this [{report.coverage:.4%} CI]", "verdict"]
+    heads += [f"{report.name(m)}: verdict, best − this" for m in extra]
+    heads += ["lr (range test)"] if report.tuned_lr else []
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    for i, row in enumerate(report.rows, 1):
+        done = row.complete
+        middle, low, high, beats = robust.get(row.label, (math.nan,) * 4)
+        verdict = row.verdicts.get(RANKED)
+        cells = [str(i) if done else "-", row.shown, str(row.seeds),
+                 row.spread("accuracy") if row.runs else "-"]
+        if report.test_name:
+            cells.append(row.spread("test") if row.runs else "-")
+        cells += [row.spread("loss") if row.runs else "-", target_cell(row) if row.runs
+                  else "-", target_cell(row, epochs=False) if row.runs else "-",
+                  f"{row.mean_std('seconds')[0]:.1f}" if row.runs else "-"]
+        cells += ["-", "-"] if not done else [
+            f"{middle:.4g} [{low:.4g}, {high:.4g}]",
+            "-" if math.isnan(beats) else f"{beats:.2f}"]
+        cells += [verdict.interval() if verdict else "-", row.verdict]
+        for m in extra:
+            other = row.verdicts.get(m)
+            cells.append("best" if m in row.best_of else "-" if other is None or not done
+                         else f"{other.text()}, {other.interval()}")
+        if report.tuned_lr:
+            cells.append(f"{report.tuned_lr[row.label]:g}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\n"
+
+
+def method(report: Report) -> str:
+    """What the verdicts rest on, in one paragraph."""
+    told = describe(report)
+    margins = ", ".join(f"`{report.name(m)}` ±{v:g}" for m, v in report.margins.items())
+    return (
+        f"Method. Each cell is compared with the best one seed by seed: runs with the same "
+        f"seed number share their data and initialisation stream, so each pair gives one "
+        f"difference (best − this, signed so that positive means the best is better; a seed "
+        f"missing in either cell is left out). Verdicts: {told['procedure']} "
+        f"({told['looks']} look{'s' if told['looks'] != 1 else ''} x "
+        f"{told['comparisons']} comparisons at alpha {told['alpha']}: each interval covers "
+        f"{told['coverage']:.4%}). With probability at least {1 - told['alpha']:.0%} every "
+        f"interval covers its true difference at once, so every verdict holds together, "
+        f"however many looks the compare took and whichever cell led at each. A cell is "
+        f"`worse` when its interval lies above 0, `equivalent` when it lies inside the "
+        f"margin ({margins or 'none given: --margin'}), `tied exactly` when it equals the "
+        f"best on every seed, else `undecided`. The t interval assumes roughly normal mean "
+        f"differences; equal non-zero differences on every seed give none (undecided). "
+        f"Runs that never reached the target count one epoch more than they trained. "
+        f"Ranking: the mean; exact ties are named, and ordered by the lower mean loss, then "
+        f"by name. IQM: the interquartile mean of the cell's seeds (25% trimmed each side) "
+        f"with a percentile-bootstrap 95% interval; P(beats best): the share of seed pairs "
+        f"(this, best) in which this cell is better (ties count half), as Agarwal et al., "
+        f"NeurIPS 2021 (rliable) recommend for few runs.")
 
 
 def _curves(report: Report) -> dict[str, Any]:
