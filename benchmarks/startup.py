@@ -7,7 +7,7 @@ rounds interleaved with its floor's, median of ``--repeats``. Floors:
 
 - ``actcli train rice_cooker``: ``python -c "import torch"`` plus the run's own training
   seconds (summary.json ``seconds``); target at most 1.3x.
-- ``actcli compare compare_beans``: at most 5 s.
+- ``actcli compare compare_beans --no-until-decided`` (its first 3 seeds): at most 5 s.
 - ``actcli plot sigmoid --grad``: ``import torch`` plus the time to build and save that
   figure (measured here, in this process, warm); target at most 1.3x.
 - ``actcli --help`` and a Tab completion: at most 0.2 s.
@@ -70,7 +70,10 @@ def main() -> None:
         cwd = Path(tmp)
         torch_argv = [sys.executable, "-c", "import torch"]
         rice = [ACTCLI, "train", "rice_cooker", "-q", "--out", str(cwd / "runs")]
-        beans = [ACTCLI, "compare", "compare_beans", "--out", str(cwd / "compares")]
+        # the 3 seeds it starts with (deciding adds rounds: a compare of its own, timed by
+        # its budget, not a start-up)
+        beans = [ACTCLI, "compare", "compare_beans", "--no-until-decided", "--out",
+                 str(cwd / "compares")]
         plot = [ACTCLI, "plot", "sigmoid", "--grad", "--out", str(cwd / "sigmoid.png")]
         helped = [ACTCLI, "--help"]
         measured: dict[str, list[float]] = {k: [] for k in
@@ -91,7 +94,8 @@ def main() -> None:
         rows = [
             ("actcli train rice_cooker", median["rice"],
              f"import torch + training {statistics.median(trained):.2f} s", rice_floor, 1.3),
-            ("actcli compare compare_beans", median["beans"], "5 s", 5.0, 1.0),
+            ("actcli compare compare_beans --no-until-decided", median["beans"], "5 s", 5.0,
+             1.0),
             ("actcli plot sigmoid --grad", median["plot"],
              f"import torch + figure {figure:.2f} s", plot_floor, 1.3),
             ("actcli --help", median["help"], "0.2 s", 0.2, 1.0),

@@ -13,7 +13,7 @@ from scipy import stats as scipy_stats
 from actcli import config
 from actcli.cli.compare import parse_over, parse_target
 from actcli.errors import ActcliError, ConfigError
-from actcli.sweep import compare, executing, planning, report, report_files
+from actcli.sweep import compare, executing, planning, report, report_files, sequential
 
 from helpers import CONFIGS
 
@@ -308,7 +308,13 @@ def test_shipped_compare_configs_plan_the_eleven():
     for name in ("compare_beans.yaml", "compare_fashion_mnist.yaml"):
         planned = config.load(CONFIGS / name).compare
         assert planned.over["model.activation"] == list(planning.ELEVEN)
-        assert planned.seeds == 3
+        assert planned.seeds == 3 and planned.until_decided
+    beans = config.load(CONFIGS / "compare_beans.yaml").compare
+    # beans decides how fast each reaches the target, and accuracy, within under a minute
+    assert beans.rank_by == "epochs_to_target" and set(beans.margins) == {
+        "epochs_to_target", "accuracy"} and sequential.parse_budget(beans.budget) <= 50
+    fashion = config.load(CONFIGS / "compare_fashion_mnist.yaml").compare
+    assert fashion.rank_by == "accuracy" and sequential.parse_budget(fashion.budget) == 600
 
 
 def test_lr_range_test_picks_the_minimum_over_ten():
@@ -574,7 +580,7 @@ def test_the_compare_library_call_returns_what_it_wrote(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "load", counted)
     seen = []
     found = compare.run(CONFIGS / "compare_beans.yaml", ["train.epochs=1"], seeds=2,
-                        workers=1, out=tmp_path / "runs",
+                        workers=1, out=tmp_path / "runs", until_decided=False,
                         on_planned=lambda plan, notes: seen.append(("planned", plan)),
                         on_done=lambda result: seen.append(("done", result.cell.id)))
     assert loads == [CONFIGS / "compare_beans.yaml"]  # the config is read once

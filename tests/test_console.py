@@ -122,8 +122,10 @@ def test_list_configs_shows_each_description_whole():
         "Fashion-MNIST with an MLP 784-256-128-10. Files: task.data_dir, $ACTCLI_DATA_DIR, "
         "the user cache, /usr/share/datasets/fashion-mnist, or a download (see README).")
     assert found["fashion_mnist_cnn"].endswith("with 2x2 pooling, then a dense layer of 128.")
-    assert found["compare_beans"] == ("A fast compare: the eleven activations in a "
-                                      "two-hidden-layer net on beans, 3 seeds.")
+    assert found["compare_beans"] == (
+        "A compare that decides: the eleven activations in a two-hidden-layer net on beans, "
+        "seeds added until each is slower to the target than the fastest, equivalent or "
+        "tied.")
     assert "README)." in cells_shown(invoke_at(80, "list", "configs").stdout)
 
 

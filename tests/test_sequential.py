@@ -62,7 +62,7 @@ def test_equivalence_at_the_margins_edges():
 
 def test_ties_one_seed_and_no_spread():
     tied = judge([0.0, 0.0, 0.0], 0.0, 0.95)
-    assert tied.kind == "tied" and tied.text() == "tied exactly" and tied.decided
+    assert tied.kind == "tied" and tied.text() == "tied exactly (3 seeds)" and tied.decided
     one = judge([0.02], 0.5, 0.95)
     assert one.kind == "undecided" and "n=1" in one.interval() and one.text() == \
         "undecided (1 seed)"

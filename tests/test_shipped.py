@@ -56,7 +56,7 @@ def test_train_a_shipped_config_by_name_from_anywhere(invoke, tmp_path, monkeypa
 
 def test_compare_with_no_config_runs_compare_beans(invoke, tmp_path):
     result = invoke("compare", "--activations", "relu,tanh", "--seeds", "1", "--set",
-                    "train.epochs=3", "--out", tmp_path)
+                    "train.epochs=3", "--no-until-decided", "--out", tmp_path)
     assert result.exit_code == 0, result.output
     (folder,) = tmp_path.iterdir()
     plan = json.loads((folder / "plan.json").read_text())

@@ -75,10 +75,11 @@ def compare(
                      "METRIC=VALUE to judge another metric too (repeatable), e.g. 0.002 or "
                      "accuracy=0.002."),
     ] = None,
-    until_decided: Annotated[bool, typer.Option(
-        "--until-decided", help="Add seeds in rounds to the cells still undecided until each "
-        "is worse, equivalent within --margin or tied (bounded by --max-seeds and "
-        "--budget).")] = False,
+    until_decided: Annotated[bool | None, typer.Option(
+        "--until-decided/--no-until-decided", help="Add seeds in rounds to the cells still "
+        "undecided until each is worse, equivalent within --margin or tied (bounded by "
+        "--max-seeds and --budget); default: the config's compare.until_decided.",
+        show_default=False)] = None,
     max_seeds: Annotated[
         int | None, typer.Option(help="A deciding compare's most seeds per cell (default: "
                                  "the config's compare.max_seeds, 20).")
@@ -196,7 +197,7 @@ def compare(
                     activations=names, seeds=seeds, workers=workers, threads=threads,
                     backend=backend, address=ray_address, cell_figures=cell_figures,
                     fuse=not no_fuse, tune_lr=tune_lr, out=out, target=wanted,
-                    rank_by=rank_by, margins=margins, until_decided=until_decided or None,
+                    rank_by=rank_by, margins=margins, until_decided=until_decided,
                     max_seeds=max_seeds, budget=budget, fail_fast=fail_fast,
                     on_planned=planned, on_done=done, say=say)
             return
@@ -204,7 +205,7 @@ def compare(
             path, set_, base=base, grid=grid, activations=names, seeds=seeds, workers=workers,
             threads=threads, backend=backend, address=ray_address, cell_figures=cell_figures,
             fuse=not no_fuse, tune_lr=tune_lr, out=out, resume=resume, target=wanted,
-            rank_by=rank_by, margins=margins, until_decided=until_decided or None,
+            rank_by=rank_by, margins=margins, until_decided=until_decided,
             max_seeds=max_seeds, budget=budget, fail_fast=fail_fast, on_planned=planned,
             on_done=done, say=say)
         folder = found.folder

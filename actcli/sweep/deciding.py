@@ -21,7 +21,7 @@ from typing import Any
 
 from actcli import folders
 from actcli.errors import ActcliError, ConfigError
-from actcli.sweep import planning, report
+from actcli.sweep import executing, planning, report
 from actcli.sweep.planning import Cell, Plan
 from actcli.sweep.sequential import Schedule, Verdict
 
@@ -150,9 +150,12 @@ def run(plan: Plan, decide: Decide, train: Callable[[Plan], list[Any]],
     for this compare. A look already recorded (a resumed compare) is not taken again."""
     schedule = decide.schedule
     while True:
+        todo = sum(executing.cell_status(plan.folder, c) != "completed" for c in plan.cells)
         started = time.perf_counter()
         results = train(plan)
         if any(r.status == "interrupted" for r in results):
+            decide.spent += time.perf_counter() - started  # the budget counts it too
+            save(plan.folder, decide)
             return plan, results, summarize(results, schedule=schedule,
                                             decided=decide.decided(),
                                             fixed_target=decide.fixed_target(),
@@ -174,21 +177,23 @@ def run(plan: Plan, decide: Decide, train: Callable[[Plan], list[Any]],
                      and row.verdicts[key].look == at}
             for metric in found.decided
             for key in [report.RANKED if metric == found.rank_by else metric]}
-        runs = len(plan.cells) if at == 0 else decide.looks[-1]["added"]
+        runs = len(plan.cells) if at == 0 else decide.looks[-1]["added"]  # the round's
         upto = schedule.next_count(n)
         new = round_cells(plan, opened, upto) if opened and upto is not None else []
         decide.looks.append({"n": n, "open": opened, "seconds": round(trained, 3),
-                             "runs": runs, "added": len(new), "decided": decided_now})
+                             "runs": runs, "trained": todo, "added": len(new),
+                             "decided": decided_now})
         last = decide.looks[-1]
-        estimate = last["seconds"] / max(1, last["runs"]) * len(new)
+        # its seconds were those of the runs it trained (a resumed round: the rest only)
+        estimate = last["seconds"] / max(1, last["trained"]) * len(new)
         if not opened:
             decide.stopped = f"decided at look {at + 1} ({n} seeds)"
         elif upto is None:
             decide.stopped = f"max seeds ({decide.max_seeds}) reached"
         elif decide.budget is not None and decide.spent + estimate > decide.budget:
-            decide.stopped = (f"budget: {decide.spent:.0f} s spent of {decide.budget:.0f} s; "
+            decide.stopped = (f"budget: {decide.spent:.3g} s spent of {decide.budget:.3g} s; "
                               f"the next round ({len(new)} runs) would take about "
-                              f"{estimate:.0f} s")
+                              f"{estimate:.3g} s")
         if decide.stopped or upto is None:
             save(plan.folder, decide)
             return plan, results, found

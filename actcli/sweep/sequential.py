@@ -35,6 +35,7 @@ from actcli.errors import ConfigError, quote
 from actcli.sweep import stats
 
 ALPHA = 0.05
+STICKY = ("worse", "equivalent")  # verdicts a later look keeps; "tied" is judged again
 PROCEDURE = ("Bonferroni alpha spending over the planned looks and over every pair of cells "
              "and metric decided: each interval is a paired Student-t interval at level "
              "1 - alpha/(looks x comparisons)")
@@ -96,7 +97,7 @@ class Verdict:
         if self.kind == "equivalent":
             return f"equivalent within ±{self.margin:g}"
         if self.kind == "tied":
-            return "tied exactly"
+            return f"tied exactly ({self.pairs} seed{'s' if self.pairs != 1 else ''})"
         if self.kind == "undecided":
             return f"undecided ({self.pairs} seed{'s' if self.pairs != 1 else ''})"
         return self.kind
@@ -169,15 +170,16 @@ def look(values: dict[str, dict[int, float]], order: Sequence[str], direction: i
     """One look on one metric: each cell but the best (``order[0]``) against the best.
 
     ``values``: label -> seed -> the cell's figure; ``direction`` +1 when higher is better;
-    ``decided``: verdicts of earlier looks, kept as they were (a decision is not taken
-    back: every interval of every look is covered at once); ``at``: this look's number."""
+    ``decided``: verdicts of earlier looks; worse and equivalent are kept as they were (a
+    decision is not taken back: every interval of every look is covered at once), a tie
+    is looked at again (a new seed may end it); ``at``: this look's number."""
     found: dict[str, Verdict] = {}
     if not order:
         return found
     best = order[0]
     for label in order[1:]:
         earlier = (decided or {}).get(label)
-        if earlier is not None and earlier.decided:
+        if earlier is not None and earlier.kind in STICKY:
             found[label] = earlier
             continue
         seeds = sorted(set(values[best]) & set(values[label]))
