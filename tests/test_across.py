@@ -107,3 +107,10 @@ def test_the_command_line_compares_across_tasks(invoke, tmp_path):
     again = invoke("compare", "--resume", folder)
     assert again.exit_code == 0, again.output
     assert "across 2 tasks" in again.stdout
+
+
+def test_configs_that_rank_by_different_metrics_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="rank by different metrics"):
+        across.run([CONFIGS / "beans.yaml", CONFIGS / "compare_beans.yaml"], TINY,
+                   out=tmp_path, grid=GRID, seeds=1, until_decided=False)
+    assert list(tmp_path.iterdir()) == []

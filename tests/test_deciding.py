@@ -79,8 +79,8 @@ def test_seeds_are_added_in_rounds_only_to_the_cells_still_open(tmp_path):
     assert rows[step].verdict == "undecided (6 seeds)"
     # three looks x three pairs of cells
     assert found.report.coverage == pytest.approx(1 - 0.05 / (3 * 3))
-    assert said == ["look 1: 2 cell(s) open; adding seeds 2..3 to them (4 runs)",
-                    "look 2: 2 cell(s) open; adding seeds 4..5 to them (4 runs)"]
+    assert said == ["look 1: 2 cell(s) open; giving them seeds up to 3 (4 runs)",
+                    "look 2: 2 cell(s) open; giving them seeds up to 5 (4 runs)"]
     text = (folder / "report.md").read_text()
     assert "Bonferroni alpha spending" in text
     (paragraph,) = [line for line in text.splitlines() if line.startswith("Deciding")]
@@ -123,6 +123,8 @@ def test_an_interrupted_deciding_compare_resumes_to_what_an_uninterrupted_one_fi
     decide = plan_of(folder)["decide"]
     assert decide["stopped"] == "" and [look["n"] for look in decide["looks"]] == [2]
     assert "still deciding (--resume continues it)" in (folder / "report.md").read_text()
+    # the report is the last look taken (seeds 0 and 1 of every cell), not a round half run
+    assert all(row.complete and row.seeds == 2 for row in first.report.rows)
     monkeypatch.undo()
 
     again = compare.run(resume=folder)
@@ -224,3 +226,14 @@ def test_losses_of_different_kinds_are_not_ranked_or_judged(tmp_path, invoke, ar
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "losses of different kinds are not comparable" in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_a_resumed_compare_keeps_its_configs_rank_by_and_margins(tmp_path):
+    # compare_beans ranks by epochs_to_target with two margins: a resume ranks alike
+    found = compare.run(CONFIGS / "compare_beans.yaml", ["train.epochs=5"],
+                        activations=["relu", "tanh"], seeds=1, until_decided=False,
+                        out=tmp_path, **ALONE)
+    again = compare.run(resume=found.folder)
+    for report in (found.report, again.report):
+        assert report.rank_by == "epochs_to_target"
+        assert report.margins == {"epochs_to_target": 2, "accuracy": 0.005}

@@ -149,3 +149,21 @@ def test_cells_twice_the_margin_apart_are_told_apart_in_at_least_80_percent():
         order, verdicts = simulate(means, SIGMA, MARGIN, SCHEDULE, rng)
         told += order[0] == "c0" and all(v.kind == "worse" for v in verdicts.values())
     assert told >= 160, told
+
+
+def test_an_equivalence_is_judged_again_when_the_best_changes_and_worse_is_never_crowned():
+    coverage = 0.95
+    values = {"a": {0: 0.90, 1: 0.91, 2: 0.92}, "b": {0: 0.90, 1: 0.91, 2: 0.92},
+              "c": {0: 0.50, 1: 0.52, 2: 0.51}}
+    kept = sequential.Verdict("equivalent", 3, 0.0, -0.001, 0.001, 0.01, "a", 0)
+    worse = sequential.Verdict("worse", 3, 0.4, 0.3, 0.5, 0.0, "a", 0)
+    # the same best: the equivalence stands as it was
+    found = sequential.look(values, ["a", "b", "c"], 1, 0.01, coverage,
+                            {"b": kept, "c": worse}, at=1)
+    assert found["b"] is kept and found["c"] is worse
+    # another best: b is judged again against it (equal on every seed: tied)
+    found = sequential.look(values, ["b", "a", "c"], 1, 0.01, coverage,
+                            {"a": kept, "c": worse}, at=1)
+    assert found["a"].kind == "tied" and found["a"].best == "b" and found["c"] is worse
+    # a cell decided worse is moved behind the others, whatever its mean
+    assert sequential.crowned(["c", "a", "b"], {"c": worse}) == ["a", "b", "c"]

@@ -246,8 +246,10 @@ def _across(console, configs: list[Path], overrides: list[str], resume: Path | N
         console.print(f"task {name}:", markup=False, highlight=False)
         _print_report(console, comparison.report)
     tasks = found.names[:len(found.comparisons)]
+    final = "" if not found.interrupted else f" (not final: {len(tasks)} of " \
+        f"{len(found.names)} tasks ran, interrupted)"
     console.print(grid(f"across {len(tasks)} tasks: best mean rank first (by "
-                       f"{found.rank_by})",
+                       f"{found.rank_by}){final}",
                        ["cell", *(f"rank {t}" for t in tasks), "mean rank [95% CI]",
                         "norm. IQM [95% CI]"],
                        [[row.shown, *(f"{row.ranks[t]:g}" for t in tasks),
@@ -383,9 +385,10 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
         return target_cell(row) if row.runs else "-"
 
     loss, seconds = found.loss_name, "s/run"
+    # the digits that margins and verdicts turn on stay: columns give way before them
     console.print(fit(console.width, [
         lambda: table(4), lambda: table(4, (loss,)), lambda: table(4, (loss, seconds)),
-        lambda: table(3, (loss, seconds)), lambda: table(2, (loss, seconds, "#"))]))
+        lambda: table(4, (loss, seconds, "#")), lambda: table(3, (loss, seconds, "#"))]))
     say = [f"target: {found.target.describe()}" if found.target is not None else "",
            *found.ties,
            f"{len(found.complete)} of {found.cells} cells complete: the best is named among "

@@ -96,6 +96,11 @@ def run(configs: Sequence[Path], overrides: Sequence[str] = (), *,
                 ready = compare.prepare(config, overrides, out=folder, **planned)
                 readies.append(ready)
                 names.append(_unique(ready.base.name or ready.base.task.name, names))
+            ranked = sorted({r.rank_by for r in readies})
+            if len(ranked) > 1:
+                raise ConfigError(f"the configs rank by different metrics ({', '.join(ranked)}"
+                                  "): an aggregate across tasks ranks every task alike; give "
+                                  "--rank-by")
             labels = [sorted({c.label for c in r.plan.cells}) for r in readies]
             if any(found != labels[0] for found in labels):
                 raise ConfigError("the configs' sweeps differ (the cells of one are not the "
@@ -183,6 +188,11 @@ def markdown(found: Across) -> str:
     out.write("# actcli compare across tasks\n\n")
     out.write(f"Tasks: {', '.join(found.names)}. Each ran the same sweep in its own compare "
               f"folder; ranked by `{found.rank_by}` on each.\n\n## Aggregate\n\n")
+    ran = len(found.comparisons)
+    if found.interrupted or ran < len(found.names):
+        out.write(f"**Not final: interrupted, {ran} of {len(found.names)} tasks ran (the "
+                  f"last of them not to its end); `actcli compare --resume "
+                  f"{found.folder}` continues.** The table below is over what ran.\n\n")
     tasks = list(found.names[:len(found.comparisons)])
     heads = ["rank", "cell", *(f"rank on {t}" for t in tasks), "mean rank [95% CI]",
              "normalised IQM [95% CI]"]

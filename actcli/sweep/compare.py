@@ -132,6 +132,11 @@ def prepare(config: Path | None = None, overrides: Sequence[str] = (), *,
         elif until_decided:
             raise ActcliError(f"{resume} was not planned --until-decided; start a new compare "
                               "with --until-decided to add seeds until it is decided")
+        else:  # the config's compare: section, as the compare it continues had it
+            wanted = base.compare or config_mod.CompareConfig()
+            rank_by = rank_by or wanted.rank_by
+            if margins is None:
+                margins = {str(k): v for k, v in wanted.margins.items()}
         rank_by = rank_by or "accuracy"
         margins = _resolved(margins, rank_by)
     else:

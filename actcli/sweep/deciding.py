@@ -156,7 +156,10 @@ def run(plan: Plan, decide: Decide, train: Callable[[Plan], list[Any]],
         if any(r.status == "interrupted" for r in results):
             decide.spent += time.perf_counter() - started  # the budget counts it too
             save(plan.folder, decide)
-            return plan, results, summarize(results, schedule=schedule,
+            shown = results  # the report: the last look taken, its seeds only
+            if decide.looks:
+                shown = [r for r in results if r.cell.seed < decide.looks[-1]["n"]]
+            return plan, results, summarize(shown, schedule=schedule,
                                             decided=decide.decided(),
                                             fixed_target=decide.fixed_target(),
                                             look=len(decide.looks))
@@ -195,10 +198,11 @@ def run(plan: Plan, decide: Decide, train: Callable[[Plan], list[Any]],
                               f"the next round ({len(new)} runs) would take about "
                               f"{estimate:.3g} s")
         if decide.stopped or upto is None:
+            decide.looks[-1]["added"] = 0
             save(plan.folder, decide)
             return plan, results, found
-        say(f"look {at + 1}: {len(opened)} cell(s) open; adding seeds {n}..{upto - 1} "
-            f"to them ({len(new)} runs)")
+        say(f"look {at + 1}: {len(opened)} cell(s) open; giving them seeds up to {upto - 1} "
+            f"({len(new)} runs)")
         plan = extend(plan, decide, new)
 
 

@@ -247,15 +247,22 @@ def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, s
         metrics = [m for m in metrics if not m.endswith("_to_target")]
     complete = [row for row in rows if row.complete]
     complete.sort(key=lambda row: _order(row, rank_by))
-    ties = _name_ties(complete, rank_by)
+    # a cell an earlier look decided worse is never shown first
+    ranked = sequential.crowned([row.label for row in complete], (decided or {}).get(rank_by))
+    complete.sort(key=lambda row: ranked.index(row.label))
+    ties = _name_ties(complete, rank_by, {"accuracy": accuracy_key, "loss": loss_key}.get(
+        rank_by, rank_by))
     schedule = schedule or Schedule(max((row.seeds for row in complete), default=1))
     coverage = sequential.level(schedule, sequential.pairs(len(planned), len(metrics) or 1))
     for metric in metrics:
-        order = sorted(complete, key=functools.partial(_by, metric))
+        earlier = (decided or {}).get(metric)
+        by_label = {row.label: row for row in complete}
+        order = [by_label[label] for label in sequential.crowned(
+            [row.label for row in sorted(complete, key=functools.partial(_by, metric))],
+            earlier)]
         verdicts = sequential.look(
             {row.label: row.values(metric) for row in order}, [row.label for row in order],
-            RANK_BY[metric], margins.get(metric, 0.0), coverage,
-            (decided or {}).get(metric), look)
+            RANK_BY[metric], margins.get(metric, 0.0), coverage, earlier, look)
         key = RANKED if metric == rank_by else metric
         if order:
             order[0].best_of.append(key)
@@ -305,16 +312,19 @@ def _by(metric: str, row: Row) -> tuple[float, float, float, str]:
 
 
 def _order(row: Row, metric: str) -> tuple[float, float, float, str]:
-    """The ranking key on ``metric``: runs that never reached the target first (to-target
-    metrics), then the mean, then the mean loss, then the label."""
-    never = row.seeds - row.reached if metric.endswith("_to_target") else 0
+    """The ranking key on ``metric``: the share of runs that never reached the target
+    (to-target metrics; fewest first), then the mean, then the mean loss, then the label."""
+    # the share of its seeds that never reached it (cells may have different seed counts)
+    never = (row.seeds - row.reached) / max(row.seeds, 1) if metric.endswith("_to_target") \
+        else 0.0
     return (never, -RANK_BY[metric] * row.mean_std(metric)[0], row.mean_std("loss")[0],
             row.label)
 
 
-def _name_ties(rows: list[Row], metric: str) -> list[str]:
+def _name_ties(rows: list[Row], metric: str, shown: str) -> list[str]:
     """Where rows have the same mean ``metric`` exactly, one line a group saying what
-    orders them: the lower mean loss, then the name (each such row's ``tie`` says it)."""
+    orders them: the lower mean loss, then the name (each such row's ``tie`` says it);
+    ``shown``: the metric as tables head it (val_accuracy, say)."""
     groups: list[list[Row]] = []
     for above, row in zip(rows, rows[1:], strict=False):
         if _order(above, metric)[:2] != _order(row, metric)[:2]:
@@ -328,8 +338,8 @@ def _name_ties(rows: list[Row], metric: str) -> list[str]:
         value = group[0].mean_std(metric)[0]
         losses = ", ".join(f"{r.mean_std('loss')[0]:.6g}" for r in group)
         for row in group[1:]:
-            row.tie = f"ties {group[0].shown} on {metric}; ordered by mean loss, then name"
-        lines.append(f"equal mean {metric} ({value:.6g}): {', '.join(r.shown for r in group)}"
+            row.tie = f"ties {group[0].shown} on {shown}; ordered by mean loss, then name"
+        lines.append(f"equal mean {shown} ({value:.6g}): {', '.join(r.shown for r in group)}"
                      f"; ordered by their mean loss (the tie-break: {losses}), then by name")
     return lines
 
@@ -371,11 +381,14 @@ def robust_summary(row: Row, best: Row | None, metric: str) -> tuple[float, floa
     """(IQM, its bootstrap 95% interval low and high, the probability that this cell beats
     the best on a random pair of seeds) of ``metric``, signed back to its own units."""
     sign = RANK_BY[metric]
-    values = [sign * v for v in row.values(metric).values()]
+    values = [sign * v for v in row.values(metric).values() if math.isfinite(v)]
+    if not values:
+        return math.nan, math.nan, math.nan, math.nan
     low, high = robust.bootstrap_interval(values)
     middle = robust.iqm(values)
     beats = math.nan if best is None or best is row else robust.probability_of_improvement(
-        values, [sign * v for v in best.values(metric).values()])
+        values, [sign * v for v in best.values(metric).values() if math.isfinite(v)] or
+        [math.inf])
     if sign < 0:
         middle, low, high = -middle, -high, -low
     return middle, low, high, beats

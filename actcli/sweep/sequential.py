@@ -35,7 +35,6 @@ from actcli.errors import ConfigError, quote
 from actcli.sweep import stats
 
 ALPHA = 0.05
-STICKY = ("worse", "equivalent")  # verdicts a later look keeps; "tied" is judged again
 PROCEDURE = ("Bonferroni alpha spending over the planned looks and over every pair of cells "
              "and metric decided: each interval is a paired Student-t interval at level "
              "1 - alpha/(looks x comparisons)")
@@ -170,22 +169,33 @@ def look(values: dict[str, dict[int, float]], order: Sequence[str], direction: i
     """One look on one metric: each cell but the best (``order[0]``) against the best.
 
     ``values``: label -> seed -> the cell's figure; ``direction`` +1 when higher is better;
-    ``decided``: verdicts of earlier looks; worse and equivalent are kept as they were (a
-    decision is not taken back: every interval of every look is covered at once), a tie
-    is looked at again (a new seed may end it); ``at``: this look's number."""
+    ``decided``: verdicts of earlier looks. A cell worse than some cell is kept worse (it is
+    not the best: every interval of every look is covered at once); an equivalence is kept
+    while the best it was judged against is still the best, else judged again against the
+    new one; a tie is looked at again (a new seed may end it). ``order`` must not put a cell
+    decided worse first (:func:`crowned`). ``at``: this look's number."""
     found: dict[str, Verdict] = {}
     if not order:
         return found
     best = order[0]
     for label in order[1:]:
         earlier = (decided or {}).get(label)
-        if earlier is not None and earlier.kind in STICKY:
+        if earlier is not None and (earlier.kind == "worse" or
+                                    earlier.kind == "equivalent" and earlier.best == best):
             found[label] = earlier
             continue
         seeds = sorted(set(values[best]) & set(values[label]))
         differences = [direction * (values[best][s] - values[label][s]) for s in seeds]
         found[label] = judge(differences, margin, coverage, best=best, look=at)
     return found
+
+
+def crowned(order: Sequence[str], decided: dict[str, Verdict] | None) -> list[str]:
+    """``order`` (best first by the data) with the cells already decided worse moved behind
+    the others: a cell shown worse than another is never the best, whatever its mean."""
+    worse = {label for label, v in (decided or {}).items() if v.kind == "worse"}
+    return [label for label in order if label not in worse] + \
+        [label for label in order if label in worse]
 
 
 def open_cells(order: Sequence[str], verdicts: dict[str, Verdict]) -> list[str]:
