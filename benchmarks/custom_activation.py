@@ -217,4 +217,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _publish import run
+
+    run(main, "custom_activation")

@@ -101,4 +101,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _publish import run
+
+    run(main, "figures")

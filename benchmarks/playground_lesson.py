@@ -69,4 +69,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _publish import run
+
+    run(main, "playground_lesson")

@@ -183,4 +183,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _publish import run
+
+    run(main, "report_scale")

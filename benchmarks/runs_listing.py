@@ -55,12 +55,13 @@ def main() -> None:
         def table() -> None:
             from actcli.cli.runs import _table
 
-            found = listing.select(listing.collect(root), [("optimizer.lr", ">", "0.01")],
-                                           ("accuracy", True))
+            every = listing.collect(root)
+            found = listing.select(every, [("optimizer.lr", ">", "0.01")],
+                                   ("accuracy", True))
             import actcli.cli.runs as cli_runs
 
             cli_runs.stdout = lambda: Console(file=io.StringIO(), width=120)
-            _table(found, root, [])
+            _table(found, root, [], len(every))
 
         rows = []
         for name, job in (("json + pure-Python YAML (baseline)", baseline),
@@ -84,4 +85,6 @@ def _timed(job) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    from _publish import run
+
+    run(main, "runs_listing")

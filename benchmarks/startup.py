@@ -119,4 +119,6 @@ def platform_cpu() -> str:
 
 
 if __name__ == "__main__":
-    main()
+    from _publish import run
+
+    run(main, "startup")

@@ -1,0 +1,71 @@
+"""What a benchmark prints, also written where the documentation includes it.
+
+``python benchmarks/startup.py --docs`` tees what the script prints into
+``docs/bench/startup.md``, under a line that says what ran it, when, with which torch, on
+which CPU: the documentation includes these files, so no number in it is typed by hand.
+Without ``--docs`` a script only prints. Each script ends with ``run(main, "startup")``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import io
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "bench"
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, *streams: io.TextIOBase) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+@contextlib.contextmanager
+def published(name: str, *, enabled: bool, command: list[str] | None = None
+              ) -> Iterator[None]:
+    """Tee stdout into docs/bench/<name>.md (when ``enabled``), headed by the command, the
+    date, torch and the machine."""
+    if not enabled:
+        yield
+        return
+    import torch
+
+    from actcli import provenance
+
+    captured = io.StringIO()
+    real = sys.stdout
+    sys.stdout = _Tee(real, captured)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout = real
+    given = command or sys.argv
+    shown = " ".join(["python", f"benchmarks/{Path(given[0]).name}",
+                      *(a for a in given[1:] if a != "--docs")])
+    head = (f"*Measured {datetime.date.today()} by `{shown}`, torch {torch.__version__}, "
+            f"{provenance.cpu_model()}, {os.cpu_count()} cores.*\n\n")
+    DOCS.mkdir(parents=True, exist_ok=True)
+    (DOCS / f"{name}.md").write_text(head + captured.getvalue(), encoding="utf-8")
+
+
+def run(main: object, name: str) -> None:
+    """Run a benchmark's ``main``: ``--docs`` (taken off the arguments its parser sees)
+    publishes what it prints as docs/bench/<name>.md."""
+    enabled = "--docs" in sys.argv
+    command = list(sys.argv)
+    sys.argv[:] = [a for a in sys.argv if a != "--docs"]
+    with published(name, enabled=enabled, command=command):
+        main()  # type: ignore[operator]
