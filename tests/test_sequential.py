@@ -165,5 +165,6 @@ def test_an_equivalence_is_judged_again_when_the_best_changes_and_worse_is_never
     found = sequential.look(values, ["b", "a", "c"], 1, 0.01, coverage,
                             {"a": kept, "c": worse}, at=1)
     assert found["a"].kind == "tied" and found["a"].best == "b" and found["c"] is worse
-    # a cell decided worse is moved behind the others, whatever its mean
-    assert sequential.crowned(["c", "a", "b"], {"c": worse}) == ["a", "b", "c"]
+    # a cell decided worse is never first, whatever its mean; the others keep their order
+    assert sequential.crowned(["c", "a", "b"], {"c": worse}) == ["a", "c", "b"]
+    assert sequential.crowned(["a", "c", "b"], {"c": worse}) == ["a", "c", "b"]

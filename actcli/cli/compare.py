@@ -363,10 +363,13 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
         return "-" if told is None or not row.complete else told.text()
 
     def table(digits: int, drop: tuple[str, ...] = ()):
-        columns = ["#", "cell", found.accuracy_name, found.loss_name, "to target", "s/run",
-                   f"vs best ({ranked})", *(f"{found.name(m)} vs best" for m in extra)]
+        test = [found.test_name] if found.test_name else []  # beside the ranking split
+        columns = ["#", "cell", found.accuracy_name, *test, found.loss_name, "to target",
+                   "s/run", f"vs best ({ranked})",
+                   *(f"{found.name(m)} vs best" for m in extra)]
         rows = [[str(i) if row.complete else "-", row.shown,
                  row.spread("accuracy", digits) if row.runs else "-",
+                 *([row.spread("test", digits) if row.runs else "-"] if test else []),
                  row.spread("loss", digits) if row.runs else "-",
                  report_target(row), _seconds(row.mean_std("seconds")[0]) if row.runs else "-",
                  verdict(row, "rank"), *(verdict(row, m) for m in extra)]
@@ -384,11 +387,12 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
 
         return target_cell(row) if row.runs else "-"
 
-    loss, seconds = found.loss_name, "s/run"
+    loss, seconds, test = found.loss_name, "s/run", found.test_name or "-"
     # the digits that margins and verdicts turn on stay: columns give way before them
     console.print(fit(console.width, [
         lambda: table(4), lambda: table(4, (loss,)), lambda: table(4, (loss, seconds)),
-        lambda: table(4, (loss, seconds, "#")), lambda: table(3, (loss, seconds, "#"))]))
+        lambda: table(4, (loss, seconds, test)), lambda: table(4, (loss, seconds, test, "#")),
+        lambda: table(3, (loss, seconds, test, "#"))]))
     say = [f"target: {found.target.describe()}" if found.target is not None else "",
            *found.ties,
            f"{len(found.complete)} of {found.cells} cells complete: the best is named among "

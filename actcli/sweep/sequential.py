@@ -191,11 +191,14 @@ def look(values: dict[str, dict[int, float]], order: Sequence[str], direction: i
 
 
 def crowned(order: Sequence[str], decided: dict[str, Verdict] | None) -> list[str]:
-    """``order`` (best first by the data) with the cells already decided worse moved behind
-    the others: a cell shown worse than another is never the best, whatever its mean."""
+    """``order`` (best first by the data) with its first cell not already decided worse
+    moved to the front: a cell shown worse than another is never the best, whatever its
+    mean. The others keep their order."""
     worse = {label for label, v in (decided or {}).items() if v.kind == "worse"}
-    return [label for label in order if label not in worse] + \
-        [label for label in order if label in worse]
+    first = next((label for label in order if label not in worse), None)
+    if first is None:
+        return list(order)
+    return [first, *(label for label in order if label != first)]
 
 
 def open_cells(order: Sequence[str], verdicts: dict[str, Verdict]) -> list[str]:
