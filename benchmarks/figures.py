@@ -68,6 +68,9 @@ def main() -> None:
         "compare_curves": lambda: plots.compare_curves(curves, 0.98),
         "compare_bars": lambda: plots.compare_bars(eleven, [(0.99, 0.01)] * 11, "accuracy"),
         "time_to_target": lambda: plots.time_to_target(eleven, [[3, 4, 5]] * 11, "target"),
+        "seed_scores (11 x 20 seeds)": lambda: plots.seed_scores(
+            eleven, [list(0.98 + 0.01 * rng.random(20)) for _ in eleven], "accuracy",
+            [(0.985, 0.982, 0.988)] * 11),
         "gradient_flow": lambda: plots.gradient_flow({n: np.array([1e-2, 1e-3, 1e-4])
                                                       for n in eleven}),
         "activation_curves": lambda: plots.activation_curves(shapes, grad=True),

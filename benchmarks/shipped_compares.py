@@ -44,7 +44,8 @@ def main() -> None:
                         help="an earlier compare folder to show instead of running it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
-        jobs = [(folder.name, [*ACTCLI, "compare", "--resume", str(folder.resolve())], folder)
+        jobs = [(Path(json.loads((folder / "plan.json").read_text())["config"]).stem,
+                 [*ACTCLI, "compare", "--resume", str(folder.resolve())], folder)
                 for folder in args.report]
         if not args.report:
             jobs.append(("compare_beans", [*ACTCLI, "compare", "compare_beans", "--out", out],
