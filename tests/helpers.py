@@ -35,13 +35,13 @@ def stop_requested_at(monkeypatch, call: int) -> type:
 
 
 def fit_alone(net, objective, optimizer, x, y, *, epochs: int, batch_size: int | None,
-              generator, evaluate=dict, correct=None, scheduler=None, **kwargs):
+              generator, evaluate=dict, correct=None, cosine=None, **kwargs):
     """The loop over one network trained with autograd (its one FitResult): run_fit with an
     AutogradEngine, as a CNN's run trains."""
     from actcli.engine.autograd import AutogradEngine
     from actcli.engine.loop import Orders, run_fit
 
-    engine = AutogradEngine(net, objective, optimizer, correct, scheduler)
+    engine = AutogradEngine(net, objective, optimizer, correct, cosine)
     on_epoch = kwargs.pop("on_epoch", None)
     return run_fit(engine, x, y, epochs=epochs, batch_size=batch_size,
                    orders=Orders.one(generator), evaluate=lambda: [evaluate()],

@@ -143,3 +143,82 @@ def test_a_train_imports_neither_the_compiler_nor_pyplot(tmp_path):
     loaded = json.loads(found.stdout.strip().splitlines()[-1])
     assert loaded == []
     assert list(tmp_path.glob("*/fit.png"))  # it did draw its figures
+
+
+def test_the_autograd_engines_cosine_is_torchs_scheduler_to_the_bit():
+    # AutogradEngine steps its schedule itself (no torch.optim, so no compiler import): the
+    # learning rate after every epoch equals torch's CosineAnnealingLR's, bit for bit
+    from actcli.engine.autograd import AutogradEngine
+
+    net = torch.nn.Sequential(torch.nn.Linear(3, 2))
+    ours = Update("adam", OPTIONS["adam"], list(net.parameters()))
+    engine = AutogradEngine(net, lambda z, y: z.sum(), ours, cosine=7)
+    dummy = torch.zeros(1, requires_grad=True)
+    reference = torch.optim.SGD([dummy], lr=OPTIONS["adam"]["lr"])
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(reference, T_max=7)
+    for epoch in range(1, 10):  # past T_max too, where torch turns back up
+        engine.epoch_end(epoch)
+        reference.step()
+        schedule.step()
+        assert ours.param_groups[0]["lr"] == reference.param_groups[0]["lr"], epoch
+    state = engine.state()
+    assert state["scheduler"]["last_epoch"] == 9
+    again = AutogradEngine(net, lambda z, y: z.sum(),
+                           Update("adam", OPTIONS["adam"], list(net.parameters())), cosine=7)
+    again.load(state)
+    again.epoch_end(10)
+    engine.epoch_end(10)
+    assert again.optimizer.param_groups[0]["lr"] == ours.param_groups[0]["lr"]
+
+
+def test_a_batch_norm_run_trains_as_with_torch_optim_and_its_scheduler():
+    # the autograd engine (batch norm) with Update and its own cosine against the same
+    # network stepped by torch.optim (fused) and CosineAnnealingLR: equal bit for bit
+    from actcli import config
+    from actcli.components import losses, optimizers
+    from actcli.engine import model
+    from actcli.engine.autograd import AutogradEngine
+    from actcli.engine.loop import Orders, run_fit
+    from actcli.engine.updates import make
+
+    cfg = config.load(None, ["model.hidden=[6]", "model.batch_norm=true",
+                             "train.lr_schedule=cosine", "optimizer.lr=0.05"])
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(40, 1, generator=gen)
+    y = (x > 0.2).float()
+    trained = []
+    for ours in (True, False):
+        torch.manual_seed(0)
+        net = model.build(cfg.model, (1,), 1)
+        objective = losses.objective(cfg.loss, net.output, 1)
+        if ours:
+            engine = AutogradEngine(net, objective, make(cfg.optimizer, list(net.parameters())),
+                                    cosine=5)
+            assert isinstance(engine.optimizer, Update)
+        else:
+            optimizer = optimizers.build(cfg.optimizer, net.parameters())
+            schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 5)
+            engine = AutogradEngine(net, objective, optimizer)
+            engine.epoch_end = lambda epoch, s=schedule: s.step()  # type: ignore[method-assign]
+        run_fit(engine, x, y, epochs=5, batch_size=8,
+                orders=Orders.one(torch.Generator().manual_seed(1)), evaluate=lambda: [{}])
+        trained.append(net.state_dict())
+    for key, value in trained[0].items():
+        assert torch.equal(value, trained[1][key]), key
+
+
+def test_a_batch_norm_train_imports_no_compiler(tmp_path):
+    # batch norm trains with autograd: its optimizer is Update too, its schedule its own
+    code = ("import sys, json\n"
+            "from actcli.cli import main\n"
+            f"sys.argv = ['actcli', 'train', 'beans', '--smoke', '-q', '--set', "
+            "'model.hidden=[4]', '--set', 'model.batch_norm=true', '--set', "
+            f"'train.lr_schedule=cosine', '--out', {str(tmp_path)!r}]\n"
+            "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('torch._dynamo', "
+            "'torch._inductor')))))\n")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, timeout=120)
+    assert json.loads(found.stdout.strip().splitlines()[-1]) == []
+    (run,) = tmp_path.iterdir()
+    assert json.loads((run / "summary.json").read_text())["status"] == "completed"

@@ -4,7 +4,7 @@
 the optimizer's step; it returns ``(loss, logits)`` of the batch, detached, or ``None`` when
 the loss or a gradient is not finite (the step is then skipped, so the weights stay
 finite). :class:`AutogradEngine` is the :class:`actcli.engine.loop.Engine` of one such
-network: its step, its torch optimizer and schedule, and the readers (held-out loss and
+network: its step, its optimizer and schedule, and the readers (held-out loss and
 accuracy, diagnostics). Plain MLPs train in :mod:`actcli.engine.dense` instead.
 """
 
@@ -43,7 +43,7 @@ class AutogradStep:
         """What the optimizer must update."""
         return list(self.model.parameters())
 
-    def __call__(self, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor) -> Outcome:
+    def __call__(self, optimizer: Any, x: Tensor, y: Tensor) -> Outcome:  # Update, torch
         optimizer.zero_grad(set_to_none=True)
         with autocast(x.device, self.bf16):
             z = self.model(x)
@@ -102,16 +102,19 @@ def measure(net: nn.Module, objective: Objective, correct: Correct, split: Split
 
 
 class AutogradEngine:
-    """One network trained with autograd: its step, its torch optimizer and schedule.
+    """One network trained with autograd: its step, its optimizer and schedule.
 
-    The optimizer must be built over ``net.parameters()``.
+    The optimizer must be built over ``net.parameters()``: an :class:`updates.Update` (as
+    :func:`updates.make` builds it: torch's fused kernels without torch.optim's import of
+    its compiler) or a torch optimizer. ``cosine``: the number of epochs of a cosine
+    schedule (None: a constant learning rate), stepped as torch's CosineAnnealingLR steps
+    (eta_min 0), to the bit.
     """
 
     k = 1
 
-    def __init__(self, net: Network, objective: Objective, optimizer: torch.optim.Optimizer,
-                 correct: Correct | None = None,
-                 scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    def __init__(self, net: Network, objective: Objective, optimizer: Any,
+                 correct: Correct | None = None, cosine: int | None = None,
                  penalty: Callable[[], Tensor] | None = None, bf16: bool = False) -> None:
         held = {id(p) for group in optimizer.param_groups for p in group["params"]}
         if any(id(p) not in held for p in net.parameters()):
@@ -119,8 +122,9 @@ class AutogradEngine:
         self.net, self.objective = net, objective
         self.step = AutogradStep(net, objective, penalty, bf16)
         self.bf16 = bf16
-        self.optimizer, self.correct, self.scheduler = optimizer, correct, scheduler
+        self.optimizer, self.correct, self.cosine = optimizer, correct, cosine
         self._base = [float(group["lr"]) for group in optimizer.param_groups]
+        self._epoch = 0  # the schedule's steps so far (torch's last_epoch)
 
     def train_mode(self) -> None:
         self.net.train()
@@ -136,8 +140,18 @@ class AutogradEngine:
         return loss.reshape(1), right, None  # the step checked it: no second device read
 
     def epoch_end(self, epoch: int) -> None:
-        if self.scheduler is not None:
-            self.scheduler.step()
+        if self.cosine is None:
+            return
+        # torch's CosineAnnealingLR.step (eta_min 0): its recursive form, in its order of
+        # operations, so that the learning rates are those torch's scheduler gave
+        self._epoch += 1
+        e, t = self._epoch, self.cosine
+        for group, base in zip(self.optimizer.param_groups, self._base, strict=True):
+            if (e - 1 - t) % (2 * t) == 0:
+                group["lr"] = group["lr"] + base * (1 - math.cos(math.pi / t)) / 2
+            else:
+                group["lr"] = (1 + math.cos(math.pi * e / t)) / (
+                    1 + math.cos(math.pi * (e - 1) / t)) * (group["lr"] - 0) + 0
 
     def set_lr_scale(self, factor: float) -> None:
         """The learning rate becomes the configured one times ``factor``."""
@@ -157,15 +171,16 @@ class AutogradEngine:
     def state(self) -> dict[str, Any]:
         """What a checkpoint holds of the engine: weights, optimizer, schedule and torch's
         global generator (dropout draws from it)."""
+        schedule = None if self.cosine is None else {  # as torch's scheduler names them
+            "last_epoch": self._epoch, "T_max": self.cosine, "eta_min": 0.0}
         return {"model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict() if self.scheduler else None,
-                "torch_rng": torch.get_rng_state()}
+                "scheduler": schedule, "torch_rng": torch.get_rng_state()}
 
     def load(self, state: dict[str, Any], alive: Any = None) -> None:
         """Restore what :meth:`state` gave; KeyError/RuntimeError/ValueError when it does
         not fit this network."""
         self.net.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None and state["scheduler"] is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
+        self.optimizer.load_state_dict(state["optimizer"])  # (its learning rates with it)
+        if self.cosine is not None and state["scheduler"] is not None:
+            self._epoch = int(state["scheduler"]["last_epoch"])  # ours, or torch's
         torch.set_rng_state(state["torch_rng"])

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from actcli.components import Ref, optimizers
+from actcli.components import Ref
 from actcli.engine import updates
 
 STACKED = ("sgd", "adam", "adamw", "rmsprop")  # what a stack can train with
@@ -111,10 +111,7 @@ class StackedOptimizer:
 def _optimizer(ref: Ref, params: list[Tensor]) -> Any:  # Update, or a torch optimizer
     """``ref``'s optimizer over ``params``: :class:`updates.Update` (torch's kernels without
     torch.optim's import of its compiler) where it runs here, else torch.optim's."""
-    if updates.runs_here(ref.name, params):
-        options = {k: v for k, v in ref.kwargs.items() if k not in optimizers.PENALTIES}
-        return updates.Update(ref.name, options, params)
-    return optimizers.build(ref, params)
+    return updates.make(ref, params)
 
 
 def _as_one_tensor(saved: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,8 @@ parameters bit for bit as torch.optim's would (tests/test_updates.py), and its
 ``state_dict`` has torch's layout, so a checkpoint of either loads into the other.
 
 Where a fused kernel does not run on a device (or dtype), :func:`make` returns torch.optim's
-optimizer instead: the same arithmetic, with its import.
+optimizer instead: the same arithmetic, with its import. The dense engine's stacks and the
+autograd engine (CNN, batch norm) both build their optimizers with :func:`make`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ class Update:
         self.state: dict[Tensor, dict[str, Tensor]] = {}
 
     # -- the step ----------------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """As torch.optim's: every parameter's gradient dropped (or zeroed)."""
+        for p in self.param_groups[0]["params"]:
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.zero_()
+
     def step(self) -> None:
         group = self.param_groups[0]
         params = [p for p in group["params"] if p.grad is not None]
@@ -203,3 +212,16 @@ def _fused_runs(name: str, device: torch.device, dtype: torch.dtype) -> bool:
         except (RuntimeError, NotImplementedError, TypeError):
             _RUNS[key] = False
     return _RUNS[key]
+
+
+def make(ref: Any, params: Sequence[Tensor]) -> Any:  # an optimizer Ref; Update or torch's
+    """``ref``'s optimizer (a config's ``optimizer``) over ``params``: :class:`Update`
+    where it runs here, else torch.optim's (:func:`components.optimizers.build`). The l1/l2
+    penalties are not the optimizer's: the engines add them to the gradient."""
+    from actcli.components import optimizers
+
+    params = list(params)
+    if runs_here(ref.name, params):
+        options = {k: v for k, v in ref.kwargs.items() if k not in optimizers.PENALTIES}
+        return Update(ref.name, options, params)
+    return optimizers.build(ref, params)

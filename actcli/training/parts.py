@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from actcli import devices
 from actcli.components import losses, optimizers
 from actcli.config import Config
-from actcli.engine import autograd, diagnostics
+from actcli.engine import autograd, diagnostics, updates
 from actcli.engine import model as model_mod
 from actcli.engine.autograd import AutogradEngine
 from actcli.engine.dense import DenseEngine, dropout_generator
@@ -171,13 +171,12 @@ def engine_for(prepared: Sequence[Prepared]) -> Engine:
     if len(prepared) != 1:
         raise ValueError("only plain dense networks train in a stack")
     parts = first.parts
-    optimizer = optimizers.build(config.optimizer, parts.net.parameters())
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.train.epochs) \
-        if config.train.lr_schedule == "cosine" else None
+    optimizer = updates.make(config.optimizer, list(parts.net.parameters()))
+    cosine = config.train.epochs if config.train.lr_schedule == "cosine" else None
     l1, l2 = optimizers.penalty_rates(config.optimizer)
     weights = [m.weight for m in parts.net.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
     penalty = (lambda: optimizers.penalty(weights, l1, l2)) if l1 or l2 else None
-    return AutogradEngine(parts.net, parts.objective, optimizer, parts.correct, scheduler,
+    return AutogradEngine(parts.net, parts.objective, optimizer, parts.correct, cosine,
                           penalty, bf16=config.train.precision == "bf16")
 
 
