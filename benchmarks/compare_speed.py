@@ -2,6 +2,13 @@
 against --no-fuse (every cell alone), and what a stack costs per model.
 
     python benchmarks/compare_speed.py [--fmnist-epochs 3] [--skip-fmnist]
+    python benchmarks/compare_speed.py --device cuda --fmnist-seeds 10 --stacks 1,11,33,110
+
+``--device`` trains every workload there (cpu by default; cuda on an NVIDIA GPU);
+``--fmnist-seeds`` runs the Fashion-MNIST workload over that many seeds (eleven activations
+x N cells); ``--stacks`` adds a table of one Fashion-MNIST epoch per model in stacks of
+those sizes (the eleven activations over as many seeds as it takes) against the device's
+float32 matrix-product limit.
 
 1. The three workloads of the fused-compare work, each planned and run into a fresh
    temporary folder exactly as `actcli compare` plans and runs them (the report is left
@@ -40,19 +47,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fmnist_epoch import epoch_flops, matmul_flops_per_second
 
 
-def workloads(fmnist_epochs: int, skip_fmnist: bool) -> list[tuple[str, Path, list[str],
-                                                                   dict[str, list], int]]:
+def workloads(fmnist_epochs: int, skip_fmnist: bool, device: str = "cpu",
+              fmnist_seeds: int = 1) -> list[tuple[str, Path, list[str], dict[str, list],
+                                                   int]]:
     """(name, config, overrides, grid, seeds) of each workload."""
     eleven = list(planning.ELEVEN)
+    on = [f"device={device}"]
     found = [
-        ("compare_beans", shipped.resolve("compare_beans"), [],
+        ("compare_beans", shipped.resolve("compare_beans"), on,
          {"model.activation": eleven}, 3),
-        ("rice_cooker inits", shipped.resolve("rice_cooker"), ["train.epochs=1000"],
+        ("rice_cooker inits", shipped.resolve("rice_cooker"), [*on, "train.epochs=1000"],
          {"model.init": ["xavier_uniform", "normal", "kaiming_uniform"]}, 10),
     ]
     if not skip_fmnist and os.environ.get("ACTCLI_DATA_DIR"):
         found.append(("fashion_mnist MLP", shipped.resolve("compare_fashion_mnist"),
-                      [f"train.epochs={fmnist_epochs}"], {"model.activation": eleven}, 1))
+                      [*on, f"train.epochs={fmnist_epochs}"], {"model.activation": eleven},
+                      fmnist_seeds))
     return found
 
 
@@ -65,10 +75,12 @@ def warm_up() -> None:
     optimizers.build(config_mod.load(None).optimizer, [parameter])
 
 
-def compares(fmnist_epochs: int, skip_fmnist: bool) -> None:
+def compares(fmnist_epochs: int, skip_fmnist: bool, device: str = "cpu",
+             fmnist_seeds: int = 1) -> None:
     warm_up()
     rows = []
-    for name, path, overrides, grid, seeds in workloads(fmnist_epochs, skip_fmnist):
+    for name, path, overrides, grid, seeds in workloads(fmnist_epochs, skip_fmnist, device,
+                                                        fmnist_seeds):
         timed = []
         for fuse in (True, False):
             for workers in (1, 2):
@@ -87,8 +99,8 @@ def compares(fmnist_epochs: int, skip_fmnist: bool) -> None:
         for fuse, workers, seconds, failed, units in timed:
             rows.append((name, len(cells), "fused" if fuse else "--no-fuse", workers, units,
                          seconds, baseline / seconds, failed))
-    print(f"{os.cpu_count()} cores, torch {torch.__version__}; 1 thread per worker; "
-          "plan + training, no report")
+    print(f"{os.cpu_count()} cores, torch {torch.__version__}, device {device}; 1 thread "
+          "per worker; plan + training, no report")
     print()
     print("| workload | cells | mode | workers | units | seconds | cells/s "
           "| vs --no-fuse 2 workers | failed |")
@@ -128,6 +140,64 @@ def stacked_epoch() -> None:
     for threads, alone_s, stack_s, limit in rows:
         print(f"| {threads} | {alone_s:.2f} | {stack_s:.2f} | {limit:.2f} | "
               f"{alone_s / stack_s:.2f}x | {stack_s / limit:.2f}x |")
+
+
+def device_matmul_rate(device: torch.device, size: int = 4096, seconds: float = 2.0
+                       ) -> float:
+    """Sustained float32 matrix-product FLOP/s on ``device`` (synchronised on a GPU)."""
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    for _ in range(3):
+        a @ b
+    sync()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        count += 1
+        if count % 10 == 0:
+            sync()
+    sync()
+    return 2 * size ** 3 * count / (time.perf_counter() - start)
+
+
+def stack_sizes(device_name: str, sizes: list[int]) -> None:
+    """One Fashion-MNIST epoch per model in stacks of each size (the eleven activations,
+    then the same over seeds 1, 2, ... so that no two models are alike) against the
+    device's matmul limit."""
+    from actcli import devices
+
+    eleven = list(planning.ELEVEN)
+    path = shipped.resolve("compare_fashion_mnist")
+    device = devices.resolve(device_name)
+    peak = device_matmul_rate(device)
+    rows = []
+    for k in sizes:
+        configs = [config_mod.load(path, [f"model.activation={eleven[i % 11]}",
+                                          f"train.seed={i // 11}", "train.epochs=1",
+                                          f"device={device_name}"]) for i in range(k)]
+        with tempfile.TemporaryDirectory() as out:
+            results = driver.run_stack(configs, [Path(out) / f"m{i}" for i in range(k)])
+        p = prepare(configs[0], alone=False)
+        limit = epoch_flops(p.parts.net, len(p.train)) / peak
+        per_model = results[0].seconds  # each model's share of the stack's time
+        failed = sum(r.status != "completed" for r in results)
+        rows.append((k, per_model, limit, failed))
+    print()
+    print(f"One Fashion-MNIST epoch per model in stacks of K (MLP 784-256-128-10, batch 128, "
+          f"55,000 images, validation and diagnostics included), device {device}, float32 "
+          f"matmul {peak / 1e9:,.0f} GFLOP/s")
+    print()
+    print("| K | seconds per model | matmul limit per model | vs limit | vs K=1 | failed |")
+    print("|---|---|---|---|---|---|")
+    first = rows[0][1]
+    for k, per_model, limit, failed in rows:
+        print(f"| {k} | {per_model:.3f} | {limit:.3f} | {per_model / limit:.2f}x | "
+              f"{first / per_model:.2f}x | {failed} |")
 
 
 def cnn_convolutions(models: int = 11, repeats: int = 20) -> None:
@@ -173,14 +243,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fmnist-epochs", type=int, default=3)
     parser.add_argument("--skip-fmnist", action="store_true")
+    parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | mps")
+    parser.add_argument("--fmnist-seeds", type=int, default=1,
+                        help="seeds of the Fashion-MNIST workload (eleven cells each)")
+    parser.add_argument("--stacks", default="",
+                        help="comma-separated stack sizes for the per-model epoch table")
     args = parser.parse_args()
-    compares(args.fmnist_epochs, args.skip_fmnist)
-    if not args.skip_fmnist and os.environ.get("ACTCLI_DATA_DIR"):
+    sizes = [int(k) for k in args.stacks.split(",") if k.strip()]
+    compares(args.fmnist_epochs, args.skip_fmnist, args.device, args.fmnist_seeds)
+    fmnist = not args.skip_fmnist and os.environ.get("ACTCLI_DATA_DIR")
+    if fmnist and args.device == "cpu":
         stacked_epoch()
-    cnn_convolutions()
+    if fmnist and sizes:
+        stack_sizes(args.device, sizes)
+    if args.device == "cpu":
+        cnn_convolutions()
 
 
 if __name__ == "__main__":
     from _publish import run
 
-    run(main, "compare_speed")
+    # a run on a GPU is published apart from the CPU's tables
+    run(main, "compare_speed_cuda" if "cuda" in " ".join(sys.argv) else "compare_speed")
