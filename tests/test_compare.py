@@ -162,7 +162,7 @@ def test_report_ranks_compares_with_the_best_and_writes_everything(tmp_path):
         low, high = scipy_stats.t.interval(0.95, 2, loc=np.mean(diffs),
                                            scale=scipy_stats.sem(diffs))
         assert (told.low, told.high) == pytest.approx((low, high), rel=1e-9)
-        assert step.verdict == ("worse" if low > 0 else "undecided (3 seeds)")
+        assert step.verdict == ("worse (3 seeds)" if low > 0 else "undecided (3 seeds)")
     else:  # equal differences on every seed give no interval
         assert step.verdict == "undecided (3 seeds)" and "no spread" in told.interval()
     files = report_files.write(folder, results, found)

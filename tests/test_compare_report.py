@@ -334,8 +334,8 @@ def test_a_margin_just_beyond_the_intervals_reach_is_equivalence_just_short_unde
     above, below = reach * (1 + 1e-6), reach * (1 - 1e-6)
     found, tanh = verdict(above)
     assert tanh.verdicts["rank"].kind == "equivalent"
-    assert tanh.verdict == f"equivalent within ±{above:g}"
+    assert tanh.verdict == f"equivalent within ±{above:g} (4 seeds)"
     assert "equivalent within ±" in table_row(report_files.markdown(found, []), "tanh")
     found, tanh = verdict(below)
     assert tanh.verdict == "undecided (4 seeds)"
-    assert by_shown(found)["sigmoid"].verdict == "worse"  # 0.2 and more below, every seed
+    assert by_shown(found)["sigmoid"].verdict == "worse (4 seeds)"  # 0.2 and more below

@@ -79,8 +79,10 @@ def test_seeds_are_added_in_rounds_only_to_the_cells_still_open(tmp_path):
     assert rows[step].verdict == "undecided (6 seeds)"
     # three looks x three pairs of cells
     assert found.report.coverage == pytest.approx(1 - 0.05 / (3 * 3))
-    assert said == ["look 1: 2 cell(s) open; giving them seeds up to 3 (4 runs)",
-                    "look 2: 2 cell(s) open; giving them seeds up to 5 (4 runs)"]
+    assert said == ["look 1 at 2 seeds: 2 cell(s) open; training their seeds up to seed 3 "
+                    "(4 runs)",
+                    "look 2 at 4 seeds: 2 cell(s) open; training their seeds up to seed 5 "
+                    "(4 runs)"]
     text = (folder / "report.md").read_text()
     assert "Bonferroni alpha spending" in text
     (paragraph,) = [line for line in text.splitlines() if line.startswith("Deciding")]
@@ -192,7 +194,7 @@ def test_the_command_line_decides_and_says_each_round(tmp_path, invoke):
                     "--out", tmp_path)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert any(line.startswith("look 1: ") for line in lines), result.stdout
+    assert any(line.startswith("look 1 at 2 seeds: ") for line in lines), result.stdout
     (folder,) = tmp_path.iterdir()
     decide = plan_of(folder)["decide"]
     assert decide["max_seeds"] == 4 and [look["n"] for look in decide["looks"]] == [2, 4]

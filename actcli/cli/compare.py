@@ -379,8 +379,14 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
             for cells, row in zip(rows, found.rows, strict=True):
                 cells.append(f"{found.tuned_lr[row.label]:g}")
         columns, rows = without(columns, rows, drop)
-        seeds = max((row.seeds for row in found.rows), default=0)
-        return grid(f"compare: best first by {ranked}, {seeds} seed(s)", columns, rows)
+        counts = {row.seeds for row in found.rows}
+        if len(counts) > 1:  # a deciding compare: cells stop at different seeds
+            columns.insert(2, "seeds")
+            for cells, row in zip(rows, found.rows, strict=True):
+                cells.insert(2, str(row.seeds))
+        shown = f"{max(counts, default=0)} seed(s)" if len(counts) <= 1 else \
+            f"{min(counts)} to {max(counts)} seeds"
+        return grid(f"compare: best first by {ranked}, {shown}", columns, rows)
 
     def report_target(row) -> str:  # noqa: ANN001 - report.Row
         from actcli.sweep.report import target_cell
@@ -398,7 +404,8 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
            f"{len(found.complete)} of {found.cells} cells complete: the best is named among "
            "them only" if len(found.complete) < found.cells else "",
            f"verdicts: intervals at {found.coverage:.4%} each ({found.schedule.looks} look(s) "
-           "x every pair of cells), all holding together at 95%; report.md says how",
+           "x every pair of cells), all holding together at 95%, each over the seeds a cell "
+           "shares with the best (its seeds in brackets); report.md says how",
            found.note, found.time_note]
     for line in say:
         if line:

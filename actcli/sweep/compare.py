@@ -150,8 +150,9 @@ def prepare(config: Path | None = None, overrides: Sequence[str] = (), *,
                                    threads)
         wanted = base.compare or config_mod.CompareConfig()
         rank_by = rank_by or wanted.rank_by
-        margins = _resolved(margins if margins is not None else
-                           {str(k): v for k, v in wanted.margins.items()}, rank_by)
+        # the config's margins, with those given on top (metric by metric)
+        margins = {**_resolved({str(k): v for k, v in wanted.margins.items()}, rank_by),
+                   **_resolved(margins, rank_by)}
         _refuse_loss_across_kinds(settings.grid, rank_by, margins)
         if until_decided if until_decided is not None else wanted.until_decided:
             decide = deciding.Decide(

@@ -201,8 +201,8 @@ def run(plan: Plan, decide: Decide, train: Callable[[Plan], list[Any]],
             decide.looks[-1]["added"] = 0
             save(plan.folder, decide)
             return plan, results, found
-        say(f"look {at + 1}: {len(opened)} cell(s) open; giving them seeds up to {upto - 1} "
-            f"({len(new)} runs)")
+        say(f"look {at + 1} at {n} seeds: {len(opened)} cell(s) open; training their seeds "
+            f"up to seed {upto - 1} ({len(new)} runs)")
         plan = extend(plan, decide, new)
 
 

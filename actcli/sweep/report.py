@@ -279,7 +279,8 @@ def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, s
     if open_:
         n = max(row.seeds for row in complete)
         report.note = (
-            f"{len(open_)} of {len(complete)} cells are undecided at {n} seed"
+            f"{len(open_)} of the {len(complete) - 1} cells compared with the best are "
+            f"undecided at up to {n} seed"
             f"{'s' if n != 1 else ''}: actcli compare --until-decided adds seeds to them "
             f"until each is worse or equivalent (--margin) or the budget is spent.")
     stacked = 0 if rank_by != "seconds_to_target" else sum(
@@ -400,7 +401,7 @@ def target_cell(row: Row, epochs: bool = True) -> str:
     mean = row.to_target("epochs_to_target" if epochs else "seconds_to_target")
     if mean is None:
         return "never"
-    text = f"{mean:.2f}"
+    text = f"{mean:.2f}" if epochs else f"{mean:.3g}"  # a stacked cell's seconds are small
     return text if row.reached == row.seeds else f"{text} ({row.reached}/{row.seeds})"
 
 

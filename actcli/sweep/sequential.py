@@ -92,14 +92,14 @@ class Verdict:
         return self.kind != "undecided"
 
     def text(self) -> str:
-        """As a table shows it: worse, equivalent within ±m, tied exactly, undecided (n)."""
+        """As a table shows it, with the paired seeds it rests on: worse (n seeds),
+        equivalent within ±m (n seeds), tied exactly (n seeds), undecided (n seeds)."""
+        seeds = f"({self.pairs} seed{'s' if self.pairs != 1 else ''})"
         if self.kind == "equivalent":
-            return f"equivalent within ±{self.margin:g}"
+            return f"equivalent within ±{self.margin:g} {seeds}"
         if self.kind == "tied":
-            return f"tied exactly ({self.pairs} seed{'s' if self.pairs != 1 else ''})"
-        if self.kind == "undecided":
-            return f"undecided ({self.pairs} seed{'s' if self.pairs != 1 else ''})"
-        return self.kind
+            return f"tied exactly {seeds}"
+        return f"{self.kind} {seeds}"
 
     def interval(self, digits: int = 4) -> str:
         """The difference with its interval: +0.01 [+0.002, +0.018]; n=1 when one pair."""
