@@ -1,6 +1,6 @@
 """What the shipped compares conclude, as a newcomer sees them: ``actcli compare
 compare_beans`` (and, with ``--fashion-mnist``, compare_fashion_mnist: about 10 minutes),
-each in a fresh process at 120 columns, its wall time measured.
+each in a fresh process at 150 columns, its wall time measured.
 
     python benchmarks/shipped_compares.py [--fashion-mnist] [--docs]
     python benchmarks/shipped_compares.py --report RUNS/...-compare-compare_fashion_mnist
@@ -27,7 +27,7 @@ ACTCLI = [sys.executable, "-m", "actcli"]
 def show(command: list[str], cwd: Path) -> tuple[str, float]:
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False,
-                          env={**os.environ, "COLUMNS": "120"})
+                          env={**os.environ, "COLUMNS": "150"})
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr}")
