@@ -129,19 +129,23 @@ def test_the_fused_kernels_run_on_this_cpu():
     assert not runs_here("lbfgs", params)
 
 
-def test_a_train_imports_neither_the_compiler_nor_pyplot(tmp_path):
-    # the rice cooker as a user trains it, figures included; then the modules it loaded
+def loaded_by_train(args: list[str]) -> list[str]:
+    """``actcli train ARGS`` in a fresh process, as a user runs it: the modules of torch's
+    compiler stack and pyplot it loaded."""
     code = ("import sys, json\n"
             "from actcli.cli import main\n"
-            f"sys.argv = ['actcli', 'train', 'rice_cooker', '--smoke', '-q', '--out', "
-            f"{str(tmp_path)!r}]\n"
+            f"sys.argv = ['actcli', 'train', *{args!r}]\n"
             "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
             "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('torch._dynamo', "
             "'torch._inductor', 'matplotlib.pyplot')))))\n")
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True, timeout=120)
-    loaded = json.loads(found.stdout.strip().splitlines()[-1])
-    assert loaded == []
+    return json.loads(found.stdout.strip().splitlines()[-1])
+
+
+def test_a_train_imports_neither_the_compiler_nor_pyplot(tmp_path):
+    # the rice cooker as a user trains it, figures included; then the modules it loaded
+    assert loaded_by_train(["rice_cooker", "--smoke", "-q", "--out", str(tmp_path)]) == []
     assert list(tmp_path.glob("*/fit.png"))  # it did draw its figures
 
 
@@ -209,16 +213,8 @@ def test_a_batch_norm_run_trains_as_with_torch_optim_and_its_scheduler():
 
 def test_a_batch_norm_train_imports_no_compiler(tmp_path):
     # batch norm trains with autograd: its optimizer is Update too, its schedule its own
-    code = ("import sys, json\n"
-            "from actcli.cli import main\n"
-            f"sys.argv = ['actcli', 'train', 'beans', '--smoke', '-q', '--set', "
-            "'model.hidden=[4]', '--set', 'model.batch_norm=true', '--set', "
-            f"'train.lr_schedule=cosine', '--out', {str(tmp_path)!r}]\n"
-            "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
-            "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('torch._dynamo', "
-            "'torch._inductor')))))\n")
-    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           check=True, timeout=120)
-    assert json.loads(found.stdout.strip().splitlines()[-1]) == []
+    assert loaded_by_train(["beans", "--smoke", "-q", "--set", "model.hidden=[4]", "--set",
+                            "model.batch_norm=true", "--set", "train.lr_schedule=cosine",
+                            "--out", str(tmp_path)]) == []
     (run,) = tmp_path.iterdir()
     assert json.loads((run / "summary.json").read_text())["status"] == "completed"
