@@ -50,3 +50,15 @@ def test_a_stack_with_autograd_activations_imports_no_sympy(tmp_path):
         "f'model.activation={a}']) for a in ('mish', 'gelu', 'selu')]\n"
         f"driver.run_stack(cs, [Path({str(tmp_path)!r}) / a for a in 'abc'])\n")
     assert loaded == set()
+
+
+def test_landscapes_import_no_compiler(tmp_path):
+    # the one-neuron plane and a classic surface: their optimizers are torch's kernels
+    # without torch.optim (engine.updates), so nothing of the compiler is imported
+    for args in (["rice_cooker", "--steps", "20"], ["--surface", "saddle", "--steps", "20"]):
+        loaded = loaded_after(
+            "import sys\nfrom actcli.cli import main\n"
+            f"sys.argv = ['actcli', 'landscape', *{args!r}, '--out', "
+            f"{str(tmp_path / 'l.png')!r}]\n"
+            "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code\n")
+        assert loaded == {"matplotlib"}, args  # it draws: matplotlib, nothing else heavy

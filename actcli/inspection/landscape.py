@@ -57,11 +57,16 @@ def compute(config: Config, *, steps: int = 200, lr: float | None = None,
     parts = build_parts(config, data, devices.resolve("cpu"), input_shape)
     start = {k: v.clone() for k, v in parts.net.state_dict().items()}
     x, y = data.train.x, data.train.y
-    makers = {
-        "sgd": lambda ps: torch.optim.SGD(ps, lr=lr),
-        f"sgd momentum {momentum:g}": lambda ps: torch.optim.SGD(ps, lr=lr, momentum=momentum),
-        "adam": lambda ps: torch.optim.Adam(ps, lr=lr),
-    }
+    from actcli.engine import updates
+    from actcli.inspection.surfaces import OptimizerChoice, optimizer_ref
+
+    # torch's kernels without torch.optim's import of its compiler (engine.updates)
+    refs = {"sgd": optimizer_ref(OptimizerChoice("sgd"), lr),
+            f"sgd momentum {momentum:g}": optimizer_ref(
+                OptimizerChoice("sgd", {"momentum": momentum}), lr),
+            "adam": optimizer_ref(OptimizerChoice("adam"), lr)}
+    makers = {name: (lambda ps, ref=ref: updates.make(ref, list(ps)))
+              for name, ref in refs.items()}
     layer = parts.net.layers[0]
     assert isinstance(layer, torch.nn.Linear)  # a one-neuron model: checked above
     paths = []

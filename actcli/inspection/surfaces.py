@@ -20,6 +20,7 @@ from torch import Tensor
 
 from actcli.components import Param, Ref, Registry, parse_ref
 from actcli.components import optimizers as optimizers_mod
+from actcli.engine import updates
 from actcli.errors import ConfigError
 
 Point = tuple[float, float]
@@ -187,8 +188,8 @@ def descend(spec: SurfaceSpec, start: Point, label: str, ref: Ref, steps: int) -
     if any(optimizers_mod.penalty_rates(ref)):
         raise ConfigError(f"{ref}: l1 and l2 regularise a network's weights; a surface's "
                           "path has none (leave them out)")
-    options = {k: v for k, v in ref.kwargs.items() if k not in optimizers_mod.PENALTIES}
-    optimizer = optimizers_mod.OPTIMIZERS.get(ref.name).make([p], **options)
+    # torch's kernels without torch.optim's import of its compiler (engine.updates)
+    optimizer = updates.make(ref, [p])
     points, values, converged_at, diverged, norm = [], [], None, False, math.inf
     for step in range(steps + 1):
         optimizer.zero_grad()
