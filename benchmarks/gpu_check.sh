@@ -6,6 +6,7 @@
 #   bash benchmarks/gpu_check.sh            (ACTCLI_DATA_DIR: the Fashion-MNIST files)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+: "${ACTCLI_DATA_DIR:?set ACTCLI_DATA_DIR to the Fashion-MNIST files}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 python -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print(torch.__version__, torch.cuda.get_device_name(0))"
 # the tests that need a GPU (they skip, saying why, elsewhere), and the precision tests

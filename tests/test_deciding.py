@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from actcli.errors import ConfigError
+from actcli.errors import ActcliError, ConfigError
 from actcli.sweep import compare, executing, planning, sequential
 from actcli.sweep.executing import CellResult
 
@@ -239,3 +239,15 @@ def test_a_resumed_compare_keeps_its_configs_rank_by_and_margins(tmp_path):
     for report in (found.report, again.report):
         assert report.rank_by == "epochs_to_target"
         assert report.margins == {"epochs_to_target": 2, "accuracy": 0.005}
+
+
+def test_a_resumed_compare_keeps_the_rank_by_and_margins_it_was_given(tmp_path):
+    found = compare.run(BEANS, FAST, activations=["relu", "tanh"], seeds=1,
+                        until_decided=False, rank_by="loss", margins={"accuracy": 0.01},
+                        out=tmp_path, **ALONE)
+    assert planning.read(found.folder)["ranking"] == {"rank_by": "loss",
+                                                      "margins": {"accuracy": 0.01}}
+    again = compare.run(resume=found.folder)
+    assert again.report.rank_by == "loss" and again.report.margins == {"accuracy": 0.01}
+    with pytest.raises(ActcliError, match="planned with"):
+        compare.run(resume=found.folder, margins={"accuracy": 0.02})

@@ -381,9 +381,10 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
         columns, rows = without(columns, rows, drop)
         counts = {row.seeds for row in found.rows}
         if len(counts) > 1:  # a deciding compare: cells stop at different seeds
-            columns.insert(2, "seeds")
+            at = columns.index("cell") + 1
+            columns.insert(at, "seeds")
             for cells, row in zip(rows, found.rows, strict=True):
-                cells.insert(2, str(row.seeds))
+                cells.insert(at, str(row.seeds))
         shown = f"{max(counts, default=0)} seed(s)" if len(counts) <= 1 else \
             f"{min(counts)} to {max(counts)} seeds"
         return grid(f"compare: best first by {ranked}, {shown}", columns, rows)
@@ -405,7 +406,7 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
            "them only" if len(found.complete) < found.cells else "",
            f"verdicts: intervals at {found.coverage:.4%} each ({found.schedule.looks} look(s) "
            "x every pair of cells), all holding together at 95%, each over the seeds a cell "
-           "shares with the best (its seeds in brackets); report.md says how",
+           "shares with the best (those paired seeds in brackets); report.md says how",
            found.note, found.time_note]
     for line in say:
         if line:

@@ -132,11 +132,19 @@ def prepare(config: Path | None = None, overrides: Sequence[str] = (), *,
         elif until_decided:
             raise ActcliError(f"{resume} was not planned --until-decided; start a new compare "
                               "with --until-decided to add seeds until it is decided")
-        else:  # the config's compare: section, as the compare it continues had it
+        else:  # the ranking it was planned with (plan.json; an earlier plan: the config's)
+            recorded = planning.read(plan.folder).get("ranking")
             wanted = base.compare or config_mod.CompareConfig()
-            rank_by = rank_by or wanted.rank_by
-            if margins is None:
-                margins = {str(k): v for k, v in wanted.margins.items()}
+            if recorded is not None:
+                if rank_by not in (None, recorded.get("rank_by")) or margins is not None:
+                    raise ActcliError("a compare resumes with the rank-by and margins it was "
+                                      "planned with: give neither with --resume")
+                rank_by = str(recorded.get("rank_by", "accuracy"))
+                margins = {str(k): float(v) for k, v in recorded.get("margins", {}).items()}
+            else:
+                rank_by = rank_by or wanted.rank_by
+                if margins is None:
+                    margins = {str(k): v for k, v in wanted.margins.items()}
         rank_by = rank_by or "accuracy"
         margins = _resolved(margins, rank_by)
     else:
@@ -169,6 +177,8 @@ def prepare(config: Path | None = None, overrides: Sequence[str] = (), *,
                                base=base, tune_lr=tune_lr, execution=execution, notes=notes)
         if decide is not None:
             deciding.save(plan.folder, decide)
+        else:  # what the verdicts rest on, so that a resume judges alike
+            deciding.record_ranking(plan.folder, rank_by, margins)
     return Prepared(plan, execution, base, decide, rank_by, dict(margins or {}), notes)
 
 

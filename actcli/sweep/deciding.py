@@ -101,6 +101,14 @@ def save(folder: Path, decide: Decide, cells: list[Cell] | None = None,
     folders.write_json(folder / "plan.json", data)
 
 
+def record_ranking(folder: Path, rank_by: str, margins: dict[str, float]) -> None:
+    """plan.json's ``ranking`` of a compare that does not decide: its rank-by and margins
+    (a deciding compare keeps them in ``decide``)."""
+    data = planning.read(folder)
+    data["ranking"] = {"rank_by": rank_by, "margins": dict(margins)}
+    folders.write_json(folder / "plan.json", data)
+
+
 def open_labels(found: report.Report) -> list[str]:
     """The cells to give more seeds: on every decided metric, the undecided and their best."""
     labels: list[str] = []
@@ -169,7 +177,10 @@ def run(plan: Plan, decide: Decide, train: Callable[[Plan], list[Any]],
         found = summarize(results, schedule=schedule, decided=decide.decided(),
                           fixed_target=decide.fixed_target(), look=at)
         if decide.target is None and found.target is not None:
-            decide.target = asdict(found.target)
+            fixed = asdict(found.target)
+            if found.target.how != "given with --target":
+                fixed["how"] = f"{fixed['how']}, fixed at the first look ({n} seeds)"
+            decide.target = fixed
         if decide.stopped:  # a resume of a compare that had stopped: report only
             return plan, results, found
         decide.spent += trained

@@ -274,12 +274,12 @@ def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, s
                     test_name if test_name != accuracy_key else "", margins,
                     metrics, schedule, coverage, max(0, len(complete) - 1), len(planned),
                     tuned_lr=dict(tuned_lr or {}), ties=ties)
-    open_ = [row for row in complete
-             if any(not v.decided for v in row.verdicts.values())]
+    judged = [row for row in complete if row.verdicts]
+    open_ = [row for row in judged if any(not v.decided for v in row.verdicts.values())]
     if open_:
         n = max(row.seeds for row in complete)
         report.note = (
-            f"{len(open_)} of the {len(complete) - 1} cells compared with the best are "
+            f"{len(open_)} of the {len(judged)} cells judged against a best are "
             f"undecided at up to {n} seed"
             f"{'s' if n != 1 else ''}: actcli compare --until-decided adds seeds to them "
             f"until each is worse or equivalent (--margin) or the budget is spent.")
