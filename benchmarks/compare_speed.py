@@ -142,29 +142,6 @@ def stacked_epoch() -> None:
               f"{alone_s / stack_s:.2f}x | {stack_s / limit:.2f}x |")
 
 
-def device_matmul_rate(device: torch.device, size: int = 4096, seconds: float = 2.0
-                       ) -> float:
-    """Sustained float32 matrix-product FLOP/s on ``device`` (synchronised on a GPU)."""
-    a = torch.randn(size, size, device=device)
-    b = torch.randn(size, size, device=device)
-
-    def sync() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
-    for _ in range(3):
-        a @ b
-    sync()
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        a @ b
-        count += 1
-        if count % 10 == 0:
-            sync()
-    sync()
-    return 2 * size ** 3 * count / (time.perf_counter() - start)
-
-
 def stack_sizes(device_name: str, sizes: list[int]) -> None:
     """One Fashion-MNIST epoch per model in stacks of each size (the eleven activations,
     then the same over seeds 1, 2, ... so that no two models are alike) against the
@@ -174,7 +151,7 @@ def stack_sizes(device_name: str, sizes: list[int]) -> None:
     eleven = list(planning.ELEVEN)
     path = shipped.resolve("compare_fashion_mnist")
     device = devices.resolve(device_name)
-    peak = device_matmul_rate(device)
+    peak = matmul_flops_per_second(4096, device=device)
     rows = []
     for k in sizes:
         configs = [config_mod.load(path, [f"model.activation={eleven[i % 11]}",

@@ -54,14 +54,29 @@ class TextbookDataset(Dataset):
         return (x - self.mean) / self.std, int(self.labels[i])
 
 
-def matmul_flops_per_second(size: int = 1024, seconds: float = 2.0) -> float:
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_flops_per_second(size: int = 1024, seconds: float = 2.0, *,
+                            device: torch.device | str = "cpu",
+                            dtype: torch.dtype = torch.float32) -> float:
+    """Sustained FLOP/s of square ``size`` matrix products in ``dtype`` on ``device``
+    (a GPU is synchronised, so its queued products are counted when done)."""
+    device = torch.device(device)
+    a = torch.randn(size, size).to(device=device, dtype=dtype)
+    b = torch.randn(size, size).to(device=device, dtype=dtype)
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
     for _ in range(3):
         a @ b  # warm up
+    sync()
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         a @ b
         count += 1
+        if count % 10 == 0:
+            sync()
+    sync()
     return 2 * size**3 * count / (time.perf_counter() - start)
 
 

@@ -13,6 +13,7 @@ against fp32 is a test: tests/test_precision.py.) Needs the Fashion-MNIST files.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -23,19 +24,10 @@ from actcli import provenance
 from actcli.engine.loop import EpochResult, run_epoch
 from actcli.training.parts import engine_for, orders, prepare
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fmnist_epoch import matmul_flops_per_second  # beside this script
+
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "fashion_mnist.yaml"
-
-
-def matmul_rate(dtype: torch.dtype, size: int, seconds: float = 1.0) -> float:
-    a = torch.randn(size, size).to(dtype)
-    b = torch.randn(size, size).to(dtype)
-    for _ in range(3):
-        a @ b
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        a @ b
-        count += 1
-    return 2 * size ** 3 * count / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -82,8 +74,8 @@ def main() -> None:
     print("| matrix product | GFLOP/s | vs float32 |")
     print("|---|---|---|")
     for size in (256, 2048):
-        fp32 = matmul_rate(torch.float32, size)
-        bf16 = matmul_rate(torch.bfloat16, size)
+        fp32 = matmul_flops_per_second(size, 1.0, dtype=torch.float32)
+        bf16 = matmul_flops_per_second(size, 1.0, dtype=torch.bfloat16)
         print(f"| {size}x{size} float32 | {fp32 / 1e9:.1f} | 1.00x |")
         print(f"| {size}x{size} bfloat16 | {bf16 / 1e9:.1f} | {bf16 / fp32:.2f}x |")
 
