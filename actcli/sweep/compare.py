@@ -19,7 +19,7 @@ from actcli import folders
 from actcli.errors import ActcliError, ConfigError
 from actcli.sweep import deciding, executing, planning, report, report_files, sequential
 from actcli.sweep.executing import CellResult
-from actcli.sweep.planning import Execution, Plan
+from actcli.sweep.planning import Cell, Execution, Plan
 from actcli.tasks.base import final_names
 
 
@@ -205,9 +205,9 @@ def finish(ready: Prepared, *, target: tuple[str, float] | None = None,
     names = final_names(TASKS.get(base.task.name).task, base.task)
     ranked, judged = ready.rank_by, ready.margins
 
-    def train(plan: Plan) -> list[CellResult]:
-        return executing.execute(plan.folder, plan.cells, execution, fail_fast=fail_fast,
-                                 on_done=on_done)
+    def train(plan: Plan, cells: Sequence[Cell] | None = None) -> list[CellResult]:
+        return executing.execute(plan.folder, plan.cells if cells is None else cells,
+                                 execution, fail_fast=fail_fast, on_done=on_done)
 
     def summarize(results: list[CellResult], **kwargs: Any) -> report.Report:
         return report.summarize(plan.folder, results, names, plan.varied,

@@ -21,7 +21,7 @@ from typing import Any
 
 from actcli import folders
 from actcli.errors import ActcliError, ConfigError
-from actcli.sweep import executing, planning, report
+from actcli.sweep import executing, planning, report, sequential
 from actcli.sweep.planning import Cell, Plan
 from actcli.sweep.sequential import Schedule, Verdict
 
@@ -92,32 +92,39 @@ def load(folder: Path) -> Decide | None:
 def save(folder: Path, decide: Decide, cells: list[Cell] | None = None,
          stacks: list[list[str]] | None = None) -> None:
     """plan.json with ``decide`` (and, after a round is planned, its cells and stacks)."""
-    data = planning.read(folder)
-    data["decide"] = decide.record()
+    sections: dict[str, Any] = {"decide": decide.record()}
     if cells is not None:
-        data["cells"] = [asdict(c) for c in cells]
+        sections["cells"] = [asdict(c) for c in cells]
     if stacks is not None:
-        data["stacks"] = stacks
-    folders.write_json(folder / "plan.json", data)
+        sections["stacks"] = stacks
+    _rewrite(folder, sections)
 
 
 def record_ranking(folder: Path, rank_by: str, margins: dict[str, float]) -> None:
     """plan.json's ``ranking`` of a compare that does not decide: its rank-by and margins
     (a deciding compare keeps them in ``decide``)."""
+    _rewrite(folder, {"ranking": {"rank_by": rank_by, "margins": dict(margins)}})
+
+
+def _rewrite(folder: Path, sections: dict[str, Any]) -> None:
+    """plan.json with ``sections`` replaced (the rest as it was)."""
     data = planning.read(folder)
-    data["ranking"] = {"rank_by": rank_by, "margins": dict(margins)}
+    data.update(sections)
     folders.write_json(folder / "plan.json", data)
 
 
 def open_labels(found: report.Report) -> list[str]:
-    """The cells to give more seeds: on every decided metric, the undecided and their best."""
+    """The cells to give more seeds: on every decided metric, the undecided and their best
+    (:func:`sequential.open_cells`, the rule the simulation test holds)."""
     labels: list[str] = []
     for metric in found.decided:
         key = report.RANKED if metric == found.rank_by else metric
-        undecided = [row.label for row in found.complete
-                     if key in row.verdicts and not row.verdicts[key].decided]
         best = found.best(key)
-        for label in ([best.label] if undecided and best else []) + undecided:
+        if best is None:
+            continue
+        judged = {row.label: row.verdicts[key] for row in found.complete
+                  if key in row.verdicts}
+        for label in sequential.open_cells([best.label, *judged], judged):
             if label not in labels:
                 labels.append(label)
     return labels
@@ -148,19 +155,24 @@ def extend(plan: Plan, decide: Decide, new: list[Cell]) -> Plan:
     return Plan(plan.folder, cells, plan.execution, plan.varied, plan.tuned_lr)
 
 
-def run(plan: Plan, decide: Decide, train: Callable[[Plan], list[Any]],
+def run(plan: Plan, decide: Decide, train: Callable[[Plan, list[Cell]], list[Any]],
         summarize: Callable[..., report.Report],
         say: Callable[[str], None] = lambda _: None) -> tuple[Plan, list[Any], report.Report]:
     """Train, look, add seeds where still open, until decided, ``max_seeds`` or the budget.
 
-    ``train(plan)`` trains the plan's unfinished cells and returns every cell's result;
-    ``summarize(results, schedule=, decided=, fixed_target=, look=)`` is report.summarize
-    for this compare. A look already recorded (a resumed compare) is not taken again."""
+    ``train(plan, cells)`` trains those of ``cells`` not completed and returns their
+    results: every cell of the plan at first (a resume continues what it left), then each
+    round's new cells only. ``summarize(results, schedule=, decided=, fixed_target=,
+    look=)`` is report.summarize for this compare. A look already recorded (a resumed
+    compare) is not taken again."""
     schedule = decide.schedule
+    # the runs the first call trains (a resume: what was not completed), then each round's
+    todo = sum(executing.cell_status(plan.folder, c) != "completed" for c in plan.cells)
+    cells, done = plan.cells, {}
     while True:
-        todo = sum(executing.cell_status(plan.folder, c) != "completed" for c in plan.cells)
         started = time.perf_counter()
-        results = train(plan)
+        done.update({r.cell.id: r for r in train(plan, cells)})
+        results = [done[c.id] for c in plan.cells]
         if any(r.status == "interrupted" for r in results):
             decide.spent += time.perf_counter() - started  # the budget counts it too
             save(plan.folder, decide)
@@ -215,6 +227,7 @@ def run(plan: Plan, decide: Decide, train: Callable[[Plan], list[Any]],
         say(f"look {at + 1} at {n} seeds: {len(opened)} cell(s) open; training their seeds "
             f"up to seed {upto - 1} ({len(new)} runs)")
         plan = extend(plan, decide, new)
+        cells, todo = new, len(new)
 
 
 def describe(decide: Decide) -> str:
