@@ -56,7 +56,7 @@ class StackedOptimizer:
         for k, ref in enumerate(refs):
             shared.setdefault(ref, []).append(k)
         # (their optimizer, its base learning rate) per set of options
-        self.groups = [(_optimizer(ref, [t for k in models_ for t in self.tensors[k]]),
+        self.groups = [(updates.make(ref, [t for k in models_ for t in self.tensors[k]]),
                         float(ref.kwargs["lr"])) for ref, models_ in shared.items()]
         self._scale = 1.0  # the factor the groups' learning rates hold now
         self._stepped = [optimizer for optimizer, _ in self.groups]  # those with a model left
@@ -106,12 +106,6 @@ class StackedOptimizer:
             self._scale = lr_scale
         for optimizer in self._stepped:
             optimizer.step()
-
-
-def _optimizer(ref: Ref, params: list[Tensor]) -> Any:  # Update, or a torch optimizer
-    """``ref``'s optimizer over ``params``: :class:`updates.Update` (torch's kernels without
-    torch.optim's import of its compiler) where it runs here, else torch.optim's."""
-    return updates.make(ref, params)
 
 
 def _as_one_tensor(saved: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ leaves no folder behind.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -127,8 +128,7 @@ def run(configs: Sequence[Path], overrides: Sequence[str] = (), *,
     rows, left_out = aggregate(dict(zip(names, (c.report for c in comparisons),
                                         strict=False)), rank_by)
     found = Across(folder, names, comparisons, rows, left_out, rank_by, [])
-    files = write(found)
-    return Across(folder, names, comparisons, rows, left_out, rank_by, files)
+    return dataclasses.replace(found, files=write(found))
 
 
 def _unique(name: str, taken: list[str]) -> str:

@@ -100,7 +100,8 @@ def write(folder: Path, results: list[CellResult], report: Report, *, plane: boo
         folders.save_figure(plots.activation_curves(shown, grad=True), folder / "activations.png")
         files.append("activations.png")
     folders.write_text(folder / "report.md",
-                    markdown(report, files, _training(folder, results, sizes), decide=decide))
+                    markdown(report, files, _training(folder, results, sizes), decide=decide,
+                             robust=robust))
     return [*files, "report.md"]
 
 
@@ -160,9 +161,11 @@ def robust_summaries(report: Report) -> dict[str, tuple[float, float, float, flo
 
 
 def markdown(report: Report, pictures: list[str], training: str = "",
-             title: str = "# actcli compare", decide: str = "") -> str:
+             title: str = "# actcli compare", decide: str = "",
+             robust: dict[str, tuple[float, float, float, float]] | None = None) -> str:
     """report.md: the table, what the verdicts rest on, how the cells trained, the pictures.
-    ``decide``: a deciding compare's paragraph (its rounds and why it stopped)."""
+    ``decide``: a deciding compare's paragraph (its rounds and why it stopped); ``robust``:
+    :func:`robust_summaries` of ``report`` when the caller has them (else computed)."""
     out = io.StringIO()
     out.write(f"{title}\n\n")
     if report.varied:
@@ -177,7 +180,7 @@ def markdown(report: Report, pictures: list[str], training: str = "",
                   f"last as incomplete.\n\n")
     if decide:
         out.write(f"{decide}\n\n")
-    out.write(_table(report))
+    out.write(_table(report, robust_summaries(report) if robust is None else robust))
     for line in report.ties:
         out.write(f"- {line[0].upper()}{line[1:]}.\n")
     out.write("\n" if report.ties else "")
@@ -203,11 +206,10 @@ def markdown(report: Report, pictures: list[str], training: str = "",
     return out.getvalue()
 
 
-def _table(report: Report) -> str:
+def _table(report: Report, robust: dict[str, tuple[float, float, float, float]]) -> str:
     """The ranking as a Markdown table: one row a cell, best first."""
     acc, loss, metric = report.accuracy_name, report.loss_name, report.name(report.rank_by)
     extra = [m for m in report.decided if m != report.rank_by]
-    robust = robust_summaries(report)
     heads = ["rank", "cell", "seeds", f"{acc} (mean ± std)"]
     heads += [f"{report.test_name} (mean ± std)"] if report.test_name else []
     heads += [f"{loss} (mean ± std)", "epochs to target", "s to target", "s/run"]
