@@ -69,12 +69,18 @@ def step_both(update: Update, reference: torch.optim.Optimizer, ours: list[torch
     reference.step()
 
 
-@pytest.mark.parametrize(("name", "changes"), VARIANTS)
-def test_each_step_is_torch_optims_bit_for_bit(name, changes):
+def both(name: str, changes: dict) -> tuple[dict, Update, torch.optim.Optimizer,
+                                            list[torch.Tensor], list[torch.Tensor]]:
+    """(options, ours, torch's, our tensors, torch's tensors) of one optimizer variant."""
     options = {**OPTIONS[name], **changes}
     ours, theirs = pairs()
-    update = Update(name, options, ours)
-    reference = torch_optimizer(name, options, theirs)
+    return options, Update(name, options, ours), torch_optimizer(name, options, theirs), \
+        ours, theirs
+
+
+@pytest.mark.parametrize(("name", "changes"), VARIANTS)
+def test_each_step_is_torch_optims_bit_for_bit(name, changes):
+    _, update, reference, ours, theirs = both(name, changes)
     for step in range(6):
         step_both(update, reference, ours, theirs, step)
         for ours_t, theirs_t in zip(ours, theirs, strict=True):
@@ -83,10 +89,7 @@ def test_each_step_is_torch_optims_bit_for_bit(name, changes):
 
 @pytest.mark.parametrize(("name", "changes"), VARIANTS)
 def test_state_dicts_load_into_each_other(name, changes):
-    options = {**OPTIONS[name], **changes}
-    ours, theirs = pairs()
-    update = Update(name, options, ours)
-    reference = torch_optimizer(name, options, theirs)
+    options, update, reference, ours, theirs = both(name, changes)
     for step in range(3):
         step_both(update, reference, ours, theirs, step)
     # torch's state into a fresh Update, ours into a fresh torch optimizer: both continue
