@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from actcli import __version__
+from actcli import __version__, collector
 from actcli.cli import compare as compare_commands
 from actcli.cli import completion, parsing
 from actcli.cli import inside as inside_commands
@@ -459,5 +459,6 @@ app.command(context_settings=runs_commands.PREDICT_SETTINGS)(runs_commands.predi
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point (the collector is held while it starts: actcli.collector)."""
+    collector.hold()
     sys.exit(app())

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from actcli import collector
 from actcli.tasks.base import Split
 
 Stop = Callable[[], bool]
@@ -227,6 +228,7 @@ def run_fit(engine: Engine, x: Tensor, y: Tensor, *, epochs: int, batch_size: in
     own); the result of a model not alive at the start says nothing about it. ``score``:
     what the engine's right answers measure (``train_<score>`` in the rows: accuracy, r2).
     """
+    collector.release()  # a long loop begins: collect its cycles (start-up's stay frozen)
     every = log_epochs(epochs, log_every)
     results = [FitResult("completed", start_epoch) for _ in range(engine.k)]
     if alive is None:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from actcli import collector, folders, locks
 from actcli import config as config_mod
-from actcli import folders, locks
 from actcli.errors import ActcliError, ConfigError, quote
 from actcli.sweep import planning
 from actcli.sweep import workers as workers_mod
@@ -260,6 +260,7 @@ def execute(folder: Path, cells: Sequence[Cell], execution: Execution | None = N
     folder there. One process at a time: a second one on the same folder is refused
     (locks.FolderBusy, one line) while the first holds the folder's lock.
     """
+    collector.release()  # the long part begins (a Ray compare's parent never trains)
     with locks.FolderLock(folder, "actcli compare"):
         return _execute(folder, cells, execution, fail_fast, on_done)
 

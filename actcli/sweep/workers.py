@@ -17,10 +17,18 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any
 
+from actcli import collector
 from actcli.errors import ActcliError, RunError, quote
 
 Run = Callable[[str, Any, int, bool], list[Any]]  # (folder, unit, threads, figures) -> results
 Done = Callable[[list[Any]], bool]  # record results; True: stop
+
+
+def start_worker(parent: int) -> None:
+    """A spawned worker's first call: hold the collector while it imports and starts (as
+    the console entry does: actcli.collector), and end with the compare."""
+    collector.hold()
+    follow_parent(parent)
 
 
 def follow_parent(parent: int) -> None:
@@ -65,7 +73,7 @@ def on_processes(run: Run, folder: str, work: Sequence[Any], threads: int, figur
                 return True
         return False
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context("spawn"),
-                             initializer=follow_parent, initargs=(os.getpid(),)) as pool:
+                             initializer=start_worker, initargs=(os.getpid(),)) as pool:
         pending: set[Future[list[Any]]] = set()
         stopped = False
 
