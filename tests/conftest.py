@@ -25,3 +25,12 @@ def invoke():
         return runner.invoke(app, [str(a) for a in args])
 
     return call
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what collection made (torch, matplotlib, every test module: over a million
+    objects that live as long as the session): Python's full collections then walk only
+    what the tests make, as ``actcli.collector`` does for a command."""
+    import gc
+
+    gc.freeze()

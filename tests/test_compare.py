@@ -373,7 +373,7 @@ def test_ctrl_c_keeps_finished_cells_and_resume_completes(tmp_path, invoke):
 
     args = [sys.executable, "-m", "actcli", "compare", str(CONFIGS / "beans.yaml"),
             "--activations", "relu,tanh", "--seeds", "3", "--workers", "1", "--out", str(tmp_path),
-            "--set", "model.hidden=[4]", "--set", "train.epochs=3000", "--no-fuse"]
+            "--set", "model.hidden=[4]", "--set", "train.epochs=2000", "--no-fuse"]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "COLUMNS": "200"})
     deadline = time.monotonic() + 120

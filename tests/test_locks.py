@@ -37,10 +37,13 @@ def test_a_lock_is_exclusive_names_its_holder_and_goes_with_its_holder(tmp_path)
 def test_a_second_process_on_a_live_run_is_refused_and_a_killed_run_is_shown_killed(
         tmp_path, invoke):
     process = actcli("train", str(CONFIGS / "beans.yaml"), "--quiet", "--out",
-                     str(tmp_path), "--set", "train.epochs=50000",
+                     str(tmp_path), "--set", "train.epochs=8000",
                      "--set", "train.checkpoint_seconds=0.3")
     try:
         checkpoint = wait_for("*/checkpoint.pt", tmp_path)
+        # stopped, not ended: it holds the folder's lock however long the checks take (and
+        # the resume below has few epochs left to train)
+        process.send_signal(signal.SIGSTOP)
         run = checkpoint.parent
         refused = invoke("train", "--resume", run)
         assert refused.exit_code == 2
@@ -126,7 +129,7 @@ def _alive(pid: int) -> bool:
 def test_a_killed_worker_ends_the_compare_in_one_line_and_resume_finishes(tmp_path, invoke):
     process = actcli("compare", str(CONFIGS / "beans.yaml"), "--out", str(tmp_path),
                      "--no-fuse", "--workers", "2", "--activations", "relu,tanh,elu,selu",
-                     "--set", "model.hidden=[8]", "--set", "train.epochs=8000")
+                     "--set", "model.hidden=[8]", "--set", "train.epochs=4000")
     try:
         workers = [pid for pid in _children_once_training(process, tmp_path)
                    if "resource_tracker" not in _cmdline(pid)]

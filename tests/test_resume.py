@@ -313,8 +313,8 @@ def test_the_default_config_checkpoints_every_30_seconds():
 
 @pytest.mark.slow
 def test_a_killed_run_resumes_from_its_time_checkpoint(tmp_path, invoke):
-    argv = ["train", str(CONFIGS / "beans.yaml"), "--quiet", "--set", "train.epochs=20000",
-            "--set", "train.checkpoint_seconds=0.5"]
+    argv = ["train", str(CONFIGS / "beans.yaml"), "--quiet", "--set", "train.epochs=8000",
+            "--set", "train.checkpoint_seconds=0.2"]
     straight = invoke(*argv, "--out", tmp_path / "a")
     assert straight.exit_code == 0
     (done,) = (tmp_path / "a").iterdir()

@@ -396,8 +396,8 @@ def test_a_stopped_or_killed_fused_compare_resumes_from_its_checkpoint(tmp_path,
                                                                        signum):
     # SIGINT: the stack checkpoints where it stops; SIGKILL: its last time checkpoint
     argv = ["compare", str(CONFIGS / "beans.yaml"), "--activations", "relu,tanh",
-            "--workers", "1", "--set", "model.hidden=[8]", "--set", "train.epochs=8000",
-            "--set", "train.checkpoint_seconds=0.5"]
+            "--workers", "1", "--set", "model.hidden=[8]", "--set", "train.epochs=5000",
+            "--set", "train.checkpoint_seconds=0.3"]
     straight = invoke(*argv, "--out", tmp_path / "a")
     assert straight.exit_code == 0, straight.output
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
