@@ -3,7 +3,8 @@
 ``python benchmarks/startup.py --docs`` tees what the script prints into
 ``docs/bench/startup.md``, under a line that says what ran it, when, with which torch, on
 which CPU: the documentation includes these files, so no number in it is typed by hand.
-Without ``--docs`` a script only prints. Each script ends with ``run(main, "startup")``.
+Where README.md marks a place for it (``<!-- bench:startup -->`` ... ``<!-- /bench:startup
+-->``), the same text goes there too. Without ``--docs`` a script only prints. Each script ends with ``run(main, "startup")``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "bench"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "bench"
+README = ROOT / "README.md"
+
+
+def marks(name: str) -> tuple[str, str]:
+    """The lines in README.md between which the table ``name`` is written."""
+    return f"<!-- bench:{name} -->\n", f"<!-- /bench:{name} -->\n"
 
 
 class _Tee(io.TextIOBase):
@@ -59,6 +67,13 @@ def published(name: str, *, enabled: bool, command: list[str] | None = None
             f"{provenance.cpu_model()}, {os.cpu_count()} cores.*\n\n")
     DOCS.mkdir(parents=True, exist_ok=True)
     (DOCS / f"{name}.md").write_text(head + captured.getvalue(), encoding="utf-8")
+    readme = README.read_text(encoding="utf-8")
+    begin, end = marks(name)
+    if begin in readme and end in readme:
+        before, rest = readme.split(begin, 1)
+        after = rest.split(end, 1)[1]
+        README.write_text(before + begin + head + captured.getvalue() + end + after,
+                          encoding="utf-8")
 
 
 def run(main: object, name: str) -> None:

@@ -130,7 +130,8 @@ def main() -> None:
         ratio = seconds / floor_seconds
         aim, met = (("-", "-") if target is None else
                     (f"<= {target:g}x", "yes" if ratio <= target else "no"))
-        strict = (f"{seconds / (floor_seconds - held_gap):.2f}" if "torch" in floor else "-")
+        strict = (f"{seconds / (floor_seconds - held_gap):.2f}"
+                  if target is not None and "torch" in floor else "-")
         print(f"| {command} | {seconds:.2f} | {floor} | {floor_seconds:.2f} | {ratio:.2f} | "
               f"{aim} | {met} | {strict} |")
 

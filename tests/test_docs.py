@@ -143,6 +143,13 @@ def test_every_included_benchmark_table_is_there_and_says_how_it_was_made():
         assert "torch " in text.splitlines()[0]
 
 
+def test_the_readmes_start_up_table_is_the_one_its_script_wrote():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("<!-- bench:startup -->\n")[1].split("<!-- /bench:startup -->")[0]
+    assert shown == (DOCS / "bench" / "startup.md").read_text(encoding="utf-8")
+    assert "| actcli train rice_cooker |" in shown
+
+
 @pytest.mark.slow
 def test_the_site_builds_strictly(tmp_path):
     if shutil.which("mkdocs") is None:

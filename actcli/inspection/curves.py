@@ -29,8 +29,7 @@ from torch import Tensor, nn
 from actcli import folders, plots
 from actcli.components import FORMULA, PYTHON, Ref, activations
 from actcli.components import formula as formula_mod
-from actcli.errors import ActcliError, ConfigError
-from actcli.inspection.summary import (
+from actcli.components.texts import (
     SHORT,
     activation_text,
     reference_text,
@@ -38,6 +37,7 @@ from actcli.inspection.summary import (
     short_reference,
     shorten,
 )
+from actcli.errors import ActcliError, ConfigError
 
 EXAMPLE_LOGITS = (1.0, 2.0, 0.5, -1.0, 3.0)  # what `plot softmax` shows
 
