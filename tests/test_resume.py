@@ -281,6 +281,24 @@ def test_the_animation_reports_its_progress_after_training(tmp_path):
     assert reporter.drawn[-1][1] == total
 
 
+def test_an_animated_run_resumes_to_the_animation_of_one_never_stopped(tmp_path,
+                                                                        monkeypatch):
+    from PIL import Image
+
+    cfg = config.load(CONFIGS / "rice_cooker.yaml", ["train.epochs=60"])
+    straight = driver.run(cfg, tmp_path / "a", animate_every=5)
+    real = stop_requested_at(monkeypatch, 23)  # as if Ctrl-C came in epoch 23 (full batch)
+    stopped = driver.run(cfg, tmp_path / "b", animate_every=5)
+    assert stopped.status == "interrupted" and not (stopped.path / "fit.gif").exists()
+    assert json.loads((stopped.path / "summary.json").read_text())["animate_every"] == 5
+    monkeypatch.setattr(driver.checkpoints, "StopRequests", real)
+    resumed = driver.resume(stopped.path)  # --resume takes no --animate: the run's own
+    assert resumed.status == "completed"
+    with Image.open(resumed.path / "fit.gif") as gif:
+        assert gif.n_frames == 13  # epoch 1 and every 5th of 60, the first 5 from before
+    assert (resumed.path / "fit.gif").read_bytes() == (straight.path / "fit.gif").read_bytes()
+
+
 def test_checkpoints_by_time_change_no_number(tmp_path, monkeypatch):
     """A checkpoint due after every step (the loop stops, saves, goes on from its cursor)
     trains to the same numbers, bit for bit, as no checkpoint at all."""

@@ -17,7 +17,7 @@ import signal
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,8 @@ class Progress:
     best: dict[str, Any]  # best validation accuracy, its epoch and weights
     diagnostics: list[dict[str, float]]
     seconds: float  # training time so far
+    # --animate's frames so far: (epoch, train loss, the picture's array)
+    frames: list[tuple[int, float, Any]] = field(default_factory=list)
 
 
 class StopRequests:
@@ -102,8 +104,9 @@ class Checkpoint:
     orders: list[Tensor]  # states of the batch-order generators (one per distinct seed)
     alive: list[bool]  # the models that still train
     stopped: list[dict[str, Any] | None]  # a model that stopped: {"reason", "epochs"}
-    # each model's history, best and diagnostics; None: nothing recorded (a model that
-    # trained along only, its folder complete already)
+    # each model's history, best and diagnostics (and an animated run's frames, their
+    # arrays as tensors); None: nothing recorded (a model that trained along only, its
+    # folder complete already)
     records: list[dict[str, Any] | None]
     seconds: float  # training time so far
 
@@ -120,8 +123,10 @@ class Checkpoint:
         record = self.records[k]
         if record is None:
             return None
+        frames = [(int(epoch), float(loss), picture.numpy())
+                  for epoch, loss, picture in record.get("frames", [])]
         return Progress(self.epoch, self.cursor, list(record["history"]), dict(record["best"]),
-                        list(record["diagnostics"]), self.seconds)
+                        list(record["diagnostics"]), self.seconds, frames)
 
 
 def read(path: Path, device: torch.device | str = "cpu",

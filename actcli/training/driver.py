@@ -67,7 +67,8 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None,
         raise ActcliError(f"--animate draws a fit curve or a decision map: task "
                           f"{config.task.name} has neither (it works for the 1-D and 2-D "
                           "tasks)")
-    folder, summary, lock = start(p, out, folder, command, figures)
+    folder, summary, lock = start(p, out, folder, command, figures,
+                                  animate_every=animate_every)
     with lock:
         engine, order = engine_for([p]), orders([p])
         tracker = Tracker(p, folder, summary, figures=figures, animate_every=animate_every)
@@ -80,8 +81,8 @@ def run(config: Config, out: Path, *, reporter: Reporter | None = None,
 
 
 def start(prepared: Prepared, out: Path, folder: Path | None = None,
-          command: str | None = None, figures: bool = True, stack: int = 1
-          ) -> tuple[Path, dict[str, Any], locks.FolderLock]:
+          command: str | None = None, figures: bool = True, stack: int = 1,
+          animate_every: int | None = None) -> tuple[Path, dict[str, Any], locks.FolderLock]:
     """Make the run's folder (``folder`` exactly, else a new one under ``out``), take its
     lock (held until the caller releases it: the run is live while it is held), write its
     config.yaml and a summary.json that says "running"; return all three."""
@@ -100,6 +101,7 @@ def start(prepared: Prepared, out: Path, folder: Path | None = None,
         "parameters": sum(p.numel() for p in prepared.parts.net.parameters()),
         "data": prepared.data.info, "measured_on": measured_on(prepared.data),
         "stack": stack, "figures": figures,
+        **({"animate_every": animate_every} if animate_every is not None else {}),
         "provenance": provenance.collect(str(prepared.parts.device), torch.get_num_threads(),
                                          command=command),
     }
@@ -151,7 +153,7 @@ def _resume(run_dir: Path, summary: dict[str, Any], reporter: Reporter | None) -
     # the tracker first, from the network as its seed built it: fit.png's "before
     # training" curve and weights.png are the untrained network's on a resume too
     tracker = Tracker(p, run_dir, summary, figures=bool(summary.get("figures", True)),
-                      progress=saved.progress(0))
+                      animate_every=summary.get("animate_every"), progress=saved.progress(0))
     keeper = Keeper(run_dir / CHECKPOINT, [run_dir.name], [to_dict(config)], engine, order,
                     [tracker])
     keeper.restore(saved, alone=True)
@@ -310,8 +312,7 @@ class Keeper:
             self.names, self.configs, epoch, cursor, self.engine.state(),
             [g.get_state() for g in self.orders.generators], alive.tolist(),
             [None if s is None else {"reason": s[0], "epochs": s[1]} for s in stopped],
-            [None if t is None else {"history": t.history, "best": t.best,
-                                     "diagnostics": t.diagnosed} for t in self.trackers],
+            [None if t is None else t.progress_record() for t in self.trackers],
             seconds)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         folders.save_state(state.state(), self.path)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import torch
+
 from actcli import config as config_mod
 from actcli import folders
 from actcli.components import activations
@@ -83,11 +85,22 @@ class Tracker:
         self.diagnosed: list[dict[str, float]] = progress.diagnostics if progress else []
         self.best: dict[str, Any] = progress.best if progress else \
             {"accuracy": -math.inf, "epoch": 0, "state": None}  # (an R² has no floor)
-        self.record = outputs.Record(self.history, self.diagnosed, picture_before=before,
-                                     weights_before=weights_before)
+        self.record = outputs.Record(self.history, self.diagnosed,
+                                     list(progress.frames) if progress else [],
+                                     picture_before=before, weights_before=weights_before)
         # what a learned activation starts from (the network as its seed built it)
         self.learned_start = activations.learned(parts.net)
         self.board = tboard.Board(folder) if p.config.log.tensorboard else None
+
+    def progress_record(self) -> dict[str, Any]:
+        """What a checkpoint keeps of this run's progress (checkpoints.Checkpoint.records):
+        its history, best and diagnostics, and an animated run's frames so far."""
+        record: dict[str, Any] = {"history": self.history, "best": self.best,
+                                  "diagnostics": self.diagnosed}
+        if self.animate_every is not None:
+            record["frames"] = [(epoch, loss, torch.as_tensor(picture))
+                                for epoch, loss, picture in self.record.frames]
+        return record
 
     def log(self, epoch: int, train_loss: float, row: dict[str, float] | None,
             diagnosis: dict[str, float] | None) -> None:
