@@ -173,6 +173,29 @@ def test_a_budget_stops_the_rounds_before_max_seeds(tmp_path):
     assert "Stopped: budget: " in (found.folder / "report.md").read_text()
 
 
+def test_the_folder_is_locked_from_the_first_round_to_the_report(tmp_path, monkeypatch):
+    # plan.json is rewritten between rounds and the report written after the last: a
+    # second process (here: a second lock) is refused at each of those moments too
+    from actcli import locks
+    from actcli.sweep import deciding, report_files
+
+    seen: list[tuple[str, bool]] = []
+    for module, name in ((deciding, "save"), (report_files, "write")):
+        real = getattr(module, name)
+
+        def spy(folder, *args, real=real, name=name, **kwargs):
+            seen.append((name, locks.is_held(folder)))
+            return real(folder, *args, **kwargs)
+
+        monkeypatch.setattr(module, name, spy)
+    compare.run(BEANS, FAST, activations=NEAR, seeds=2, until_decided=True, max_seeds=4,
+                out=tmp_path, **ALONE)
+    assert [name for name, _ in seen] == ["save", "save", "save", "write"]  # plan, round, end
+    assert all(held for name, held in seen[1:])  # the first: planned, before any training
+    (folder,) = tmp_path.iterdir()
+    assert not locks.is_held(folder)  # and let go when it ends
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"seeds": 4, "until_decided": True, "max_seeds": 3},
      "--max-seeds: 3 is below the 4 seeds"),

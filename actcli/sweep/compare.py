@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from actcli import config as config_mod
-from actcli import folders
+from actcli import folders, locks
 from actcli.errors import ActcliError, ConfigError
 from actcli.sweep import deciding, executing, planning, report, report_files, sequential
 from actcli.sweep.executing import CellResult
@@ -207,29 +207,32 @@ def finish(ready: Prepared, *, target: tuple[str, float] | None = None,
 
     def train(plan: Plan, cells: Sequence[Cell] | None = None) -> list[CellResult]:
         return executing.execute(plan.folder, plan.cells if cells is None else cells,
-                                 execution, fail_fast=fail_fast, on_done=on_done)
+                                 execution, fail_fast=fail_fast, on_done=on_done, held=True)
 
     def summarize(results: list[CellResult], **kwargs: Any) -> report.Report:
         return report.summarize(plan.folder, results, names, plan.varied,
                                 tuned_lr=plan.tuned_lr, target=target, rank_by=ranked,
                                 margins=judged, **kwargs)
 
-    if decide is not None:
-        plan, results, found = deciding.run(plan, decide, train, summarize,
-                                            say or (lambda _: None))
-        if found.note:  # it has added what seeds it could
-            found.note = (f"{found.note.split(':')[0]}; it stopped adding seeds: "
-                          f"{decide.stopped or 'interrupted'}.")
-    else:
-        results = train(plan)
-        found = summarize(results)
-    try:
-        files = report_files.write(plan.folder, results, found,
-                                   plane=report_files.is_plane(base.task.name),
-                                   decide=deciding.describe(decide) if decide else "")
-    except folders.WriteError as err:  # a full disk: the cells written so far are kept
-        raise folders.WriteError(f"{err}; the report is not written: free some space, then "
-                                 f"actcli compare --resume {plan.folder}") from None
+    # one process at a time from the first cell to the report: a deciding compare rewrites
+    # plan.json between its rounds, and a second process must never come in between
+    with locks.FolderLock(plan.folder, "actcli compare"):
+        if decide is not None:
+            plan, results, found = deciding.run(plan, decide, train, summarize,
+                                                say or (lambda _: None))
+            if found.note:  # it has added what seeds it could
+                found.note = (f"{found.note.split(':')[0]}; it stopped adding seeds: "
+                              f"{decide.stopped or 'interrupted'}.")
+        else:
+            results = train(plan)
+            found = summarize(results)
+        try:
+            files = report_files.write(plan.folder, results, found,
+                                       plane=report_files.is_plane(base.task.name),
+                                       decide=deciding.describe(decide) if decide else "")
+        except folders.WriteError as err:  # a full disk: the cells written so far are kept
+            raise folders.WriteError(f"{err}; the report is not written: free some space, "
+                                     f"then actcli compare --resume {plan.folder}") from None
     return Comparison(plan, execution, results, found, files, notes)
 
 

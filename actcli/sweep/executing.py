@@ -11,6 +11,7 @@ depend on the worker count.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -250,18 +251,19 @@ def _first_line(err: Exception) -> str:
 
 
 def execute(folder: Path, cells: Sequence[Cell], execution: Execution | None = None, *,
-            fail_fast: bool = False, on_done: Callable[[CellResult], None] | None = None
-            ) -> list[CellResult]:
+            fail_fast: bool = False, on_done: Callable[[CellResult], None] | None = None,
+            held: bool = False) -> list[CellResult]:
     """Run every cell not yet completed; return one result per cell, in plan order.
 
     ``execution.backend="ray"`` sends the cells to a Ray cluster (``address``; a local Ray
     when None), each asking for ``threads`` CPUs; the compare folder must be on storage
     every Ray node can write (a shared file system), since each cell writes its own run
     folder there. One process at a time: a second one on the same folder is refused
-    (locks.FolderBusy, one line) while the first holds the folder's lock.
+    (locks.FolderBusy, one line) while the first holds the folder's lock; ``held``: the
+    caller holds it already (a compare holds it from its first round to its report).
     """
     collector.release()  # the long part begins (a Ray compare's parent never trains)
-    with locks.FolderLock(folder, "actcli compare"):
+    with contextlib.nullcontext() if held else locks.FolderLock(folder, "actcli compare"):
         return _execute(folder, cells, execution, fail_fast, on_done)
 
 
