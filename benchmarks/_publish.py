@@ -4,7 +4,8 @@
 ``docs/bench/startup.md``, under a line that says what ran it, when, with which torch, on
 which CPU: the documentation includes these files, so no number in it is typed by hand.
 Where README.md marks a place for it (``<!-- bench:startup -->`` ... ``<!-- /bench:startup
--->``), the same text goes there too. Without ``--docs`` a script only prints. Each script ends with ``run(main, "startup")``.
+-->``), the same text goes there too. Without ``--docs`` a script only prints. Each script
+ends with ``run(main, "startup")``.
 """
 
 from __future__ import annotations

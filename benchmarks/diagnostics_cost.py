@@ -1,0 +1,97 @@
+"""What the diagnostics probe (dead and saturated units, gradient norms) costs a beans
+stack's training: diagnosed on no epoch, on the epochs actcli diagnoses (at most 20 of the
+logged ones, ``engine.loop.diagnosed``), and on every logged epoch (what it did before).
+
+    python benchmarks/diagnostics_cost.py [--repeats 5] [--docs]
+
+The stack is compare_beans' first seed: the eleven activations as one stacked model, 200
+full-batch epochs, each logged, trained by ``driver.run_stack`` without figures, into a
+fresh temporary folder per round. The three variants run in interleaved rounds in this
+process; each row is the median of ``--repeats`` of the stack's training seconds (as its
+summary.json records them: the loop, its evaluations and probes), and the extra is over
+the row without diagnostics, as a fraction of that row's; the whole call (preparing the
+data and networks, writing the folders) is beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from actcli import config as config_mod
+from actcli.config import shipped
+from actcli.engine import loop
+from actcli.sweep import planning
+from actcli.training import driver
+
+Pick = Callable[[int, int | None], set[int]]
+
+
+def variants() -> dict[str, Pick]:
+    return {
+        "no diagnostics": lambda epochs, log_every: set(),
+        f"as shipped (at most {loop.DIAGNOSED} logged epochs)": loop.diagnosed,
+        "every logged epoch": lambda epochs, log_every: set(loop.logged(epochs, log_every)),
+    }
+
+
+def train_once(pick: Pick) -> tuple[float, float, int]:
+    """Seconds of the whole call and of its training (the stack's own, as summary.json
+    records it) with diagnostics on the epochs ``pick`` names, and how many epochs that
+    is."""
+    base = shipped.resolve("compare_beans")
+    configs = [config_mod.load(base, [f"model.activation={a}"]) for a in planning.ELEVEN]
+    real = loop.diagnosed
+    loop.diagnosed = pick  # type: ignore[assignment]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folders = [Path(tmp) / a for a in planning.ELEVEN]
+            begin = time.perf_counter()
+            done = driver.run_stack(configs, folders)
+            seconds = time.perf_counter() - begin
+            assert all(r is not None and r.status == "completed" for r in done)
+            trained = sum(r.seconds for r in done if r is not None)  # each its share
+    finally:
+        loop.diagnosed = real  # type: ignore[assignment]
+    cfg = configs[0].train
+    return seconds, trained, len(pick(cfg.epochs, cfg.log_every))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # as a compare's cell trains (compare.threads: 1)
+    picks = variants()
+    train_once(loop.diagnosed)  # warm-up
+    whole: dict[str, list[float]] = {name: [] for name in picks}
+    training: dict[str, list[float]] = {name: [] for name in picks}
+    counted: dict[str, int] = {}
+    for _ in range(args.repeats):
+        for name, pick in picks.items():
+            took, trained, counted[name] = train_once(pick)
+            whole[name].append(took)
+            training[name].append(trained)
+    median = {name: statistics.median(v) for name, v in training.items()}
+    call = {name: statistics.median(v) for name, v in whole.items()}
+    bare = median["no diagnostics"]
+    print(f"compare_beans' stack of {len(planning.ELEVEN)} activations, 200 full-batch "
+          f"epochs, 1 torch thread; median of {args.repeats}\n")
+    print("| diagnosed on | epochs diagnosed | training seconds | extra over none | ratio | "
+          "whole call, seconds |")
+    print("|---|---|---|---|---|---|")
+    for name, took in median.items():
+        print(f"| {name} | {counted[name]} | {took:.3f} | {(took - bare) / bare:.0%} | "
+              f"{took / bare:.2f}x | {call[name]:.2f} |")
+
+
+if __name__ == "__main__":
+    from _publish import run
+
+    run(main, "diagnostics_cost")
