@@ -1,24 +1,28 @@
 """Python's cyclic garbage collector around a command: held while the command starts,
 released where its long work begins, and kept off the objects that live until exit.
 
-Importing torch (and matplotlib) makes about a million objects that live as long as the
-process. Python's collector walks every tracked object on each full collection: several
-run while the modules import, and the interpreter runs more at exit (even with the
-collector disabled), together about a third of a rice cooker run (``benchmarks/
-startup.py``: the same command with and without this module). None of them can free
-anything: reference counting frees what is not in a cycle, and start-up makes few cycles.
+Importing torch (and matplotlib) makes hundreds of thousands of objects that live as long
+as the process (``benchmarks/startup.py`` counts them). Python's collector walks every
+tracked object on each full collection: several run while the modules import, and the
+interpreter runs more at exit (even with the collector disabled). ``benchmarks/startup.py``
+times the same commands with and without this module. Those collections free next to
+nothing: reference counting frees what is not in a cycle, and start-up makes few cycles
+(closures and typing's aliases, never a tensor or an array: tests/test_collector.py).
 
 - :func:`hold` (the console entry and a spawned compare worker call it first) disables
   the collector and arranges that, at exit, every object is frozen (``gc.freeze``: moved
   where no collection looks) before the interpreter's own last collections.
-- :func:`release` (where a training loop begins) freezes what start-up made and enables
-  the collector again, so a long run collects its own cycles as usual.
+- :func:`release` (where training begins: ``engine.loop.run_fit``, and
+  ``sweep.executing.execute`` for a compare's parent) freezes what start-up made, its few
+  cycles with it (kept until exit), and enables the collector again, so a long run
+  collects its own cycles as usual.
 
-A short command (``plot``, ``list``, ``predict``) ends with the collector held: what it
-leaks in cycles is bounded by its work and returned at exit. Library use is unchanged:
-nothing here runs unless :func:`hold` was called. What an object in a cycle would do only
-when collected at exit (a file flushed by its finaliser) does not happen after ``hold``;
-actcli closes every file it writes itself.
+The commands that never train (``plot``, ``list``, ``predict``, ``eval``, ``runs``,
+``summary``, ``landscape``, ``backprop``) end with the collector held: each does bounded
+work, and what it leaves in cycles is returned at exit. Library use is unchanged unless
+it calls :func:`hold` (only the compare workers it spawns do). What an object in a cycle
+would do only when collected at exit (a file flushed by its finaliser) does not happen
+after ``hold``; actcli closes every file it writes itself.
 """
 
 from __future__ import annotations

@@ -81,8 +81,10 @@ def main() -> None:
     median = {name: statistics.median(v) for name, v in training.items()}
     call = {name: statistics.median(v) for name, v in whole.items()}
     bare = median["no diagnostics"]
-    print(f"compare_beans' stack of {len(planning.ELEVEN)} activations, 200 full-batch "
-          f"epochs, 1 torch thread; median of {args.repeats}\n")
+    train = config_mod.load(shipped.resolve("compare_beans")).train
+    batch = "full-batch" if train.batch_size is None else f"batch {train.batch_size}"
+    print(f"compare_beans' stack of {len(planning.ELEVEN)} activations, {train.epochs} "
+          f"{batch} epochs, 1 torch thread; median of {args.repeats}\n")
     print("| diagnosed on | epochs diagnosed | training seconds | extra over none | ratio | "
           "whole call, seconds |")
     print("|---|---|---|---|---|---|")

@@ -122,7 +122,8 @@ def main() -> None:
     print(f"measured {datetime.date.today()}, torch {torch.__version__}, "
           f"{platform_cpu()}, {os.cpu_count()} cores; median of {args.repeats}, "
           f"import torch alone {median['torch']:.2f} s ({median['torch_held']:.2f} s with "
-          "the collector held)\n")
+          f"the collector held); import torch leaves {torch_objects():,} objects that every "
+          "full collection walks\n")
     print("| command | seconds | floor | floor seconds | ratio | target | met | ratio, floor "
           "held |")
     print("|---|---|---|---|---|---|---|---|")
@@ -134,6 +135,14 @@ def main() -> None:
                   if target is not None and "torch" in floor else "-")
         print(f"| {command} | {seconds:.2f} | {floor} | {floor_seconds:.2f} | {ratio:.2f} | "
               f"{aim} | {met} | {strict} |")
+
+
+def torch_objects() -> int:
+    """How many objects the collector tracks after ``import torch`` in a fresh process."""
+    done = subprocess.run([sys.executable, "-c", "import gc; gc.disable(); import torch; "
+                           "print(len(gc.get_objects()))"], capture_output=True, text=True,
+                          check=True)
+    return int(done.stdout.strip())
 
 
 def platform_cpu() -> str:

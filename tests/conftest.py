@@ -28,8 +28,8 @@ def invoke():
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Freeze what collection made (torch, matplotlib, every test module: over a million
-    objects that live as long as the session): Python's full collections then walk only
+    """Freeze what collection made (torch, matplotlib, every test module: hundreds of
+    thousands of objects that live as long as the session): Python's full collections then walk only
     what the tests make, as ``actcli.collector`` does for a command."""
     import gc
 

@@ -41,8 +41,7 @@ def test_a_second_process_on_a_live_run_is_refused_and_a_killed_run_is_shown_kil
                      "--set", "train.checkpoint_seconds=0.3")
     try:
         checkpoint = wait_for("*/checkpoint.pt", tmp_path)
-        # stopped, not ended: it holds the folder's lock however long the checks take (and
-        # the resume below has few epochs left to train)
+        # stopped, not ended: it holds the folder's lock however long the checks take
         process.send_signal(signal.SIGSTOP)
         run = checkpoint.parent
         refused = invoke("train", "--resume", run)

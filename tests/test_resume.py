@@ -299,6 +299,18 @@ def test_an_animated_run_resumes_to_the_animation_of_one_never_stopped(tmp_path,
     assert (resumed.path / "fit.gif").read_bytes() == (straight.path / "fit.gif").read_bytes()
 
 
+def test_a_long_animated_run_keeps_only_the_frames_its_gif_shows():
+    from actcli.plots import MAX_FRAMES
+    from actcli.training.tracker import frame_epochs
+
+    assert frame_epochs(60, 5) == {1, *range(5, 61, 5)}  # few: every one
+    assert frame_epochs(60, None) == set()
+    many = frame_epochs(100_000, 1)  # 100,000 candidates: the GIF's 240, evenly spaced
+    assert len(many) == MAX_FRAMES and {1, 100_000} <= many
+    gaps = {b - a for a, b in zip(sorted(many), sorted(many)[1:], strict=False)}
+    assert max(gaps) - min(gaps) <= 1
+
+
 def test_checkpoints_by_time_change_no_number(tmp_path, monkeypatch):
     """A checkpoint due after every step (the loop stops, saves, goes on from its cursor)
     trains to the same numbers, bit for bit, as no checkpoint at all."""

@@ -123,10 +123,16 @@ class Checkpoint:
         record = self.records[k]
         if record is None:
             return None
-        frames = [(int(epoch), float(loss), picture.numpy())
-                  for epoch, loss, picture in record.get("frames", [])]
         return Progress(self.epoch, self.cursor, list(record["history"]), dict(record["best"]),
-                        list(record["diagnostics"]), self.seconds, frames)
+                        list(record["diagnostics"]), self.seconds,
+                        list(record.get("frames", [])))
+
+
+def _array(picture: Any) -> Any:
+    """A frame's picture as saved (a tensor) as the numpy array the animation draws."""
+    if not isinstance(picture, Tensor):
+        raise TypeError(f"a frame holds a {type(picture).__name__}, not a tensor")
+    return picture.cpu().numpy()
 
 
 def read(path: Path, device: torch.device | str = "cpu",
@@ -171,6 +177,10 @@ def read(path: Path, device: torch.device | str = "cpu",
         if not all(len(part) == k for part in (state.configs, state.alive, state.stopped,
                                                 state.records)):
             raise ValueError("its parts disagree about how many models it holds")
+        for record in state.records:  # an animated run's frames: their arrays as numpy
+            if record is not None and "frames" in record:
+                record["frames"] = [(int(epoch), float(loss), _array(picture))
+                                    for epoch, loss, picture in record["frames"]]
     except (KeyError, TypeError, ValueError, AttributeError, AssertionError) as err:
         raise ActcliError(f"{path}: damaged ({type(err).__name__}: "
                           f"{str(err).splitlines()[0] if str(err) else 'missing parts'})"

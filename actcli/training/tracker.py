@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 
 from actcli import config as config_mod
@@ -60,8 +61,22 @@ def _finite_or_none(value: Any) -> Any:
 
 
 def frame(picture: FitPicture | PlanePicture) -> Any:
-    """What an animation keeps of an epoch's picture: the fit curve, or the map's values."""
-    return picture.score if isinstance(picture, FitPicture) else picture.values
+    """What an animation keeps of an epoch's picture: the fit curve, or the map's values
+    (float32: enough to draw, half a checkpoint's frames)."""
+    values = picture.score if isinstance(picture, FitPicture) else picture.values
+    return np.asarray(values, dtype=np.float32)
+
+
+def frame_epochs(epochs: int, every: int | None) -> set[int]:
+    """The epochs --animate ``every`` takes a frame at: of epoch 1 and every ``every``-th,
+    those the GIF shows (plots.frame_indices: at most its MAX_FRAMES, evenly spaced), so a
+    long run neither computes nor keeps (in memory and in each checkpoint) the others."""
+    if every is None:
+        return set()
+    from actcli.plots.animation import frame_indices  # (an animated run draws anyway)
+
+    wanted = [e for e in range(1, epochs + 1) if e == 1 or e % every == 0]
+    return {wanted[i] for i in frame_indices(len(wanted))}
 
 
 class Tracker:
@@ -91,6 +106,7 @@ class Tracker:
         # what a learned activation starts from (the network as its seed built it)
         self.learned_start = activations.learned(parts.net)
         self.board = tboard.Board(folder) if p.config.log.tensorboard else None
+        self.frame_epochs = frame_epochs(p.config.train.epochs, animate_every)
 
     def progress_record(self) -> dict[str, Any]:
         """What a checkpoint keeps of this run's progress (checkpoints.Checkpoint.records):
@@ -118,8 +134,7 @@ class Tracker:
                 self.best.update(accuracy=watched, epoch=epoch,
                                  state={k: v.detach().clone() for k, v in
                                         p.parts.net.state_dict().items()})
-        every = self.animate_every
-        if every is not None and (epoch % every == 0 or epoch == 1):
+        if epoch in self.frame_epochs:
             self.record.frames.append((epoch, train_loss, frame(p.task.picture(
                 p.config.task, p.data, p.parts.predict))))
 
