@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "bench"
@@ -29,7 +30,7 @@ def marks(name: str) -> tuple[str, str]:
 
 
 class _Tee(io.TextIOBase):
-    def __init__(self, *streams: io.TextIOBase) -> None:
+    def __init__(self, *streams: TextIO) -> None:
         self.streams = streams
 
     def write(self, text: str) -> int:
@@ -56,7 +57,7 @@ def published(name: str, *, enabled: bool, command: list[str] | None = None
 
     captured = io.StringIO()
     real = sys.stdout
-    sys.stdout = _Tee(real, captured)  # type: ignore[assignment]
+    sys.stdout = _Tee(real, captured)
     try:
         yield
     finally:

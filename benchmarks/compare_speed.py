@@ -127,6 +127,7 @@ def stacked_epoch() -> None:
             results = driver.run_stack(configs, [Path(out) / f"stack{i}" for i in range(11)])
         p = prepare(relu, alone=False)
         limit = epoch_flops(p.parts.net, len(p.train)) / peak[threads]
+        assert results[0] is not None  # (None: a passenger, which a fresh stack has not)
         per_model = results[0].seconds  # each model's share of the stack's time
         rows.append((threads, alone.seconds, per_model, limit))
     torch.set_num_threads(before)
@@ -161,8 +162,8 @@ def stack_sizes(device_name: str, sizes: list[int]) -> None:
             results = driver.run_stack(configs, [Path(out) / f"m{i}" for i in range(k)])
         p = prepare(configs[0], alone=False)
         limit = epoch_flops(p.parts.net, len(p.train)) / peak
-        per_model = results[0].seconds  # each model's share of the stack's time
-        failed = sum(r.status != "completed" for r in results)
+        per_model = results[0].seconds if results[0] is not None else float("nan")
+        failed = sum(r is None or r.status != "completed" for r in results)
         rows.append((k, per_model, limit, failed))
     print()
     print(f"One Fashion-MNIST epoch per model in stacks of K (MLP 784-256-128-10, batch 128, "
@@ -180,7 +181,7 @@ def stack_sizes(device_name: str, sizes: list[int]) -> None:
 def cnn_convolutions(models: int = 11, repeats: int = 20) -> None:
     torch.set_num_threads(1)
     batch, shapes = 128, [(1, 32, 28), (32, 64, 14)]  # (in, out, size) of each conv layer
-    rows = []
+    rows: list[tuple[str, float, float]] = []
     for c_in, c_out, size in shapes:
         torch.manual_seed(0)
         x = torch.randn(batch, c_in, size, size).to(memory_format=torch.channels_last)
@@ -204,7 +205,7 @@ def cnn_convolutions(models: int = 11, repeats: int = 20) -> None:
             for _ in range(repeats):
                 fn()
             timings.append((time.perf_counter() - start) / repeats)
-        rows.append((f"{c_in}->{c_out}, {size}x{size}", *timings))
+        rows.append((f"{c_in}->{c_out}, {size}x{size}", timings[0], timings[1]))
     print()
     print(f"CNN convolutions, forward + backward of one batch of {batch} for {models} models, "
           "1 thread, milliseconds")

@@ -161,6 +161,7 @@ def main() -> None:
             jobs[variant.name, "stack"] = Job(engine_for(stack), stack)
             assert jobs[variant.name, "stack"].engine.k == len(eleven)
 
+        assert cfg.train.batch_size is not None, "a minibatch config"
         for job in jobs.values():  # imports, first calls, allocator: paid before timing
             job.run(WARM_BATCHES * cfg.train.batch_size)
         seconds: dict[tuple[str, str], list[float]] = {key: [] for key in jobs}

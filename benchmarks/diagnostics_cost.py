@@ -58,7 +58,7 @@ def train_once(pick: Pick) -> tuple[float, float, int]:
             assert all(r is not None and r.status == "completed" for r in done)
             trained = sum(r.seconds for r in done if r is not None)  # each its share
     finally:
-        loop.diagnosed = real  # type: ignore[assignment]
+        loop.diagnosed = real
     cfg = configs[0].train
     return seconds, trained, len(pick(cfg.epochs, cfg.log_every))
 

@@ -35,7 +35,7 @@ from actcli.components import optimizers
 from actcli.engine.autograd import AutogradEngine
 from actcli.engine.loop import Engine, Orders, run_epoch
 from actcli.tasks import fmnist_data
-from actcli.tasks.fashion_mnist import read_split
+from actcli.tasks.fashion_mnist import FashionMnistOptions, read_split
 from actcli.training.parts import build_parts, engine_for, prepare
 
 
@@ -103,15 +103,17 @@ def main() -> None:
     # what `actcli train` builds: data as tensors, the seeded network, its engine
     prepared = prepare(cfg)
     data, task, device = prepared.data, prepared.task, prepared.parts.device
-    paths = fmnist_data.locate(cfg.task.data_dir, cfg.task.download)
+    options = cfg.task
+    assert isinstance(options, FashionMnistOptions), "a Fashion-MNIST config"
+    paths = fmnist_data.locate(options.data_dir, options.download)
     images, labels = read_split(paths, "train")
     images, labels = images[:args.samples], labels[:args.samples]
     mean, std = float(images.mean() / 255), float((images / 255).std())
     threads = torch.get_num_threads()
 
     # (a) the textbook loop: autograd on the module, fed by a DataLoader
-    textbook = build_parts(cfg, data, device, task.input_shape)
-    net, objective = textbook.net, textbook.objective
+    textbook_parts = build_parts(cfg, data, device, task.input_shape)
+    net, objective = textbook_parts.net, textbook_parts.objective
     textbook_opt = optimizers.build(cfg.optimizer, net.parameters())
     loader = DataLoader(TextbookDataset(images, labels, mean, std), batch_size=args.batch_size,
                         shuffle=True, generator=torch.Generator().manual_seed(0))
@@ -134,12 +136,12 @@ def main() -> None:
     chosen = engine_for([prepared])
     for label, engine in (("actcli, autograd engine", autograd),
                           (f"actcli, {type(chosen).__name__} (K = 1)", chosen)):
-        def one_pass(engine: Engine = engine) -> None:
+        def engine_pass(engine: Engine = engine) -> None:
             alive = torch.ones(1, dtype=torch.bool)
             run_epoch(engine, x, y, args.batch_size,
                       Orders.one(torch.Generator().manual_seed(0)), alive)
 
-        passes[label] = one_pass
+        passes[label] = engine_pass
 
     # rounds of one pass each, plus (c) a matmul measurement: a load change on the machine
     # hits every row alike; the best of the rounds counts for each
@@ -156,7 +158,7 @@ def main() -> None:
     limit = work / peak
     timings = [(name, min(times)) for name, times in seconds.items()]
     timings.append(("matmul-bound limit", limit))
-    textbook = timings[0][1]
+    textbook_seconds = timings[0][1]
 
     n = len(y)
     print(f"Fashion-MNIST, {cfg.name}: {n} training images per pass, batch {args.batch_size}, "
@@ -167,9 +169,9 @@ def main() -> None:
     print(f"| {'loop':<32} | {'samples/s':>10} | {'seconds':>8} | {'vs textbook':>11} |"
           f" {'vs limit':>8} |")
     print(f"|{'-' * 34}|{'-' * 12}|{'-' * 10}|{'-' * 13}|{'-' * 10}|")
-    for name, seconds in timings:
-        print(f"| {name:<32} | {n / seconds:>10,.0f} | {seconds:>8.3f} | "
-              f"{textbook / seconds:>10.1f}x | {seconds / limit:>7.2f}x |")
+    for name, took in timings:
+        print(f"| {name:<32} | {n / took:>10,.0f} | {took:>8.3f} | "
+              f"{textbook_seconds / took:>10.1f}x | {took / limit:>7.2f}x |")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import datetime
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,7 +32,7 @@ from actcli.sweep import compare
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
-QUESTIONS = [
+QUESTIONS: list[tuple[str, str, list[str], dict[str, list[Any]]]] = [
     ("spiral", "spiral.yaml", [], {"model.activation": ["identity", "relu", "tanh"]}),
     ("xor", "xor.yaml", [], {"model.hidden": [[], [4]]}),
     ("circle", "circle.yaml", ["model.hidden=[]"],
