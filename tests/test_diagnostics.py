@@ -6,7 +6,7 @@ import torch
 
 from actcli import config
 from actcli.components import losses
-from actcli.engine import model
+from actcli.engine import diagnostics, model
 from actcli.engine.diagnostics import measure
 
 from helpers import CONFIGS
@@ -70,3 +70,20 @@ def test_every_run_writes_diagnostics(tmp_path):
     header = (result.path / "diagnostics.csv").read_text().splitlines()[0].split(",")
     assert header == ["epoch", "grad_norm/layer1", "grad_norm/layer2", "grad_norm/layer3",
                       "dead/layer1", "saturated/layer1", "dead/layer2", "saturated/layer2"]
+
+
+def test_the_probe_spans_a_set_stored_in_order():
+    # the rice cooker's temperatures are stored from 0 to 200 °C: its first 512 are all
+    # below the switch (label 0); the probe is 512 of them evenly spaced over the range
+    from actcli.config import shipped
+    from actcli.training.parts import prepare
+
+    p = prepare(config.load(shipped.resolve("rice_cooker")))
+    x, y = p.probe
+    train = p.train.x[:, 0]
+    assert len(x) == diagnostics.PROBE
+    assert x[0, 0] == train.min() and x[-1, 0] == train.max()
+    assert set(y.flatten().tolist()) == {0.0, 1.0}
+    assert abs(float(y.mean()) - float(p.train.y.mean())) < 0.01  # the set's share of 1s
+    small = prepare(config.load(shipped.resolve("spiral")))  # 250 samples: all of them
+    assert torch.equal(small.probe[0], small.train.x)

@@ -290,10 +290,13 @@ def test_an_animated_run_resumes_to_the_animation_of_one_never_stopped(tmp_path,
     real = stop_requested_at(monkeypatch, 23)  # as if Ctrl-C came in epoch 23 (full batch)
     stopped = driver.run(cfg, tmp_path / "b", animate_every=5)
     assert stopped.status == "interrupted" and not (stopped.path / "fit.gif").exists()
-    assert json.loads((stopped.path / "summary.json").read_text())["animate_every"] == 5
+    before = json.loads((stopped.path / "summary.json").read_text())
+    assert before["animate_every"] == 5 and "fit.gif" in before["figures_skipped"]
     monkeypatch.setattr(driver.checkpoints, "StopRequests", real)
     resumed = driver.resume(stopped.path)  # --resume takes no --animate: the run's own
     assert resumed.status == "completed"
+    after = json.loads((resumed.path / "summary.json").read_text())
+    assert "figures_skipped" not in after and "reason" not in after  # all drawn now
     with Image.open(resumed.path / "fit.gif") as gif:
         assert gif.n_frames == 13  # epoch 1 and every 5th of 60, the first 5 from before
     assert (resumed.path / "fit.gif").read_bytes() == (straight.path / "fit.gif").read_bytes()

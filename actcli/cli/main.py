@@ -167,7 +167,7 @@ def _run(cfg, out: Path, quiet: bool, resume: Path | None = None,  # noqa: ANN00
     from actcli.errors import RunError
 
     console = stdout()
-    label = cfg.name if cfg is not None else str(resume.name if resume else "")
+    label = cfg.name if cfg is not None else _run_name(resume) if resume else ""
     reporter = None if quiet else ProgressReporter(console, label)
     try:
         if resume is not None:
@@ -203,6 +203,18 @@ def _run(cfg, out: Path, quiet: bool, resume: Path | None = None,  # noqa: ANN00
         lr = _lr_of(result.path)
         raise RunError(f"run diverged ({result.reason}); try a smaller learning rate, "
                        f"e.g. --set optimizer.lr={lr / 10:g}")
+
+
+def _run_name(run: Path) -> str:
+    """What a resumed run is called on the console: its name, as its first start said it
+    (summary.json), else its folder's name."""
+    import json
+
+    try:
+        name = json.loads((run / "summary.json").read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, AttributeError):
+        name = None
+    return name if isinstance(name, str) and name else run.name
 
 
 def _lr_of(run: Path) -> float:

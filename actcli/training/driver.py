@@ -148,7 +148,8 @@ def _resume(run_dir: Path, summary: dict[str, Any], reporter: Reporter | None) -
     folders.check_agree(run_dir, summary, config.task.name, config.name)
     p = prepare(config, progress=reporter.download if reporter else None)
     saved = _read_alone(run_dir / CHECKPOINT, config, p)
-    summary.pop("reason", None)
+    for stale in ("reason", "figures_skipped"):  # how the run stopped before: it goes on
+        summary.pop(stale, None)
     engine, order = engine_for([p]), orders([p])
     # the tracker first, from the network as its seed built it: fit.png's "before
     # training" curve and weights.png are the untrained network's on a resume too

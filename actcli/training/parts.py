@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -123,8 +124,16 @@ class Prepared:
 
     @property
     def probe(self) -> tuple[Tensor, Tensor]:
-        """The fixed batch diagnostics are measured on (the first training samples)."""
-        return self.train.x[:diagnostics.PROBE], self.train.y[:diagnostics.PROBE]
+        """The fixed batch diagnostics are measured on: ``diagnostics.PROBE`` training
+        samples evenly spaced over the set (all of them when it has no more), so a set
+        stored in order (the rice cooker's temperatures, a CSV sorted by class) is probed
+        over its whole range, not by its first rows."""
+        x, y = self.train.x, self.train.y
+        if len(x) <= diagnostics.PROBE:
+            return x, y
+        at = torch.as_tensor(np.linspace(0, len(x) - 1, diagnostics.PROBE).round(),
+                             dtype=torch.long, device=x.device)
+        return x.index_select(0, at), y.index_select(0, at)
 
     @property
     def dense(self) -> bool:
