@@ -59,7 +59,7 @@ def _main(
     """Train and compare activations, losses, initializers and optimizers."""
 
 
-@app.command()
+@app.command(short_help="Train one config into a run folder, or --resume one.")
 def train(
     config: Annotated[Path | None, config_argument()] = None,
     resume: Annotated[
@@ -223,7 +223,7 @@ def _lr_of(run: Path) -> float:
     return float(config_mod.load(run / "config.yaml").optimizer.kwargs["lr"])
 
 
-@app.command("eval")
+@app.command("eval", short_help="Compute a run's final metrics again from its model.")
 def eval_(
     run_dir: Annotated[Path, typer.Argument(help="A run folder made by actcli train.")],
 ) -> None:
@@ -247,7 +247,7 @@ def eval_(
                             ("metric", "measured now", "recorded"), rows))
 
 
-@app.command()
+@app.command(short_help="Draw activations and their derivatives as a PNG.")
 def plot(
     names: Annotated[list[str], typer.Argument(
         help="Activations: names (actcli list activations), formulas in x such as "
@@ -382,7 +382,7 @@ def _plot_run(run: Path, grad: bool, range_: tuple[float, float], out: Path,
     typer.echo(str(path))
 
 
-@app.command("list")
+@app.command("list", short_help="List the components of one kind, with formulas and options.")
 def list_(
     kind: Annotated[
         str, typer.Argument(help="activations | losses | inits | optimizers | tasks | surfaces "
@@ -408,7 +408,7 @@ def list_(
         stdout().print(table)
 
 
-@app.command()
+@app.command(short_help="Copy a shipped config here to edit, with its JSON Schema.")
 def init(
     name: Annotated[str, typer.Argument(help="A shipped config (actcli list configs).",
                                         autocompletion=completion.complete_config)],
@@ -435,7 +435,7 @@ def init(
             typer.echo(str(schema_written))
 
 
-@app.command()
+@app.command(short_help="Print the config's JSON Schema (for editors).")
 def schema(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
@@ -462,12 +462,18 @@ def schema(
 
 
 # every command of the other modules, registered here in one place
-app.command()(compare_commands.compare)
-app.command()(inside_commands.summary)
-app.command()(inside_commands.landscape)
-app.command()(inside_commands.backprop)
-app.command()(runs_commands.runs)
-app.command(context_settings=runs_commands.PREDICT_SETTINGS)(runs_commands.predict)
+app.command(short_help="Put activations or any config values side by side over seeds.")(
+    compare_commands.compare)
+app.command(short_help="Show the network a config builds, layer by layer.")(
+    inside_commands.summary)
+app.command(short_help="Draw a loss surface and the paths optimizers take on it.")(
+    inside_commands.landscape)
+app.command(short_help="Backpropagation by hand on the classic 2-2-2 network.")(
+    inside_commands.backprop)
+app.command(short_help="List the runs under ROOT as one table (or diff two).")(
+    runs_commands.runs)
+app.command(context_settings=runs_commands.PREDICT_SETTINGS,
+            short_help="Ask a trained model about new inputs.")(runs_commands.predict)
 
 
 def main() -> None:
