@@ -181,14 +181,5 @@ def cli_reference() -> str:
     return "\n".join(out)
 
 
-def commands() -> list[str]:
-    """The app's command names (for the test that the reference names every one)."""
-    import typer.main
-
-    from actcli.cli.main import app
-
-    return list(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
-
-
 if __name__ == "__main__":
     print(config_reference() if sys.argv[1:] == ["config"] else cli_reference())

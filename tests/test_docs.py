@@ -119,7 +119,6 @@ def test_the_cli_reference_names_every_command_and_option():
 
     text = reference.cli_reference()
     group = typer.main.get_command(app)
-    assert reference.commands() == list(group.commands)
     for name, command in group.commands.items():
         assert f"## `actcli {name}`" in text
         for param in command.params:
