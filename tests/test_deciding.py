@@ -93,9 +93,10 @@ def test_seeds_are_added_in_rounds_only_to_the_cells_still_open(tmp_path):
     assert paragraph.endswith("Stopped: max seeds (6) reached.")
 
 
-def _cells_of_round(monkeypatch, interrupt_at: int):
+def _cells_of_round(monkeypatch, interrupt_at: int, between: bool = False):
     """Make the ``interrupt_at``-th call of executing.execute train all but the last cell
-    and return that one as interrupted (as a Ctrl-C before it started leaves it)."""
+    and return that one as interrupted (as a Ctrl-C during it leaves it), or with
+    ``between`` as not run (a Ctrl-C between two cells: the last one never started)."""
     real = executing.execute
     calls = []
 
@@ -104,7 +105,9 @@ def _cells_of_round(monkeypatch, interrupt_at: int):
         if len(calls) != interrupt_at:
             return real(folder, cells, execution, **kwargs)
         done = real(folder, cells[:-1], execution, **kwargs)
-        return [*done, CellResult(cells[-1], "interrupted", {}, 0.0)]
+        last = (CellResult(cells[-1], "skipped", {}, 0.0, "not run: interrupted") if between
+                else CellResult(cells[-1], "interrupted", {}, 0.0))
+        return [*done, last]
 
     monkeypatch.setattr(executing, "execute", flaky)
     return calls
@@ -158,6 +161,15 @@ def test_an_interrupted_deciding_compare_resumes_to_what_an_uninterrupted_one_fi
                 for run in row.runs.values()}
 
     assert accuracies(again) == accuracies(alone) and len(accuracies(alone)) == 12
+
+
+def test_a_ctrl_c_between_two_cells_of_a_round_stops_the_rounds(tmp_path, monkeypatch):
+    calls = _cells_of_round(monkeypatch, 2, between=True)
+    found = compare.run(BEANS, FAST, activations=NEAR, seeds=2, until_decided=True,
+                        max_seeds=6, out=tmp_path, **ALONE)
+    assert len(calls) == 2 and found.interrupted  # no third round after the Ctrl-C
+    decide = plan_of(found.folder)["decide"]
+    assert decide["stopped"] == "" and [look["n"] for look in decide["looks"]] == [2]
 
 
 def test_a_budget_stops_the_rounds_before_max_seeds(tmp_path):

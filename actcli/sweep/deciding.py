@@ -173,7 +173,7 @@ def run(plan: Plan, decide: Decide, train: Callable[[Plan, list[Cell]], list[Any
         started = time.perf_counter()
         done.update({r.cell.id: r for r in train(plan, cells)})
         results = [done[c.id] for c in plan.cells]
-        if any(r.status == "interrupted" for r in results):
+        if executing.was_interrupted(results):  # a Ctrl-C in a cell, or between two
             decide.spent += time.perf_counter() - started  # the budget counts it too
             save(plan.folder, decide)
             shown = results  # the report: the last look taken, its seeds only
