@@ -214,7 +214,8 @@ def markdown(found: Across) -> str:
     for name, comparison in zip(found.names, found.comparisons, strict=False):
         child = comparison.folder.name
         pictures = [f"{child}/{p}" for p in comparison.files if p.endswith(".png")]
-        section = report_files.markdown(comparison.report, pictures, title=f"## {name}")
+        section = report_files.markdown(comparison.report, pictures, title=f"## {name}",
+                                        robust=comparison.robust)
         out.write(section.replace(f"## {name}\n\n",
                                   f"## {name}\n\nIts compare folder: `{child}` "
                                   f"([report]({child}/report.md)).\n\n", 1))

@@ -34,6 +34,8 @@ class Comparison:
     report: report.Report
     files: list[str]  # written into the folder: summary.csv, the PNGs, report.md
     notes: list[str]  # what the cells' overrides changed besides their own key
+    # report_files.robust_summaries of the report (a compare across tasks shows them too)
+    robust: dict[str, tuple[float, float, float, float]] | None = None
 
     @property
     def folder(self) -> Path:
@@ -227,13 +229,15 @@ def finish(ready: Prepared, *, target: tuple[str, float] | None = None,
             results = train(plan)
             found = summarize(results)
         try:
+            robust = report_files.robust_summaries(found)
             files = report_files.write(plan.folder, results, found,
                                        plane=report_files.is_plane(base.task.name),
-                                       decide=deciding.describe(decide) if decide else "")
+                                       decide=deciding.describe(decide) if decide else "",
+                                       robust=robust)
         except folders.WriteError as err:  # a full disk: the cells written so far are kept
             raise folders.WriteError(f"{err}; the report is not written: free some space, "
                                      f"then actcli compare --resume {plan.folder}") from None
-    return Comparison(plan, execution, results, found, files, notes)
+    return Comparison(plan, execution, results, found, files, notes, robust)
 
 
 def _refuse_loss_across_kinds(grid: Mapping[str, Sequence[Any]], rank_by: str,

@@ -21,9 +21,11 @@ LISTED = 8  # report.md names at most this many cells of a stack, and this many 
 
 
 def write(folder: Path, results: list[CellResult], report: Report, *, plane: bool = False,
-          decide: str = "") -> list[str]:
+          decide: str = "", robust: dict[str, tuple[float, float, float, float]] | None = None
+          ) -> list[str]:
     """summary.csv, report.md and the pictures; returns the files written. ``plane``: the
-    task is 2-D, so decision_maps.png shows each cell's decision map.
+    task is 2-D, so decision_maps.png shows each cell's decision map. ``robust``:
+    :func:`robust_summaries` of ``report`` when the caller has them (else computed).
 
     Each cell's files are read once: its metrics.csv by :func:`report.summarize`
     (``report`` holds what it says), its diagnostics.csv here; what its summary.json says
@@ -32,7 +34,7 @@ def write(folder: Path, results: list[CellResult], report: Report, *, plane: boo
     others in grey or by their rank."""
     by_id = {run.cell_id: run for row in report.rows for run in row.runs.values()}
     rows_of = {run.cell_id: row for row in report.rows for run in row.runs.values()}
-    robust = robust_summaries(report)
+    robust = robust_summaries(report) if robust is None else robust
     sizes = {r.cell.id: r.stack for r in results}  # None: the cell did not run
     table = []
     for r in results:
