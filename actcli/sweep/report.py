@@ -170,7 +170,6 @@ class Report:
     decided: list[str] = field(default_factory=list)  # the metrics with verdicts, rank first
     schedule: Schedule = field(default_factory=lambda: Schedule(1))
     coverage: float = 0.95  # each interval's level
-    compared: int = 0  # cells tested against the best
     cells: int = 0  # cells planned
     note: str = ""  # said when verdicts are left undecided
     time_note: str = ""  # said when seconds rank cells that shared a stack's time
@@ -272,7 +271,7 @@ def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, s
     report = Report(complete + incomplete, accuracy_key, loss_key, rank_by, found,
                     [r for r in results if r.status != "completed"], varied,
                     test_name if test_name != accuracy_key else "", margins,
-                    metrics, schedule, coverage, max(0, len(complete) - 1), len(planned),
+                    metrics, schedule, coverage, len(planned),
                     tuned_lr=dict(tuned_lr or {}), ties=ties)
     judged = [row for row in complete if row.verdicts]
     open_ = [row for row in judged if any(not v.decided for v in row.verdicts.values())]
