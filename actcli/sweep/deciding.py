@@ -137,11 +137,8 @@ def round_cells(plan: Plan, labels: list[str], upto: int) -> list[Cell]:
     for label in labels:
         mine = [c for c in plan.cells if c.label == label]
         first = min(mine, key=lambda c: c.seed)
-        stem = first.id.rsplit("__seed", 1)[0]
         have = {c.seed for c in mine}
-        new += [Cell(f"{stem}__seed{seed}", label, (*first.overrides[:-1],
-                                                    f"train.seed={seed}"), seed, first.values)
-                for seed in range(upto) if seed not in have]
+        new += [planning.with_seed(first, seed) for seed in range(upto) if seed not in have]
     return new
 
 

@@ -156,10 +156,21 @@ def expand(grid: Mapping[str, Sequence[Any]], seeds: int) -> list[Cell]:
         slug = "__".join(f"{k.rsplit('.', 1)[-1]}={_slug(v)}"
                          for k, v in zip(keys, combo, strict=True))
         values = dict(zip(keys, combo, strict=True))
-        for seed in range(seeds):
-            cells.append(Cell(f"{slug or 'base'}__seed{seed}", label,
-                              (*sets, f"train.seed={seed}"), seed, values))
+        cells += [seeded(slug or "base", label, sets, seed, values) for seed in range(seeds)]
     return cells
+
+
+def seeded(stem: str, label: str, sets: tuple[str, ...], seed: int,
+           values: dict[str, Any]) -> Cell:
+    """The cell ``label`` (folder stem ``stem``, overrides ``sets``) for ``seed``: the one
+    place a cell's id and its train.seed override, its last, are made."""
+    return Cell(f"{stem}__seed{seed}", label, (*sets, f"train.seed={seed}"), seed, values)
+
+
+def with_seed(cell: Cell, seed: int) -> Cell:
+    """``cell`` for another seed (a deciding compare's rounds add them)."""
+    return seeded(cell.id.rsplit("__seed", 1)[0], cell.label, cell.overrides[:-1], seed,
+                  cell.values)
 
 
 def _slug(value: Any) -> str:
