@@ -354,14 +354,6 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
     extra = [m for m in found.decided if m != found.rank_by]
     ranked = found.name(found.rank_by)
 
-    def verdict(row, key: str) -> str:  # noqa: ANN001 - report.Row
-        if key == "rank":
-            return row.verdict
-        if key in row.best_of:
-            return "best"
-        told = row.verdicts.get(key)
-        return "-" if told is None or not row.complete else told.text()
-
     def table(digits: int, drop: tuple[str, ...] = ()):
         test = [found.test_name] if found.test_name else []  # beside the ranking split
         columns = ["#", "cell", found.accuracy_name, *test, found.loss_name, "to target",
@@ -372,7 +364,7 @@ def _print_report(console, found) -> None:  # noqa: ANN001 - rich Console, repor
                  *([row.spread("test", digits) if row.runs else "-"] if test else []),
                  row.spread("loss", digits) if row.runs else "-",
                  report_target(row), _seconds(row.mean_std("seconds")[0]) if row.runs else "-",
-                 verdict(row, "rank"), *(verdict(row, m) for m in extra)]
+                 row.verdict, *(row.verdict_on(m) for m in extra)]
                 for i, row in enumerate(found.rows, 1)]
         if found.tuned_lr:
             columns.append("lr")

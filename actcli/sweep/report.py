@@ -151,6 +151,17 @@ class Row:
         return "best" if RANKED in self.best_of else \
             self.verdicts[RANKED].text() if RANKED in self.verdicts else "-"
 
+    def verdict_on(self, metric: str, interval: bool = False) -> str:
+        """Against the best on ``metric``, a judged one besides the ranked: best, the
+        verdict (``interval``: with best − this's interval), or - (not judged, or the cell
+        incomplete)."""
+        if metric in self.best_of:
+            return "best"
+        told = self.verdicts.get(metric)
+        if told is None or not self.complete:
+            return "-"
+        return f"{told.text()}, {told.interval()}" if interval else told.text()
+
 
 UNFINISHED = ("interrupted", "skipped")  # a run's statuses that a resume runs again
 RANKED = "rank"  # Row.verdicts' key of the ranked metric (the others by their names)

@@ -235,10 +235,7 @@ def _table(report: Report, robust: dict[str, tuple[float, float, float, float]])
             f"{middle:.4g} [{low:.4g}, {high:.4g}]",
             "-" if math.isnan(beats) else f"{beats:.2f}"]
         cells += [verdict.interval() if verdict else "-", row.verdict]
-        for m in extra:
-            other = row.verdicts.get(m)
-            cells.append("best" if m in row.best_of else "-" if other is None or not done
-                         else f"{other.text()}, {other.interval()}")
+        cells += [row.verdict_on(m, interval=True) for m in extra]
         if report.tuned_lr:
             cells.append(f"{report.tuned_lr[row.label]:g}")
         lines.append("| " + " | ".join(cells) + " |")
