@@ -183,6 +183,15 @@ def test_a_budget_stops_the_rounds_before_max_seeds(tmp_path):
     assert [look["n"] for look in decide["looks"]] == [2]
     assert {c.seed for c in found.plan.cells} == {0, 1}  # no round was added
     assert "Stopped: budget: " in (found.folder / "report.md").read_text()
+    # relu and leaky_relu stay undecided at 2 seeds: the note says why no seed was added
+    assert found.report.note == ("1 of the 1 cells judged against a best are undecided at "
+                                 f"up to 2 seeds; it stopped adding seeds: {decide['stopped']}.")
+    plain = compare.run(BEANS, FAST, activations=NEAR, seeds=2, out=tmp_path / "plain",
+                        **ALONE)
+    assert plain.report.note == (
+        "1 of the 1 cells judged against a best are undecided at up to 2 seeds: actcli "
+        "compare --until-decided adds seeds to them until each is worse or equivalent "
+        "(--margin) or the budget is spent.")
 
 
 def test_the_folder_is_locked_from_the_first_round_to_the_report(tmp_path, monkeypatch):

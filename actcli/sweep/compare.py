@@ -222,9 +222,7 @@ def finish(ready: Prepared, *, target: tuple[str, float] | None = None,
         if decide is not None:
             plan, results, found = deciding.run(plan, decide, train, summarize,
                                                 say or (lambda _: None))
-            if found.note:  # it has added what seeds it could
-                found.note = (f"{found.note.split(':')[0]}; it stopped adding seeds: "
-                              f"{decide.stopped or 'interrupted'}.")
+            found.stopped = decide.stopped or "interrupted"  # it added what seeds it could
         else:
             results = train(plan)
             found = summarize(results)

@@ -182,10 +182,22 @@ class Report:
     schedule: Schedule = field(default_factory=lambda: Schedule(1))
     coverage: float = 0.95  # each interval's level
     cells: int = 0  # cells planned
-    note: str = ""  # said when verdicts are left undecided
+    undecided: str = ""  # how many cells are left undecided, when some are
+    stopped: str = ""  # a deciding compare's: why it stopped adding seeds
     time_note: str = ""  # said when seconds rank cells that shared a stack's time
     tuned_lr: dict[str, float] = field(default_factory=dict)  # label -> lr (--tune-lr)
     ties: list[str] = field(default_factory=list)  # exact ties on the ranked metric, named
+
+    @property
+    def note(self) -> str:
+        """Said when verdicts are left undecided: how many, and what adds seeds to them (a
+        deciding compare: why it stopped adding them)."""
+        if not self.undecided:
+            return ""
+        if self.stopped:
+            return f"{self.undecided}; it stopped adding seeds: {self.stopped}."
+        return (f"{self.undecided}: actcli compare --until-decided adds seeds to them until "
+                "each is worse or equivalent (--margin) or the budget is spent.")
 
     @property
     def complete(self) -> list[Row]:
@@ -288,11 +300,8 @@ def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, s
     open_ = [row for row in judged if any(not v.decided for v in row.verdicts.values())]
     if open_:
         n = max(row.seeds for row in complete)
-        report.note = (
-            f"{len(open_)} of the {len(judged)} cells judged against a best are "
-            f"undecided at up to {n} seed"
-            f"{'s' if n != 1 else ''}: actcli compare --until-decided adds seeds to them "
-            f"until each is worse or equivalent (--margin) or the budget is spent.")
+        report.undecided = (f"{len(open_)} of the {len(judged)} cells judged against a best "
+                            f"are undecided at up to {n} seed{'s' if n != 1 else ''}")
     stacked = 0 if rank_by != "seconds_to_target" else sum(
         (r.stack or 1) > 1 for r in results if r.status == "completed")
     if stacked:
