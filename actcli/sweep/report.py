@@ -11,7 +11,6 @@ one that does not); :mod:`actcli.sweep.robust` gives the interquartile means.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -279,9 +278,10 @@ def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, s
     for metric in metrics:
         earlier = (decided or {}).get(metric)
         by_label = {row.label: row for row in complete}
-        order = [by_label[label] for label in sequential.crowned(
-            [row.label for row in sorted(complete, key=functools.partial(_by, metric))],
-            earlier)]
+        order = complete if metric == rank_by else [  # (the rank metric's: sorted above)
+            by_label[label] for label in sequential.crowned(
+                [row.label for row in sorted(complete, key=lambda row: _order(row, metric))],
+                earlier)]
         verdicts = sequential.look(
             {row.label: row.values(metric) for row in order}, [row.label for row in order],
             RANK_BY[metric], margins.get(metric, 0.0), coverage, earlier, look)
@@ -325,10 +325,6 @@ def _run(r: CellResult, history: list[dict[str, float]], keys: tuple[str, str] |
         accuracy = float(r.metrics.get(keys[0], kept[keys[0]]))
         loss = float(kept.get(keys[1], math.nan))
     return Run(r.cell.id, r.cell.seed, accuracy, loss, float(r.seconds), history, test)
-
-
-def _by(metric: str, row: Row) -> tuple[float, float, float, str]:
-    return _order(row, metric)
 
 
 def _order(row: Row, metric: str) -> tuple[float, float, float, str]:
