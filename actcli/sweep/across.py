@@ -153,15 +153,14 @@ def aggregate(reports: dict[str, report.Report], rank_by: str
     scores = {task: {label: [sign * v for v in rows[label].values(rank_by).values()]
                      for label in kept} for task, rows in by_task.items()}
     ranks = robust.mean_rank_intervals(scores)
-    per_task_rank = {task: dict(zip(kept, robust.average_ranks(
-        [sum(v) / len(v) for v in cells.values()]), strict=True))
-        for task, cells in scores.items()}
+    means = {task: {label: sum(v) / len(v) for label, v in cells.items()}
+             for task, cells in scores.items()}  # each cell's mean on each task
+    per_task_rank = {task: dict(zip(kept, robust.average_ranks(list(means[task].values())),
+                                    strict=True)) for task in scores}
     rows = []
     for label in kept:
-        groups = []
-        for cells in scores.values():
-            means = {other: sum(v) / len(v) for other, v in cells.items()}
-            groups.append(robust.normalised(means, cells[label]))
+        groups = [robust.normalised(means[task], cells[label])
+                  for task, cells in scores.items()]
         flat = [v for group in groups for v in group]
         low, high = robust.stratified_bootstrap_interval(groups)
         rows.append(Aggregate(label, every[label],
