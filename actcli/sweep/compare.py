@@ -175,12 +175,13 @@ def prepare(config: Path | None = None, overrides: Sequence[str] = (), *,
                               "--until-decided with them")
         execution = Execution(settings.workers, settings.threads, backend or "processes",
                               address, cell_figures, fuse)
+        # what the verdicts rest on, so that a resume judges alike: a deciding compare's
+        # decide section, else its ranking; written with the plan, in one file write
+        sections = {"decide": decide.record()} if decide is not None else \
+            deciding.ranking(rank_by, margins)
         plan = planning.create(config, overrides, settings.grid, settings.seeds, out,
-                               base=base, tune_lr=tune_lr, execution=execution, notes=notes)
-        if decide is not None:
-            deciding.save(plan.folder, decide)
-        else:  # what the verdicts rest on, so that a resume judges alike
-            deciding.record_ranking(plan.folder, rank_by, margins)
+                               base=base, tune_lr=tune_lr, execution=execution, notes=notes,
+                               sections=sections)
     return Prepared(plan, execution, base, decide, rank_by, dict(margins or {}), notes)
 
 

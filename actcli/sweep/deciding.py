@@ -100,10 +100,10 @@ def save(folder: Path, decide: Decide, cells: list[Cell] | None = None,
     _rewrite(folder, sections)
 
 
-def record_ranking(folder: Path, rank_by: str, margins: dict[str, float]) -> None:
-    """plan.json's ``ranking`` of a compare that does not decide: its rank-by and margins
-    (a deciding compare keeps them in ``decide``)."""
-    _rewrite(folder, {"ranking": {"rank_by": rank_by, "margins": dict(margins)}})
+def ranking(rank_by: str, margins: dict[str, float]) -> dict[str, Any]:
+    """plan.json's ``ranking`` section of a compare that does not decide: its rank-by and
+    margins (a deciding compare keeps them in ``decide``)."""
+    return {"ranking": {"rank_by": rank_by, "margins": dict(margins)}}
 
 
 def _rewrite(folder: Path, sections: dict[str, Any]) -> None:

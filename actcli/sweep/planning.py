@@ -191,9 +191,11 @@ def _slug(value: Any) -> str:
 def create(config_path: Path, overrides: Sequence[str], grid: Mapping[str, Sequence[Any]],
            seeds: int, out: Path, *, base: config_mod.Config | None = None,
            name: str | None = None, tune_lr: bool = False, execution: Execution | None = None,
-           notes: list[str] | None = None) -> Plan:
+           notes: list[str] | None = None, sections: Mapping[str, Any] | None = None
+           ) -> Plan:
     """Validate every cell's config, decide the stacks, then make the compare folder with
-    its base.yaml and plan.json.
+    its base.yaml and plan.json (with ``sections`` beside the plan's own: a compare's
+    ``decide`` or ``ranking``).
 
     ``config_path`` with ``overrides`` (``--set`` items) is the config every cell starts
     from; ``base``: that config when the caller has loaded it already (it is not read
@@ -254,7 +256,7 @@ def create(config_path: Path, overrides: Sequence[str], grid: Mapping[str, Seque
         "tuned_lr": tuned, "execution": asdict(run),
         "command": provenance.command_line(),
         "cells": [asdict(c) for c in cells],
-        "stacks": stacks_found})
+        "stacks": stacks_found, **(sections or {})})
     if tests:
         from actcli import plots
 
