@@ -21,11 +21,11 @@ import torch
 
 from actcli import config as config_mod
 from actcli import provenance
-from actcli.engine.loop import EpochResult, run_epoch
-from actcli.training.parts import engine_for, orders, prepare
+from actcli.training.parts import engine_for, prepare
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fmnist_epoch import matmul_flops_per_second  # beside this script
+from custom_activation import Job  # beside this script
+from fmnist_epoch import matmul_flops_per_second
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "fashion_mnist.yaml"
 
@@ -42,16 +42,11 @@ def main() -> None:
         cfg = config_mod.load(CONFIG, ["device=cpu", f"train.precision={precision}"])
         prepared = prepare(cfg, data=data)
         data = prepared.data
-        jobs[precision] = (engine_for([prepared]), prepared)
+        jobs[precision] = Job(engine_for([prepared]), [prepared])
 
     def one_pass(precision: str) -> float:
-        engine, prepared = jobs[precision]
-        split = prepared.train
-        alive = torch.ones(1, dtype=torch.bool)
         start = time.perf_counter()
-        found = run_epoch(engine, split.x, split.y, prepared.config.train.batch_size,
-                          orders([prepared]), alive)
-        assert isinstance(found, EpochResult)
+        jobs[precision].run()
         return time.perf_counter() - start
 
     for precision in jobs:  # first calls, allocator: paid before timing
@@ -61,9 +56,10 @@ def main() -> None:
         for precision in (list(jobs) if r % 2 == 0 else list(reversed(jobs))):
             seconds[precision].append(one_pass(precision))
     best = {p: min(times) for p, times in seconds.items()}
-    n = len(jobs["fp32"][1].train)
+    first = jobs["fp32"].prepared[0]
+    n = len(first.train)
     print(f"Fashion-MNIST MLP 784-256-128-10, {n:,} images per pass, batch "
-          f"{jobs['fp32'][1].config.train.batch_size}; torch {torch.__version__}, "
+          f"{first.config.train.batch_size}; torch {torch.__version__}, "
           f"{args.threads} threads, {provenance.cpu_model()}; best of {args.repeats} "
           "interleaved rounds\n")
     print("| precision | samples/s | seconds per pass | vs fp32 |")
