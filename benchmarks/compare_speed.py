@@ -110,25 +110,36 @@ def compares(fmnist_epochs: int, skip_fmnist: bool, device: str = "cpu",
               f"{count / seconds:.2f} | {ratio:.2f}x | {failed} |")
 
 
+def stack_epoch(configs: list[config_mod.Config]) -> tuple[float, int]:
+    """Each model's share of the seconds of one stack of ``configs`` (trained into a
+    temporary folder), and how many of them did not complete."""
+    with tempfile.TemporaryDirectory() as out:
+        results = driver.run_stack(configs, [Path(out) / f"m{i}" for i in range(len(configs))])
+    per_model = results[0].seconds if results[0] is not None else float("nan")
+    return per_model, sum(r is None or r.status != "completed" for r in results)
+
+
+def epoch_matmul_flops(config: config_mod.Config) -> float:
+    """The matrix-product FLOPs of one epoch of ``config``'s network over its training set."""
+    p = prepare(config, alone=False)
+    return epoch_flops(p.parts.net, len(p.train))
+
+
 def stacked_epoch() -> None:
     eleven = list(planning.ELEVEN)
     path = shipped.resolve("compare_fashion_mnist")
     configs = [config_mod.load(path, [f"model.activation={a}", "train.epochs=1",
                                       "device=cpu"]) for a in eleven]
+    relu = configs[eleven.index("relu")]
+    work = epoch_matmul_flops(relu)
     before = torch.get_num_threads()
-    peak = {}
     rows = []
     for threads in (1, 2):
         torch.set_num_threads(threads)
-        peak[threads] = matmul_flops_per_second()
+        limit = work / matmul_flops_per_second()
         with tempfile.TemporaryDirectory() as out:
-            relu = configs[eleven.index("relu")]
             alone = driver.run(relu, Path(out), folder=Path(out) / "alone", figures=False)
-            results = driver.run_stack(configs, [Path(out) / f"stack{i}" for i in range(11)])
-        p = prepare(relu, alone=False)
-        limit = epoch_flops(p.parts.net, len(p.train)) / peak[threads]
-        assert results[0] is not None  # (None: a passenger, which a fresh stack has not)
-        per_model = results[0].seconds  # each model's share of the stack's time
+        per_model, _ = stack_epoch(configs)  # each model's share of the stack's time
         rows.append((threads, alone.seconds, per_model, limit))
     torch.set_num_threads(before)
     print()
@@ -153,17 +164,16 @@ def stack_sizes(device_name: str, sizes: list[int]) -> None:
     path = shipped.resolve("compare_fashion_mnist")
     device = devices.resolve(device_name)
     peak = matmul_flops_per_second(4096, device=device)
+
+    def model(i: int) -> config_mod.Config:  # the stack's i-th: an activation and a seed
+        return config_mod.load(path, [f"model.activation={eleven[i % 11]}",
+                                      f"train.seed={i // 11}", "train.epochs=1",
+                                      f"device={device_name}"])
+
+    limit = epoch_matmul_flops(model(0)) / peak  # per model: all are the same network
     rows = []
     for k in sizes:
-        configs = [config_mod.load(path, [f"model.activation={eleven[i % 11]}",
-                                          f"train.seed={i // 11}", "train.epochs=1",
-                                          f"device={device_name}"]) for i in range(k)]
-        with tempfile.TemporaryDirectory() as out:
-            results = driver.run_stack(configs, [Path(out) / f"m{i}" for i in range(k)])
-        p = prepare(configs[0], alone=False)
-        limit = epoch_flops(p.parts.net, len(p.train)) / peak
-        per_model = results[0].seconds if results[0] is not None else float("nan")
-        failed = sum(r is None or r.status != "completed" for r in results)
+        per_model, failed = stack_epoch([model(i) for i in range(k)])
         rows.append((k, per_model, limit, failed))
     print()
     print(f"One Fashion-MNIST epoch per model in stacks of K (MLP 784-256-128-10, batch 128, "
