@@ -10,12 +10,11 @@ ends with ``run(main, "startup")``.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import io
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -43,46 +42,41 @@ class _Tee(io.TextIOBase):
             stream.flush()
 
 
-@contextlib.contextmanager
-def published(name: str, *, enabled: bool, command: list[str] | None = None
-              ) -> Iterator[None]:
-    """Tee stdout into docs/bench/<name>.md (when ``enabled``), headed by the command, the
-    date, torch and the machine."""
-    if not enabled:
-        yield
-        return
+def _write(name: str, command: list[str], printed: str) -> None:
+    """docs/bench/<name>.md (and README's marked place for it): ``printed``, headed by the
+    command, the date, torch and the machine."""
     import torch
 
     from actcli import provenance
 
-    captured = io.StringIO()
-    real = sys.stdout
-    sys.stdout = _Tee(real, captured)
-    try:
-        yield
-    finally:
-        sys.stdout = real
-    given = command or sys.argv
-    shown = " ".join(["python", f"benchmarks/{Path(given[0]).name}",
-                      *(a for a in given[1:] if a != "--docs")])
+    shown = " ".join(["python", f"benchmarks/{Path(command[0]).name}",
+                      *(a for a in command[1:] if a != "--docs")])
     head = (f"*Measured {datetime.date.today()} by `{shown}`, torch {torch.__version__}, "
             f"{provenance.cpu_model()}, {os.cpu_count()} cores.*\n\n")
     DOCS.mkdir(parents=True, exist_ok=True)
-    (DOCS / f"{name}.md").write_text(head + captured.getvalue(), encoding="utf-8")
+    (DOCS / f"{name}.md").write_text(head + printed, encoding="utf-8")
     readme = README.read_text(encoding="utf-8")
     begin, end = marks(name)
     if begin in readme and end in readme:
         before, rest = readme.split(begin, 1)
         after = rest.split(end, 1)[1]
-        README.write_text(before + begin + head + captured.getvalue() + end + after,
-                          encoding="utf-8")
+        README.write_text(before + begin + head + printed + end + after, encoding="utf-8")
 
 
-def run(main: object, name: str) -> None:
+def run(main: Callable[[], str | None], name: str) -> None:
     """Run a benchmark's ``main``: ``--docs`` (taken off the arguments its parser sees)
-    publishes what it prints as docs/bench/<name>.md."""
-    enabled = "--docs" in sys.argv
+    publishes what it prints as docs/bench/<name>.md, or under the name ``main`` returns
+    (a variant of the benchmark published apart, e.g. on a GPU)."""
     command = list(sys.argv)
     sys.argv[:] = [a for a in sys.argv if a != "--docs"]
-    with published(name, enabled=enabled, command=command):
-        main()  # type: ignore[operator]
+    if "--docs" not in command:
+        main()
+        return
+    captured = io.StringIO()
+    real = sys.stdout
+    sys.stdout = _Tee(real, captured)
+    try:
+        named = main()
+    finally:
+        sys.stdout = real
+    _write(named or name, command, captured.getvalue())

@@ -227,7 +227,8 @@ def cnn_convolutions(models: int = 11, repeats: int = 20) -> None:
               f"{alone_s / grouped_s:.2f}x |")
 
 
-def main() -> None:
+def main() -> str | None:
+    """The tables; on a GPU, the name they are published under apart from the CPU's."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fmnist-epochs", type=int, default=3)
     parser.add_argument("--skip-fmnist", action="store_true")
@@ -246,10 +247,10 @@ def main() -> None:
         stack_sizes(args.device, sizes)
     if args.device == "cpu":
         cnn_convolutions()
+    return "compare_speed_cuda" if args.device.startswith("cuda") else None
 
 
 if __name__ == "__main__":
     from _publish import run
 
-    # a run on a GPU is published apart from the CPU's tables
-    run(main, "compare_speed_cuda" if "cuda" in " ".join(sys.argv) else "compare_speed")
+    run(main, "compare_speed")

@@ -36,7 +36,9 @@ def show(command: list[str], cwd: Path) -> tuple[str, float]:
     return "\n".join(shown), seconds
 
 
-def main() -> None:
+def main() -> str | None:
+    """The compares' tables; the name compares shown again from their folders are
+    published under, apart from the ones run here."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fashion-mnist", action="store_true",
                         help="also compare_fashion_mnist (about 10 minutes)")
@@ -67,10 +69,10 @@ def main() -> None:
                 how = f"{seconds:.1f} s end to end"
                 shown = " ".join(["actcli", *command[3:command.index("--out")]])
             print(f"**{name}** ({how}):\n\n```\n$ {shown}\n{text}\n```\n")
+    return "shipped_compares_shown" if args.report else None
 
 
 if __name__ == "__main__":
     from _publish import run
 
-    # a compare shown again from its folder is published apart from the ones run here
-    run(main, "shipped_compares_shown" if "--report" in sys.argv else "shipped_compares")
+    run(main, "shipped_compares")
