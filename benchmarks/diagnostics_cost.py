@@ -41,12 +41,9 @@ def variants() -> dict[str, Pick]:
     }
 
 
-def train_once(pick: Pick) -> tuple[float, float, int]:
+def train_once(configs: list[config_mod.Config], pick: Pick) -> tuple[float, float]:
     """Seconds of the whole call and of its training (the stack's own, as summary.json
-    records it) with diagnostics on the epochs ``pick`` names, and how many epochs that
-    is."""
-    base = shipped.resolve("compare_beans")
-    configs = [config_mod.load(base, [f"model.activation={a}"]) for a in planning.ELEVEN]
+    records it) of the stack of ``configs`` with diagnostics on the epochs ``pick`` names."""
     real = loop.diagnosed
     loop.diagnosed = pick  # type: ignore[assignment]
     try:
@@ -59,8 +56,7 @@ def train_once(pick: Pick) -> tuple[float, float, int]:
             trained = sum(r.seconds for r in done if r is not None)  # each its share
     finally:
         loop.diagnosed = real
-    cfg = configs[0].train
-    return seconds, trained, len(pick(cfg.epochs, cfg.log_every))
+    return seconds, trained
 
 
 def main() -> None:
@@ -68,20 +64,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(1)  # as a compare's cell trains (compare.threads: 1)
+    base = shipped.resolve("compare_beans")
+    configs = [config_mod.load(base, [f"model.activation={a}"]) for a in planning.ELEVEN]
+    train = configs[0].train
     picks = variants()
-    train_once(loop.diagnosed)  # warm-up
+    counted = {name: len(pick(train.epochs, train.log_every)) for name, pick in picks.items()}
+    train_once(configs, loop.diagnosed)  # warm-up
     whole: dict[str, list[float]] = {name: [] for name in picks}
     training: dict[str, list[float]] = {name: [] for name in picks}
-    counted: dict[str, int] = {}
     for _ in range(args.repeats):
         for name, pick in picks.items():
-            took, trained, counted[name] = train_once(pick)
+            took, trained = train_once(configs, pick)
             whole[name].append(took)
             training[name].append(trained)
     median = {name: statistics.median(v) for name, v in training.items()}
     call = {name: statistics.median(v) for name, v in whole.items()}
     bare = median["no diagnostics"]
-    train = config_mod.load(shipped.resolve("compare_beans")).train
     batch = "full-batch" if train.batch_size is None else f"batch {train.batch_size}"
     print(f"compare_beans' stack of {len(planning.ELEVEN)} activations, {train.epochs} "
           f"{batch} epochs, 1 torch thread; median of {args.repeats}\n")
