@@ -10,7 +10,10 @@ fresh temporary folder per round. The three variants run in interleaved rounds i
 process; each row is the median of ``--repeats`` of the stack's training seconds (as its
 summary.json records them: the loop, its evaluations and probes), and the extra is over
 the row without diagnostics, as a fraction of that row's; the whole call (preparing the
-data and networks, writing the folders) is beside it.
+data and networks, writing the folders) is beside it. A second table times one probe and
+one training epoch of the same stack call by call (their medians), which a shared
+machine's noise moves far less than whole runs, and the share of training the shipped
+probes take from them.
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ from pathlib import Path
 
 import torch
 
+from actcli import collector
 from actcli import config as config_mod
 from actcli.config import shipped
 from actcli.engine import loop
+from actcli.engine.loop import run_epoch
 from actcli.sweep import planning
 from actcli.training import driver
+from actcli.training.parts import engine_for, orders, prepare
 
 Pick = Callable[[int, int | None], set[int]]
 
@@ -59,11 +65,45 @@ def train_once(configs: list[config_mod.Config], pick: Pick) -> tuple[float, flo
     return seconds, trained
 
 
+CALLS = 200  # calls of each in per_call
+
+
+def per_call(configs: list[config_mod.Config]) -> tuple[float, float]:
+    """Seconds of one diagnostics probe and of one training epoch of the stack of
+    ``configs``, each the median of CALLS calls, interleaved, after as many to warm up."""
+    prepared = [prepare(c) for c in configs]
+    engine = engine_for(prepared)
+    probe_x, probe_y = prepared[0].probe
+    split = prepared[0].train
+    order = orders(prepared)
+    alive = torch.ones(engine.k, dtype=torch.bool)
+
+    def probe() -> None:
+        engine.diagnose(probe_x, probe_y)
+
+    def epoch() -> None:
+        run_epoch(engine, split.x, split.y, None, order, alive)
+
+    times: dict[Callable[[], None], list[float]] = {probe: [], epoch: []}
+    for counted in (False, True):
+        for _ in range(CALLS):
+            for call in times:
+                begin = time.perf_counter()
+                call()
+                if counted:
+                    times[call].append(time.perf_counter() - begin)
+    return statistics.median(times[probe]), statistics.median(times[epoch])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(1)  # as a compare's cell trains (compare.threads: 1)
+    # and with the collector as `actcli compare` has it: start-up frozen where training
+    # begins, so no full collection walks torch's objects in one variant's rounds and not
+    # in another's (actcli.collector)
+    collector.hold()
     base = shipped.resolve("compare_beans")
     configs = [config_mod.load(base, [f"model.activation={a}"]) for a in planning.ELEVEN]
     train = configs[0].train
@@ -89,6 +129,16 @@ def main() -> None:
     for name, took in median.items():
         print(f"| {name} | {counted[name]} | {took:.3f} | {(took - bare) / bare:.0%} | "
               f"{took / bare:.2f}x | {call[name]:.2f} |")
+    probe, epoch = per_call(configs)
+    shipped_count = counted[f"as shipped (at most {loop.DIAGNOSED} logged epochs)"]
+    print(f"\nOne call of each, in this process (median of {CALLS} interleaved calls): a run's "
+          "time differs from run to run on a shared machine more than the probe costs\n")
+    print("| call | milliseconds | share of training, as shipped |")
+    print("|---|---|---|")
+    print(f"| one training epoch (full batch, {len(planning.ELEVEN)} models) | "
+          f"{epoch * 1e3:.2f} | - |")
+    print(f"| one probe (diagnostics) | {probe * 1e3:.2f} | "
+          f"{shipped_count * probe / (train.epochs * epoch):.0%} |")
 
 
 if __name__ == "__main__":
