@@ -163,6 +163,27 @@ def test_an_interrupted_deciding_compare_resumes_to_what_an_uninterrupted_one_fi
     assert accuracies(again) == accuracies(alone) and len(accuracies(alone)) == 12
 
 
+def test_each_cells_metrics_are_read_once_over_all_the_looks(tmp_path, monkeypatch):
+    from collections import Counter
+
+    from actcli import folders
+
+    read: Counter[str] = Counter()
+    real = folders.read_rows
+
+    def counting(path, *args, **kwargs):
+        if path.name == "metrics.csv":
+            read[path.parent.name] += 1
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(folders, "read_rows", counting)
+    found = compare.run(BEANS, FAST, activations=NEAR, seeds=2, until_decided=True,
+                        max_seeds=6, out=tmp_path, **ALONE)
+    assert [look["n"] for look in plan_of(found.folder)["decide"]["looks"]] == [2, 4, 6]
+    assert set(read) == {c.id for c in found.plan.cells}  # every cell's, at 3 looks
+    assert set(read.values()) == {1}
+
+
 def test_a_ctrl_c_between_two_cells_of_a_round_stops_the_rounds(tmp_path, monkeypatch):
     calls = _cells_of_round(monkeypatch, 2, between=True)
     found = compare.run(BEANS, FAST, activations=NEAR, seeds=2, until_decided=True,

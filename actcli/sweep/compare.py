@@ -212,10 +212,12 @@ def finish(ready: Prepared, *, target: tuple[str, float] | None = None,
         return executing.execute(plan.folder, plan.cells if cells is None else cells,
                                  execution, fail_fast=fail_fast, on_done=on_done, held=True)
 
+    histories: dict[str, list[dict[str, float]]] = {}  # each cell's, read at its first look
+
     def summarize(results: list[CellResult], **kwargs: Any) -> report.Report:
         return report.summarize(plan.folder, results, names, plan.varied,
                                 tuned_lr=plan.tuned_lr, target=target, rank_by=ranked,
-                                margins=judged, **kwargs)
+                                margins=judged, histories=histories, **kwargs)
 
     # one process at a time from the first cell to the report: a deciding compare rewrites
     # plan.json between its rounds, and a second process must never come in between

@@ -226,7 +226,8 @@ def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, s
               target: tuple[str, float] | None = None, rank_by: str = "accuracy",
               margins: dict[str, float] | None = None, schedule: Schedule | None = None,
               decided: dict[str, dict[str, Verdict]] | None = None,
-              fixed_target: Target | None = None, look: int = 0) -> Report:
+              fixed_target: Target | None = None, look: int = 0,
+              histories: dict[str, list[dict[str, float]]] | None = None) -> Report:
     """Rank the cells, find when each run reached the target, judge each against the best.
 
     ``final_names``: the task's (loss, accuracy) names in summary.json. ``target``: a
@@ -236,6 +237,8 @@ def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, s
     others named here too); ``schedule``: the looks a deciding compare planned (default:
     one look); ``decided``: metric -> label -> verdicts its earlier looks reached, kept as
     they are; ``look``: the number of this look (0 the first), recorded in new verdicts.
+    ``histories``: cell id -> its metrics.csv rows, kept across the looks of one compare
+    (a completed cell's file does not change): each is read once, not at every look.
     """
     loss_name, test_name = final_names
     check_rank_by(rank_by)
@@ -252,7 +255,11 @@ def summarize(folder: Path, results: list[CellResult], final_names: tuple[str, s
             row.unfinished += 1
         if r.status != "completed":
             continue
-        history = folders.read_rows(folder / "cells" / r.cell.id / "metrics.csv")
+        history = histories.get(r.cell.id) if histories is not None else None
+        if history is None:
+            history = folders.read_rows(folder / "cells" / r.cell.id / "metrics.csv")
+            if histories is not None:
+                histories[r.cell.id] = history
         keys = keys or (monitored(history) if history else None)
         row.runs[r.cell.seed] = _run(r, history, keys, loss_name, test_name)
     accuracy_key, loss_key = keys or (test_name, loss_name)
